@@ -1,0 +1,191 @@
+"""The `commander` command line: thin commands over core functions.
+
+Each command resolves settings, calls one core function and renders. `main`
+is the single error boundary: it maps exceptions to the documented exit
+codes (0 approve, 3 escalate, 4 reject, 1 failure, 2 usage) and prints one
+line, never a traceback. No path through here can exit 0 after a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import click
+import typer
+
+from orchestrator.errors import (
+    EXIT_APPROVE,
+    EXIT_ESCALATE,
+    EXIT_FAILURE,
+    EXIT_REJECT,
+    CommanderError,
+)
+from orchestrator.models import Outcome, Source
+
+app = typer.Typer(
+    name="commander",
+    help="Review proposed infrastructure and code changes before they reach production.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+OUTCOME_EXIT: dict[Outcome, int] = {
+    "approve": EXIT_APPROVE,
+    "escalate": EXIT_ESCALATE,
+    "reject": EXIT_REJECT,
+}
+
+
+class Kind(StrEnum):
+    """Input kinds `--kind` accepts."""
+
+    auto = "auto"
+    terraform = "terraform"
+    kubernetes = "kubernetes"
+    diff = "diff"
+    sql = "sql"
+
+
+class OutputFormat(StrEnum):
+    """Output formats `--output` accepts."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+
+
+class ExecutorName(StrEnum):
+    """Executors `--executor` accepts."""
+
+    local = "local"
+    ray = "ray"
+
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Store URL (env COMMANDER_DATABASE_URL).")
+]
+ConfigOption = Annotated[
+    str | None, typer.Option("--config", help="Policy config directory (env COMMANDER_CONFIG).")
+]
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+@app.command()
+def review(
+    path: Annotated[str, typer.Argument(help="Input file, or - for standard input.")],
+    kind: Annotated[
+        Kind, typer.Option(help="Input kind; auto detects it from the content.")
+    ] = Kind.auto,
+    source: Annotated[Source, typer.Option(help="Who proposes the change.")] = Source.HUMAN,
+    actor: Annotated[
+        str, typer.Option(help="Name of the proposing person, agent or job.")
+    ] = "unknown",
+    intent: Annotated[str, typer.Option(help="The stated purpose of the change.")] = "",
+    environment: Annotated[
+        str | None, typer.Option(help="Target environment; unknown names count as production.")
+    ] = None,
+    topology: Annotated[
+        str | None, typer.Option(help="Topology file (env COMMANDER_TOPOLOGY).")
+    ] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+    output: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.text,
+    executor: Annotated[
+        ExecutorName, typer.Option(help="Where reviewers run.")
+    ] = ExecutorName.local,
+) -> int:
+    """Review a proposed change; exit 0 approve, 3 escalate, 4 reject, 1 failure."""
+    from orchestrator.adapters.base import Submission  # noqa: PLC0415 - keep --help fast
+    from orchestrator.render import render  # noqa: PLC0415
+    from orchestrator.review import ReviewRequest, run_review  # noqa: PLC0415
+    from orchestrator.settings import resolve  # noqa: PLC0415
+
+    result = run_review(
+        ReviewRequest(
+            path=path,
+            kind=kind.value,
+            submission=Submission(
+                source=source, actor=actor, intent=intent, environment=environment
+            ),
+            settings=resolve(db=db, config=config, topology=topology),
+            executor=executor.value,
+        )
+    )
+    _write(render(output.value, result.decision, result.proposal, color=_color()))
+    return OUTCOME_EXIT[result.decision.outcome]
+
+
+@app.command()
+def show(
+    decision_id: Annotated[str, typer.Argument(help="Decision id or a unique prefix of it.")],
+    db: DbOption = None,
+    output: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.text,
+) -> int:
+    """Show a recorded decision."""
+    from orchestrator.render import render  # noqa: PLC0415
+
+    stored = _find(decision_id, db)
+    _write(render(output.value, stored.decision, stored.proposal, color=_color()))
+    return EXIT_APPROVE
+
+
+@app.command()
+def explain(
+    decision_id: Annotated[str, typer.Argument(help="Decision id or a unique prefix of it.")],
+    db: DbOption = None,
+) -> int:
+    """Tell the whole story of a decision: each reviewer's view and the rule that decided."""
+    from orchestrator.render.explain import render_explain  # noqa: PLC0415
+
+    stored = _find(decision_id, db)
+    _write(render_explain(stored.decision, stored.proposal, color=_color()))
+    return EXIT_APPROVE
+
+
+def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
+    from orchestrator.settings import resolve  # noqa: PLC0415
+    from orchestrator.store import Store  # noqa: PLC0415
+
+    store = Store.open(resolve(db=db).database_url)
+    try:
+        return store.find(decision_id)
+    finally:
+        store.close()
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map every outcome to an exit code."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:  # usage errors: exit 2
+        exc.show()
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("commander: aborted\n")
+        code = EXIT_FAILURE
+    except CommanderError as exc:
+        sys.stderr.write(f"commander: error: {exc}\n")
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("commander: interrupted\n")
+        code = EXIT_FAILURE
+    except Exception as exc:  # fail closed: an unexpected error is a failure, never approve
+        sys.stderr.write(f"commander: internal error: {type(exc).__name__}: {exc}\n")
+        code = EXIT_FAILURE
+    sys.exit(code if isinstance(code, int) else EXIT_APPROVE)

@@ -1,0 +1,241 @@
+"""The commander: turn verdicts into one decision. A pure function, tested by tables.
+
+`aggregate` runs small ordered steps:
+
+1. the tier is the riskiest any reviewer saw (a failed reviewer counts as
+   high, an incomplete plan as at least high);
+2. every aggregation rule that applies fires, each with the outcome it asks
+   for: hard denials reject; a failed reviewer, an incomplete plan, a tier
+   that needs humans, a block or a concern (dissent left unresolved) escalate;
+3. the outcome is the strictest any fired rule asks for, approve when none;
+4. the required approvals are the union of what the escalating rules ask for.
+
+Nothing here reads a clock or the environment: the decision id and time are
+handed in, so the same verdicts and policy give the same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from orchestrator.config import CommanderSettings
+from orchestrator.models import (
+    BlastRadius,
+    Decision,
+    Outcome,
+    Proposal,
+    RequiredApproval,
+    RiskTier,
+    Source,
+    Stance,
+    Verdict,
+    max_tier,
+)
+
+_STANCE_SCORE: dict[Stance, float] = {"approve": 0.0, "concern": 0.5, "block": 1.0}
+_OUTCOME_RANK: dict[Outcome, int] = {"approve": 0, "escalate": 1, "reject": 2}
+BLAST_RADIUS_REVIEWER = "blast-radius"
+BLAST_RADIUS_SUMMARY_RULE = "blast-radius.reach"
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    """One aggregation rule that applied, the outcome it asks for and why."""
+
+    rule: str
+    outcome: Outcome
+    reason: str
+    approvals: tuple[str, ...] = ()
+
+
+def aggregate(
+    proposal: Proposal,
+    verdicts: Sequence[Verdict],
+    settings: CommanderSettings,
+    *,
+    decision_id: str,
+    created_at: str,
+    policy_version: str,
+) -> Decision:
+    """Aggregate reviewer verdicts into the decision for one proposal."""
+    # order must not matter: sort on the whole verdict, so even two verdicts
+    # signed with one name (a misconfigured plugin) land in one order
+    ordered = tuple(sorted(verdicts, key=lambda v: (v.reviewer, v.model_dump_json())))
+    tier = decide_tier(proposal, ordered)
+    fired = fire_rules(proposal, ordered, tier, settings)
+    outcome: Outcome = max(
+        (f.outcome for f in fired), key=_OUTCOME_RANK.__getitem__, default="approve"
+    )
+    approvals: list[str] = []
+    if outcome == "escalate":
+        for rule in fired:
+            approvals.extend(r for r in rule.approvals if r not in approvals)
+    rationale = [f.reason for f in fired if f.outcome == outcome] or [
+        f"Every reviewer approved and the {tier.value} tier needs no human sign-off."
+    ]
+    rationale += [f.reason for f in fired if f.outcome != outcome]
+    return Decision(
+        decision_id=decision_id,
+        proposal_digest=proposal.digest(),
+        outcome=outcome,
+        risk_tier=tier,
+        required_approvals=tuple(RequiredApproval(role=r) for r in approvals),
+        dissent=dissent_of(ordered),
+        blast_radius=blast_radius_summary(proposal, ordered),
+        verdicts=ordered,
+        rationale=tuple(rationale),
+        rules_fired=tuple(f.rule for f in fired),
+        minority_opinion=minority_opinion(ordered),
+        policy_version=policy_version,
+        created_at=created_at,
+    )
+
+
+def decide_tier(proposal: Proposal, verdicts: Sequence[Verdict]) -> RiskTier:
+    """The riskiest tier any reviewer saw; an unjudgeable plan is at least high."""
+    tiers = [v.risk_tier for v in verdicts]
+    if not proposal.status.judgeable:
+        tiers.append(RiskTier.HIGH)
+    return max_tier(*tiers)
+
+
+def fire_rules(
+    proposal: Proposal,
+    verdicts: Sequence[Verdict],
+    tier: RiskTier,
+    settings: CommanderSettings,
+) -> list[FiredRule]:
+    """Every aggregation rule that applies, strictest first."""
+    agg = settings.aggregation
+    fired: list[FiredRule] = []
+    for verdict in verdicts:
+        for finding in verdict.hard_denials:
+            if verdict.error is None:
+                fired.append(
+                    FiredRule(
+                        f"hard-denial:{finding.rule}",
+                        "reject",
+                        f"{verdict.reviewer} denies it outright ({finding.rule}): "
+                        f"{finding.message}",
+                    )
+                )
+    if (
+        tier == RiskTier.CRITICAL
+        and proposal.source == Source.AI_AGENT
+        and agg.ai_agent_critical == "reject"
+    ):
+        fired.append(
+            FiredRule(
+                "ai-agent-critical",
+                "reject",
+                "Critical changes from AI agents are rejected by policy.",
+            )
+        )
+    failed = [v for v in verdicts if v.error is not None]
+    if failed:
+        names = ", ".join(v.reviewer for v in failed)
+        fired.append(
+            FiredRule(
+                "reviewer-failed",
+                "escalate",
+                f"Fail closed: {names} could not give a verdict, "
+                "so this cannot be approved unseen.",
+                agg.fail_closed_approvals,
+            )
+        )
+    if not proposal.status.judgeable:
+        fired.append(
+            FiredRule(
+                "plan-not-judgeable",
+                "escalate",
+                "The plan is incomplete, errored or has deferred changes: "
+                "what it will do is not fully known.",
+                agg.fail_closed_approvals,
+            )
+        )
+    policy = settings.tiers[tier]
+    if policy.outcome == "escalate":
+        fired.append(
+            FiredRule(
+                f"tier-{tier.value}",
+                "escalate",
+                f"The {tier.value} tier needs human sign-off: "
+                f"{', '.join(policy.approvals) or 'any approver'}.",
+                policy.approvals,
+            )
+        )
+    objecting = [v for v in verdicts if v.error is None and v.stance != "approve"]
+    if objecting:
+        blocks = [v.reviewer for v in objecting if v.stance == "block"]
+        concerns = [v.reviewer for v in objecting if v.stance == "concern"]
+        parts = [
+            f"{', '.join(blocks)} blocks" if blocks else "",
+            f"{', '.join(concerns)} raises concerns" if concerns else "",
+        ]
+        fired.append(
+            FiredRule(
+                "unresolved-objection",
+                "escalate",
+                "Unresolved objection: " + "; ".join(p for p in parts if p) + ".",
+                policy.approvals or agg.objection_approvals,
+            )
+        )
+    return fired
+
+
+def dissent_of(verdicts: Sequence[Verdict]) -> float:
+    """Confidence-weighted disagreement in [0, 1].
+
+    Stances score approve 0, concern 0.5, block 1; dissent is twice the
+    weighted mean absolute deviation from the weighted mean score: 0 when
+    everyone agrees, 1 when the weight splits evenly between approve and
+    block. Failed reviewers have no stance to weigh and are left out.
+    """
+    voting = [v for v in verdicts if v.error is None]
+    if len(voting) < 2:
+        return 0.0
+    weights = [v.confidence for v in voting]
+    if sum(weights) == 0:
+        weights = [1.0] * len(voting)
+    total = sum(weights)
+    scores = [_STANCE_SCORE[v.stance] for v in voting]
+    mean = sum(w * s for w, s in zip(weights, scores, strict=True)) / total
+    mad = sum(w * abs(s - mean) for w, s in zip(weights, scores, strict=True)) / total
+    return round(min(1.0, 2 * mad), 4)
+
+
+def minority_opinion(verdicts: Sequence[Verdict]) -> str | None:
+    """The reviewers whose stance differs from the weighted majority, in their words."""
+    voting = [v for v in verdicts if v.error is None]
+    weight: dict[Stance, float] = {}
+    for v in voting:
+        weight[v.stance] = weight.get(v.stance, 0.0) + max(v.confidence, 1e-6)
+    if len(weight) < 2:
+        return None
+    # ties go to the stricter stance: the minority is then the more lenient view
+    majority = max(weight, key=lambda s: (weight[s], _STANCE_SCORE[s]))
+    minority = [v for v in voting if v.stance != majority]
+    return " | ".join(
+        f"{v.reviewer} ({v.stance}, {v.risk_tier.value}): {v.rationale}" for v in minority
+    )
+
+
+def blast_radius_summary(proposal: Proposal, verdicts: Sequence[Verdict]) -> BlastRadius:
+    """The blast-radius reviewer's summary figures, or the bare change count."""
+    for verdict in verdicts:
+        if verdict.reviewer != BLAST_RADIUS_REVIEWER or verdict.error is not None:
+            continue
+        for finding in verdict.findings:
+            if finding.rule == BLAST_RADIUS_SUMMARY_RULE:
+                ev = finding.evidence
+                services = ev.get("affected_services") or []
+                return BlastRadius(
+                    score=int(ev.get("score") or 0),  # type: ignore[arg-type]
+                    changed_resources=int(ev.get("changed_resources") or 0),  # type: ignore[arg-type]
+                    affected_services=tuple(str(s) for s in services)
+                    if isinstance(services, list)
+                    else (),
+                    fleet_fraction=float(ev.get("fleet_fraction") or 0.0),  # type: ignore[arg-type]
+                )
+    return BlastRadius(changed_resources=len(proposal.effective_changes))

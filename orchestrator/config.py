@@ -1,0 +1,141 @@
+"""Load the policy configuration: commander.yaml, reviewer sections, resource types.
+
+A config directory given by the user overrides the shipped defaults file by
+file: a team can replace `reviewers/scope.yaml` alone and keep the rest.
+The policy version names both the declared version and a digest of every
+file used, so a decision records exactly which policy judged it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from orchestrator.errors import ConfigError
+from orchestrator.models import Frozen, RiskTier
+from orchestrator.yamlfile import parse_yaml, validate_model
+
+TierOutcome = Literal["approve", "approve-unless-objection", "escalate"]
+
+
+class TierPolicy(Frozen):
+    """What a risk tier means when no reviewer objects."""
+
+    outcome: TierOutcome
+    approvals: tuple[str, ...] = ()
+
+
+class AggregationSettings(Frozen):
+    """The commander's thresholds (configs/commander.yaml `aggregation`)."""
+
+    # Roles asked when a low or medium change is escalated by an objection.
+    objection_approvals: tuple[str, ...] = ("senior-engineer",)
+    # What a critical change from an AI agent gets: escalate or reject outright.
+    ai_agent_critical: Literal["escalate", "reject"] = "escalate"
+    # Roles asked when a plan cannot be judged in full or a reviewer failed.
+    fail_closed_approvals: tuple[str, ...] = ("senior-engineer", "team-lead")
+
+
+class CommanderSettings(Frozen):
+    """configs/commander.yaml."""
+
+    version: str
+    max_input_bytes: int = Field(default=1 << 30, gt=0)
+    reviewer_timeout_seconds: float = Field(default=10.0, gt=0)
+    reviewer_timeouts: dict[str, float] = Field(default_factory=dict)
+    disabled_reviewers: tuple[str, ...] = ()
+    tiers: dict[RiskTier, TierPolicy]
+    aggregation: AggregationSettings = AggregationSettings()
+
+    @field_validator("tiers")
+    @classmethod
+    def _every_tier(cls, tiers: dict[RiskTier, TierPolicy]) -> dict[RiskTier, TierPolicy]:
+        """Require a policy for every tier: the commander looks each one up."""
+        missing = [t.value for t in RiskTier if t not in tiers]
+        if missing:
+            raise ValueError(f"no policy for tier(s) {', '.join(missing)}")
+        return tiers
+
+    def timeout_for(self, reviewer: str) -> float:
+        """The timeout of one reviewer, in seconds."""
+        return self.reviewer_timeouts.get(reviewer, self.reviewer_timeout_seconds)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedConfig:
+    """Everything read from a config directory, validated."""
+
+    directory: Path
+    commander: CommanderSettings
+    reviewer_sections: Mapping[str, tuple[Any, str, str]]  # name -> (data, text, origin)
+    resource_types: tuple[Any, str]  # (data, origin)
+    policy_version: str
+
+
+def shipped_config_dir() -> Path:
+    """The defaults inside the installed package, or ./configs in a checkout."""
+    packaged = Path(__file__).resolve().parent / "_defaults" / "configs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "configs"
+
+
+def load_config(directory: Path | None = None) -> LoadedConfig:
+    """Load and validate a config directory, falling back to the shipped files."""
+    shipped = shipped_config_dir()
+    user = directory
+    if user is not None and not user.is_dir():
+        raise ConfigError(str(user), "config directory does not exist")
+
+    def pick(relative: str) -> Path | None:
+        for base in (user, shipped):
+            if base is not None and (base / relative).is_file():
+                return base / relative
+        return None
+
+    digest = hashlib.sha256()
+    texts: dict[str, tuple[str, Path]] = {}
+    names = {"commander.yaml", "resource-types.yaml"}
+    for base in (shipped, user):
+        if base is not None and (base / "reviewers").is_dir():
+            names.update(f"reviewers/{p.name}" for p in (base / "reviewers").glob("*.yaml"))
+    for relative in sorted(names):  # sorted: the policy digest must not depend on listing order
+        path = pick(relative)
+        if path is None:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(path), f"cannot read: {exc}") from None
+        texts[relative] = (text, path)
+        digest.update(relative.encode() + b"\0" + text.encode() + b"\0")
+
+    if "commander.yaml" not in texts:
+        raise ConfigError(str(user or shipped), "no commander.yaml found")
+    text, path = texts["commander.yaml"]
+    commander = validate_model(
+        parse_yaml(text, str(path)) or {}, text, str(path), CommanderSettings
+    )
+
+    sections: dict[str, tuple[Any, str, str]] = {}
+    for relative, (text, path) in texts.items():
+        if relative.startswith("reviewers/"):
+            name = relative.removeprefix("reviewers/").removesuffix(".yaml")
+            sections[name] = (parse_yaml(text, str(path)) or {}, text, str(path))
+    resource_types: tuple[Any, str] = ({}, "<none>")
+    if "resource-types.yaml" in texts:
+        text, path = texts["resource-types.yaml"]
+        resource_types = (parse_yaml(text, str(path)) or {}, str(path))
+
+    return LoadedConfig(
+        directory=user or shipped,
+        commander=commander,
+        reviewer_sections=sections,
+        resource_types=resource_types,
+        policy_version=f"{commander.version}+{digest.hexdigest()[:12]}",
+    )

@@ -1,0 +1,81 @@
+"""Every exception commander raises on purpose, and the exit code each maps to.
+
+    CommanderError
+    ├── UserError                 the caller can fix it: exit 1 (bad input) or 2 (usage)
+    │   ├── InputError            a file that cannot be read as the kind it claims to be
+    │   ├── ConfigError           a config, policy or topology file that does not validate
+    │   └── UsageError            flags that do not fit together (exit 2)
+    └── ReviewRunError            commander itself could not finish: exit 1
+        ├── ReviewerError         one reviewer crashed, timed out or broke its contract
+        └── StoreError            the audit store is unreachable or refused a write
+
+Errors carry the place they happened (a file and a JSON path, a reviewer's
+name) so the one-line message at the CLI boundary says what to fix.
+"""
+
+from __future__ import annotations
+
+EXIT_APPROVE = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_ESCALATE = 3
+EXIT_REJECT = 4
+
+
+class CommanderError(Exception):
+    """Base of every error commander raises deliberately."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UserError(CommanderError):
+    """Bad input, bad configuration or wrong usage: the message says what to fix."""
+
+
+class InputError(UserError):
+    """An input file that cannot be reviewed as given."""
+
+    def __init__(self, source: str, message: str, *, where: str | None = None) -> None:
+        self.source = source
+        self.where = where
+        place = f"{source}: {where}" if where else source
+        super().__init__(f"{place}: {message}")
+
+
+class ConfigError(UserError):
+    """A configuration, policy or topology file that does not validate."""
+
+    def __init__(self, source: str, message: str, *, where: str | None = None) -> None:
+        self.source = source
+        self.where = where
+        place = f"{source}: {where}" if where else source
+        super().__init__(f"{place}: {message}")
+
+
+class UsageError(UserError):
+    """Options that do not fit together."""
+
+    exit_code = EXIT_USAGE
+
+
+class ReviewRunError(CommanderError):
+    """commander could not complete a review or record it."""
+
+
+class ReviewerError(ReviewRunError):
+    """A reviewer crashed, timed out or returned something that is not a Verdict."""
+
+    def __init__(self, reviewer: str, message: str) -> None:
+        self.reviewer = reviewer
+        super().__init__(f"reviewer {reviewer!r}: {message}")
+
+
+class PluginError(ConfigError):
+    """A reviewer plugin that fails validation when it is registered."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"reviewer {plugin!r}", message)
+
+
+class StoreError(ReviewRunError):
+    """The audit store is unreachable, or refused or lost a write."""

@@ -1,0 +1,294 @@
+"""The domain models every part shares: a Proposal in, Verdicts, a Decision out.
+
+All models are frozen and reject unknown fields, so a typo in an adapter or a
+plugin is an error at construction rather than a silently dropped value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import IntEnum, StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+DECISION_SCHEMA = "commander.decision/v1"
+
+
+class Frozen(BaseModel):
+    """Base for every domain model: immutable, strict about its fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(StrEnum):
+    """Who proposes a change."""
+
+    AI_AGENT = "ai-agent"
+    AUTOMATION = "automation"
+    HUMAN = "human"
+
+
+class Environment(StrEnum):
+    """Canonical target environments; see `canonical_environment` for aliases."""
+
+    PRODUCTION = "production"
+    STAGING = "staging"
+    DEVELOPMENT = "development"
+
+
+_ENVIRONMENT_ALIASES: dict[str, Environment] = {
+    "production": Environment.PRODUCTION,
+    "prod": Environment.PRODUCTION,
+    "prd": Environment.PRODUCTION,
+    "staging": Environment.STAGING,
+    "stage": Environment.STAGING,
+    "stg": Environment.STAGING,
+    "development": Environment.DEVELOPMENT,
+    "dev": Environment.DEVELOPMENT,
+    "preview": Environment.DEVELOPMENT,
+    "sandbox": Environment.DEVELOPMENT,
+}
+
+
+def canonical_environment(name: str | None) -> Environment:
+    """Map an environment name or alias to its canonical form.
+
+    Unknown and missing names are production: a gate that guesses must guess
+    the strict way.
+    """
+    if not name:
+        return Environment.PRODUCTION
+    return _ENVIRONMENT_ALIASES.get(name.strip().lower(), Environment.PRODUCTION)
+
+
+class RiskTier(StrEnum):
+    """Risk tiers of DESIGN.md, ordered low to critical (see `tier_rank`)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class _TierRank(IntEnum):
+    low = 0
+    medium = 1
+    high = 2
+    critical = 3
+
+
+def tier_rank(tier: RiskTier) -> int:
+    """Order tiers so that max() picks the riskier one."""
+    return _TierRank[tier.value].value
+
+
+def max_tier(*tiers: RiskTier) -> RiskTier:
+    """The riskiest of the given tiers (low when none are given)."""
+    return max(tiers, key=tier_rank, default=RiskTier.LOW)
+
+
+class Action(StrEnum):
+    """What a change does to one resource, normalised across input kinds."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"
+    READ = "read"
+    NOOP = "no-op"
+    FORGET = "forget"
+
+
+DESTRUCTIVE_ACTIONS = frozenset({Action.DELETE, Action.REPLACE})
+INERT_ACTIONS = frozenset({Action.READ, Action.NOOP})
+
+ProposalKind = Literal["terraform", "kubernetes", "diff", "sql"]
+ReplaceOrder = Literal["delete-before-create", "create-before-destroy"]
+
+
+class ResourceChange(Frozen):
+    """One resource a proposal creates, changes, deletes or reads.
+
+    `before` and `after` are already masked: sensitive values are replaced by
+    the adapter before a model is built, so nothing downstream can leak them.
+    """
+
+    address: str
+    type: str
+    action: Action
+    name: str | None = None
+    provider: str | None = None
+    module: str | None = None
+    mode: Literal["managed", "data"] = "managed"
+    raw_actions: tuple[str, ...] = ()
+    replace_order: ReplaceOrder | None = None
+    action_reason: str | None = None
+    replace_paths: tuple[tuple[str | int, ...], ...] = ()
+    previous_address: str | None = None
+    importing: bool = False
+    before: JsonValue = None
+    after: JsonValue = None
+    unknown_after: tuple[str, ...] = ()
+    sensitive_paths: tuple[str, ...] = ()
+    category: str | None = None
+    namespace: str | None = None
+
+    @property
+    def is_destructive(self) -> bool:
+        """Whether the change removes the existing object (delete or replace)."""
+        return self.action in DESTRUCTIVE_ACTIONS
+
+    @property
+    def is_inert(self) -> bool:
+        """Whether the change leaves the resource as it is (read, no-op)."""
+        return self.action in INERT_ACTIONS
+
+
+class Relation(Frozen):
+    """An edge the input itself declares: `source` affects `target`."""
+
+    source: str
+    target: str
+    kind: str
+
+
+class PlanStatus(Frozen):
+    """Whether the input describes everything that will happen."""
+
+    complete: bool = True
+    errored: bool = False
+    deferred_changes: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def judgeable(self) -> bool:
+        """A plan that is incomplete, errored or deferred cannot be approved."""
+        return self.complete and not self.errored and self.deferred_changes == 0
+
+
+class Proposal(Frozen):
+    """A proposed change as every reviewer sees it, whatever its input format."""
+
+    kind: ProposalKind
+    source: Source
+    actor: str
+    intent: str = ""
+    environment: Environment
+    environment_name: str
+    changes: tuple[ResourceChange, ...]
+    populations: dict[str, int] = Field(default_factory=dict)
+    relations: tuple[Relation, ...] = ()
+    status: PlanStatus = PlanStatus()
+    input_name: str = "-"
+    format_version: str | None = None
+    tool_version: str | None = None
+    # The masked input document, kept for the audit record and for policies
+    # (Rego) that read the native shape. Excluded from the digest: the digest
+    # covers what is reviewed, and masking makes `raw` a function of it anyway.
+    raw: JsonValue = Field(default=None, exclude=True, repr=False)
+
+    def digest(self) -> str:
+        """SHA-256 over the canonical JSON of the proposal's content and metadata."""
+        canonical = json.dumps(
+            self.model_dump(mode="json", exclude={"raw", "input_name"}),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def effective_changes(self) -> tuple[ResourceChange, ...]:
+        """Changes that do something (not reads or no-ops)."""
+        return tuple(c for c in self.changes if not c.is_inert)
+
+
+Stance = Literal["approve", "concern", "block"]
+
+
+class Finding(Frozen):
+    """One thing a reviewer saw, with the evidence a human needs to check it."""
+
+    rule: str
+    message: str
+    resources: tuple[str, ...] = ()
+    evidence: dict[str, JsonValue] = Field(default_factory=dict)
+    severity: RiskTier = RiskTier.MEDIUM
+    # A hard denial: policy says reject, no human may override it.
+    hard: bool = False
+
+
+class Verdict(Frozen):
+    """One reviewer's judgement of one proposal."""
+
+    reviewer: str
+    stance: Stance
+    risk_tier: RiskTier
+    confidence: float = Field(ge=0.0, le=1.0)
+    findings: tuple[Finding, ...] = ()
+    rationale: str = ""
+    error: str | None = None
+    duration_ms: int = 0
+
+    @classmethod
+    def failed(cls, reviewer: str, error: str, *, duration_ms: int = 0) -> Verdict:
+        """The verdict of a reviewer that crashed or timed out: it cannot approve."""
+        return cls(
+            reviewer=reviewer,
+            stance="concern",
+            risk_tier=RiskTier.HIGH,
+            confidence=0.0,
+            rationale=f"reviewer failed, so it cannot vouch for this change: {error}",
+            error=error,
+            duration_ms=duration_ms,
+        )
+
+    @property
+    def hard_denials(self) -> tuple[Finding, ...]:
+        """Findings that reject on their own."""
+        return tuple(f for f in self.findings if f.hard)
+
+
+Outcome = Literal["approve", "escalate", "reject"]
+
+
+class RequiredApproval(Frozen):
+    """A human role that must sign off an escalated decision."""
+
+    role: str
+
+
+class BlastRadius(Frozen):
+    """The summary of what a change reaches, as the decision JSON carries it."""
+
+    score: int = Field(default=0, ge=0, le=100)
+    changed_resources: int = 0
+    affected_services: tuple[str, ...] = ()
+    fleet_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Decision(Frozen):
+    """The commander's decision: the contract of `--output json` and the API."""
+
+    schema_: str = Field(default=DECISION_SCHEMA, alias="schema")
+    decision_id: str
+    proposal_digest: str
+    outcome: Outcome
+    risk_tier: RiskTier
+    required_approvals: tuple[RequiredApproval, ...] = ()
+    dissent: float = Field(ge=0.0, le=1.0)
+    blast_radius: BlastRadius = BlastRadius()
+    verdicts: tuple[Verdict, ...]
+    rationale: tuple[str, ...]
+    rules_fired: tuple[str, ...] = ()
+    minority_opinion: str | None = None
+    policy_version: str
+    created_at: str
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The v1 decision JSON as a plain dict."""
+        return self.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,50 @@
+"""Resolve where things are: flags, then COMMANDER_* variables, then defaults.
+
+This is the only module that reads the environment; everything below the
+CLI and the service receives a resolved `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_DATABASE_URL = "COMMANDER_DATABASE_URL"
+ENV_CONFIG = "COMMANDER_CONFIG"
+ENV_TOPOLOGY = "COMMANDER_TOPOLOGY"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Where the store, the policy and the topology are."""
+
+    database_url: str
+    config_dir: Path | None
+    topology: Path | None
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory: zero set-up."""
+    from platformdirs import user_data_dir  # noqa: PLC0415 - only when no URL is given
+
+    return f"sqlite:///{Path(user_data_dir('commander', appauthor=False)) / 'commander.db'}"
+
+
+def resolve(
+    *,
+    db: str | None = None,
+    config: str | None = None,
+    topology: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Apply the documented precedence: flag, environment variable, default."""
+    env = os.environ if environ is None else environ
+    config_value = config or env.get(ENV_CONFIG) or None
+    topology_value = topology or env.get(ENV_TOPOLOGY) or None
+    return Settings(
+        database_url=db or env.get(ENV_DATABASE_URL) or default_database_url(),
+        config_dir=Path(config_value) if config_value else None,
+        topology=Path(topology_value) if topology_value else None,
+    )
