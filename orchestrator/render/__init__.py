@@ -1,0 +1,99 @@
+"""Render a Decision (with the Proposal it judged) for terminals, CI and PR comments.
+
+`render(fmt, decision, proposal, color=...)` is the one entry point. Each
+format lives in its own module and is imported only when asked for, so the
+JSON and SARIF paths never pay for rich. The small helpers below are shared
+by the renderers; they import nothing beyond the models.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+
+from orchestrator.models import Decision, Proposal, Verdict
+
+Format = Literal["text", "json", "markdown", "sarif"]
+FORMATS: tuple[Format, ...] = ("text", "json", "markdown", "sarif")
+
+# How many resources a finding lists before "and N more".
+RESOURCE_PREVIEW = 5
+CONTRARIAN = "contrarian"
+
+
+def render(fmt: Format, decision: Decision, proposal: Proposal, *, color: bool) -> str:
+    """Render `decision` in `fmt`; `color` only affects the text format."""
+    # Imports are local on purpose: each format pays only for what it uses.
+    if fmt == "json":
+        from orchestrator.render.jsonout import render_json  # noqa: PLC0415
+
+        return render_json(decision)
+    if fmt == "sarif":
+        from orchestrator.render.sarif import render_sarif  # noqa: PLC0415
+
+        return render_sarif(decision, proposal)
+    if fmt == "markdown":
+        from orchestrator.render.markdown import render_markdown  # noqa: PLC0415
+
+        return render_markdown(decision, proposal)
+    if fmt == "text":
+        from orchestrator.render.text import render_text  # noqa: PLC0415
+
+        return render_text(decision, proposal, color=color)
+    raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def preview(items: Sequence[str], limit: int = RESOURCE_PREVIEW) -> tuple[list[str], int]:
+    """Split `items` into the first `limit` to show and the count left over."""
+    shown = list(items[:limit])
+    return shown, max(0, len(items) - limit)
+
+
+def join_preview(items: Sequence[str], limit: int = RESOURCE_PREVIEW) -> str:
+    """Join the first `limit` items with commas and say how many more there are."""
+    shown, rest = preview(items, limit)
+    text = ", ".join(shown)
+    return f"{text} and {rest} more" if rest else text
+
+
+def action_counts(proposal: Proposal) -> str:
+    """Describe how many changes of each action the proposal holds ("2 delete, 1 update")."""
+    counts = Counter(change.action.value for change in proposal.changes)
+    if not counts:
+        return "no changes"
+    # sorted: the summary must not depend on the order the adapter emitted changes in
+    return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+
+
+def plural(n: int, noun: str) -> str:
+    """`n` and `noun`, with an s when `n` is not one ("1 service", "3 services")."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def approvals_text(decision: Decision) -> str:
+    """The required approver roles in words."""
+    roles = [a.role for a in decision.required_approvals]
+    return ", ".join(roles) if roles else "none"
+
+
+def contrarian_verdict(decision: Decision) -> Verdict | None:
+    """The contrarian's verdict, when it took part."""
+    return next((v for v in decision.verdicts if v.reviewer == CONTRARIAN), None)
+
+
+def contrarian_followed(decision: Decision, verdict: Verdict) -> str:
+    """Say whether the outcome went the way the contrarian argued."""
+    objected = verdict.stance != "approve"
+    if verdict.error is not None:
+        return "the contrarian failed, so its silence counted against approval"
+    if objected and decision.outcome != "approve":
+        return f"the outcome ({decision.outcome}) followed the contrarian's objection"
+    if objected:
+        return "the outcome overrode the contrarian's objection"
+    if decision.outcome == "approve":
+        return "the contrarian found no case against approval, and the change was approved"
+    return (
+        f"the contrarian argued for approval, but the outcome ({decision.outcome}) "
+        "followed the other reviewers"
+    )
