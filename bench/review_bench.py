@@ -31,8 +31,16 @@ from typing import Any
 
 from orchestrator.testing import plan_document, prior_resource, resource_change
 
-TYPES = ["aws_instance", "aws_security_group_rule", "aws_iam_role_policy", "aws_s3_bucket_policy",
-         "aws_lambda_function", "aws_sqs_queue", "aws_route53_record", "aws_ecs_service"]
+TYPES = [
+    "aws_instance",
+    "aws_security_group_rule",
+    "aws_iam_role_policy",
+    "aws_s3_bucket_policy",
+    "aws_lambda_function",
+    "aws_sqs_queue",
+    "aws_route53_record",
+    "aws_ecs_service",
+]
 
 
 def generate_plan(n: int, services: int, seed: int = 7) -> dict[str, Any]:
@@ -53,13 +61,23 @@ def generate_plan(n: int, services: int, seed: int = 7) -> dict[str, Any]:
             actions, after = ["no-op"], before
         else:
             actions, after = ["delete", "create"], before
-        changes.append(resource_change(address, actions, before=None if actions == ["create"] else before,
-                                       after=after))
+        changes.append(
+            resource_change(
+                address, actions, before=None if actions == ["create"] else before, after=after
+            )
+        )
         if actions != ["create"]:
             prior.append(prior_resource(address, before))
         refs = [f"{TYPES[(i - 1) % len(TYPES)]}.r{i - 1}"] if i else []
-        config_resources.append({"address": address, "mode": "managed", "type": rtype, "name": f"r{i}",
-                                 "expressions": {"name": {"references": refs}}})
+        config_resources.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": rtype,
+                "name": f"r{i}",
+                "expressions": {"name": {"references": refs}},
+            }
+        )
     doc = plan_document(changes, prior=prior)
     doc["configuration"] = {"root_module": {"resources": config_resources}}
     return doc
@@ -74,8 +92,11 @@ def generate_topology(m: int, seed: int = 11) -> dict[str, Any]:
     for i in range(m):
         deps = [f"svc{h}" for h in range(min(i, hubs)) if rng.random() < 0.5]
         deps += [f"svc{rng.randrange(i)}" for _ in range(2)] if i > hubs else []
-        services[f"svc{i}"] = {"criticality": crit[rng.randrange(4)], "depends_on": sorted(set(deps)),
-                               "owns": [f"module.svc{i}.*"]}
+        services[f"svc{i}"] = {
+            "criticality": crit[rng.randrange(4)],
+            "depends_on": sorted(set(deps)),
+            "owns": [f"module.svc{i}.*"],
+        }
     return {"services": services}
 
 
@@ -88,13 +109,17 @@ def time_command(cmd: list[str], runs: int, env: dict[str, str]) -> tuple[list[f
         times.append(time.perf_counter() - start)
         out = proc.stdout.decode(errors="replace")
         if proc.returncode not in (0, 3, 4) and "commander" in cmd[0]:
-            sys.exit(f"bench: {' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[:500]}")
+            sys.exit(
+                f"bench: {' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[:500]}"
+            )
     return times, out
 
 
 def main() -> None:
     """Run the benchmark and print medians and ratios."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--changes", type=int, default=50)
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
@@ -108,27 +133,58 @@ def main() -> None:
     topo.write_text(json.dumps(generate_topology(args.services)), encoding="utf-8")
     env = {**os.environ, "COMMANDER_DATABASE_URL": f"sqlite:///{work / 'audit.db'}"}
     commander = shutil.which("commander", path=str(Path(sys.executable).parent)) or "commander"
-    cmd = [commander, "review", str(plan), "--topology", str(topo), "--output", "json",
-           "--source", "automation", "--environment", "production"]
+    cmd = [
+        commander,
+        "review",
+        str(plan),
+        "--topology",
+        str(topo),
+        "--output",
+        "json",
+        "--source",
+        "automation",
+        "--environment",
+        "production",
+    ]
 
     floor, _ = time_command([sys.executable, "-c", "pass"], args.runs, env)
     review, out = time_command(cmd, args.runs, env)
     decision = json.loads(out)
     reviewer_ms = {v["reviewer"]: v["duration_ms"] for v in decision["verdicts"]}
     med = statistics.median(review)
-    print(f"machine: {os.cpu_count()} cores; plan {plan.stat().st_size / 1e6:.1f} MB; "
-          f"N={args.changes} changes, M={args.services} services, {args.runs} runs")
+    print(
+        f"machine: {os.cpu_count()} cores; plan {plan.stat().st_size / 1e6:.1f} MB; "
+        f"N={args.changes} changes, M={args.services} services, {args.runs} runs"
+    )
     print(f"python -c pass         median {statistics.median(floor):7.3f} s")
-    print(f"commander review       median {med:7.3f} s   (min {min(review):.3f}, max {max(review):.3f})")
+    print(
+        f"commander review       median {med:7.3f} s"
+        f"   (min {min(review):.3f}, max {max(review):.3f})"
+    )
     for name, ms in sorted(reviewer_ms.items()):
         print(f"  reviewer {name:<14} {ms / 1000:7.3f} s")
-    print(f"  outcome {decision['outcome']}, tier {decision['risk_tier']}, "
-          f"{len(decision['blast_radius']['affected_services'])} services affected")
+    print(
+        f"  outcome {decision['outcome']}, tier {decision['risk_tier']}, "
+        f"{len(decision['blast_radius']['affected_services'])} services affected"
+    )
     print(f"ratio commander / interpreter start: {med / statistics.median(floor):.1f}x")
     if args.checkov:
-        ck, _ = time_command([args.checkov, "-f", str(plan), "--framework", "terraform_plan",
-                              "--skip-download", "--quiet", "--compact", "-o", "json"],
-                             args.checkov_runs, env)
+        ck, _ = time_command(
+            [
+                args.checkov,
+                "-f",
+                str(plan),
+                "--framework",
+                "terraform_plan",
+                "--skip-download",
+                "--quiet",
+                "--compact",
+                "-o",
+                "json",
+            ],
+            args.checkov_runs,
+            env,
+        )
         ck_med = statistics.median(ck)
         print(f"checkov                median {ck_med:7.3f} s")
         print(f"ratio checkov / commander: {ck_med / med:.1f}x")

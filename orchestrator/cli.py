@@ -13,7 +13,6 @@ import sys
 from enum import StrEnum
 from typing import Annotated
 
-import click
 import typer
 
 from orchestrator.errors import (
@@ -102,7 +101,7 @@ def review(
     executor: Annotated[
         ExecutorName, typer.Option(help="Where reviewers run.")
     ] = ExecutorName.local,
-) -> int:
+) -> None:
     """Review a proposed change; exit 0 approve, 3 escalate, 4 reject, 1 failure."""
     from orchestrator.adapters.base import Submission  # noqa: PLC0415 - keep --help fast
     from orchestrator.render import render  # noqa: PLC0415
@@ -121,7 +120,7 @@ def review(
         )
     )
     _write(render(output.value, result.decision, result.proposal, color=_color()))
-    return OUTCOME_EXIT[result.decision.outcome]
+    raise typer.Exit(OUTCOME_EXIT[result.decision.outcome])
 
 
 @app.command()
@@ -129,26 +128,24 @@ def show(
     decision_id: Annotated[str, typer.Argument(help="Decision id or a unique prefix of it.")],
     db: DbOption = None,
     output: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.text,
-) -> int:
+) -> None:
     """Show a recorded decision."""
     from orchestrator.render import render  # noqa: PLC0415
 
     stored = _find(decision_id, db)
     _write(render(output.value, stored.decision, stored.proposal, color=_color()))
-    return EXIT_APPROVE
 
 
 @app.command()
 def explain(
     decision_id: Annotated[str, typer.Argument(help="Decision id or a unique prefix of it.")],
     db: DbOption = None,
-) -> int:
+) -> None:
     """Tell the whole story of a decision: each reviewer's view and the rule that decided."""
     from orchestrator.render.explain import render_explain  # noqa: PLC0415
 
     stored = _find(decision_id, db)
     _write(render_explain(stored.decision, stored.proposal, color=_color()))
-    return EXIT_APPROVE
 
 
 def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
@@ -168,24 +165,18 @@ def _write(text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and map every outcome to an exit code."""
+    """Entry point: run the CLI and map every outcome to an exit code.
+
+    Typer exits by itself for usage errors (2) and for the outcome codes the
+    commands raise; everything else that escapes a command ends here.
+    """
     try:
-        code = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.ClickException as exc:  # usage errors: exit 2
-        exc.show()
-        code = exc.exit_code
-    except click.exceptions.Abort:
-        sys.stderr.write("commander: aborted\n")
-        code = EXIT_FAILURE
+        app(args=argv)
     except CommanderError as exc:
         sys.stderr.write(f"commander: error: {exc}\n")
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("commander: interrupted\n")
-        code = EXIT_FAILURE
+        sys.exit(exc.exit_code)
     except Exception as exc:  # fail closed: an unexpected error is a failure, never approve
         sys.stderr.write(f"commander: internal error: {type(exc).__name__}: {exc}\n")
-        code = EXIT_FAILURE
-    sys.exit(code if isinstance(code, int) else EXIT_APPROVE)
+        sys.exit(EXIT_FAILURE)
+    # A command that returns without raising typer.Exit has nothing to report.
+    sys.exit(EXIT_APPROVE)

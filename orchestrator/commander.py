@@ -170,8 +170,8 @@ def fire_rules(
         blocks = [v.reviewer for v in objecting if v.stance == "block"]
         concerns = [v.reviewer for v in objecting if v.stance == "concern"]
         parts = [
-            f"{', '.join(blocks)} blocks" if blocks else "",
-            f"{', '.join(concerns)} raises concerns" if concerns else "",
+            _plural(blocks, "blocks", "block"),
+            _plural(concerns, "raises concerns", "raise concerns"),
         ]
         fired.append(
             FiredRule(
@@ -182,6 +182,12 @@ def fire_rules(
             )
         )
     return fired
+
+
+def _plural(names: list[str], one: str, many: str) -> str:
+    if not names:
+        return ""
+    return f"{', '.join(names)} {one if len(names) == 1 else many}"
 
 
 def dissent_of(verdicts: Sequence[Verdict]) -> float:

@@ -64,31 +64,32 @@ def first_error_place(exc: ValidationError, text: str) -> tuple[str, str | None]
 
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the node at `loc`, or of its nearest existing parent."""
+    """The 1-based line of the key at `loc`, or of its nearest existing parent."""
     try:
         node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
-    line = None
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
     for part in loc:
-        if node is None:
+        found = _child(node, part)
+        if found is None:
             break
-        line = node.start_mark.line + 1
-        node = _child(node, part)
-        if node is not None:
-            line = node.start_mark.line + 1
+        # The key names the problem; its value may start lines below it.
+        key, node = found
+        line = key.start_mark.line + 1
     return line
 
 
-def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
+def _child(node: yaml.Node, part: Any) -> tuple[yaml.Node, yaml.Node] | None:
+    """The (key, value) of one mapping entry or (item, item) of one sequence entry."""
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if key.value == str(part):
-                # Point at the key for unknown keys, the value otherwise.
-                found: yaml.Node = value if not isinstance(value, yaml.ScalarNode) else key
-                return found
+                return key, value
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        child: yaml.Node = node.value[part]
-        return child
+        item: yaml.Node = node.value[part]
+        return item, item
     return None

@@ -131,7 +131,7 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
             tier = max_tier(tier, finding.severity)
             stance = _stricter(stance, "block" if finding.hard else "concern")
 
-    rebuild = _rebuild_finding(proposal, destructive, settings)
+    rebuild = _rebuild_finding(proposal, destructive, shares, settings)
     if rebuild is not None:
         findings.append(rebuild)
         tier = RiskTier.CRITICAL
@@ -306,11 +306,19 @@ def _bulk_finding(share: PopulationShare, settings: BlastRadiusSettings) -> Find
 
 
 def _rebuild_finding(
-    proposal: Proposal, destructive: list[ResourceChange], settings: BlastRadiusSettings
+    proposal: Proposal,
+    destructive: list[ResourceChange],
+    shares: list[PopulationShare],
+    settings: BlastRadiusSettings,
 ) -> Finding | None:
     """Deleting or replacing most of what exists is rebuilding the environment."""
     existing = sum(1 for c in proposal.changes if c.action != Action.CREATE and c.mode == "managed")
-    existing = max(existing, sum(proposal.populations.values()))
+    # What exists is also what the topology declares for plans without prior state:
+    # deleting 1,100 of 4,306 declared prefixes is not deleting everything.
+    per_type = dict(proposal.populations)
+    for share in shares:
+        per_type[share.resource_type] = max(per_type.get(share.resource_type, 0), share.population)
+    existing = max(existing, sum(per_type.values()))
     if existing == 0 or len(destructive) < settings.rebuild_min_destroyed:
         return None
     fraction = len(destructive) / existing

@@ -59,8 +59,7 @@ def challenge(proposal: Proposal, context: ReviewContext, settings: ContrarianSe
             risk_tier=RiskTier.LOW,
             confidence=0.6,
             rationale=(
-                f"Looked for what the consensus ({stances}) missed "
-                "and found nothing with evidence."
+                f"Looked for what the consensus ({stances}) missed and found nothing with evidence."
             ),
         )
     tier = max_tier(*(f.severity for f in findings))

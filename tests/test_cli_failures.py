@@ -99,12 +99,19 @@ def test_missing_file_and_unknown_option(run_cli: Any, tmp_path: Path) -> None:
     assert run_cli("review", "x.json", "--source", "robot").code == 2
 
 
-def test_unreachable_store_fails_closed(run_cli: Any, cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_unreachable_store_fails_closed(
+    run_cli: Any, cli_env: dict[str, str], tmp_path: Path
+) -> None:
     """When the decision cannot be recorded, nothing is approved: exit 1, one line."""
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(_good_plan()), encoding="utf-8")
     result = run_cli(
-        "review", str(plan), "--db", "postgresql://postgres@127.0.0.1:1/nowhere", "--environment", "dev"
+        "review",
+        str(plan),
+        "--db",
+        "postgresql://postgres@127.0.0.1:1/nowhere",
+        "--environment",
+        "dev",
     )
     assert result.code == 1
     assert result.stdout == ""

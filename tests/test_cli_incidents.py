@@ -43,10 +43,16 @@ def test_ai_agent_widening_shared_iam_boundary_is_critical_and_not_approved(run_
     _, decision = _review(
         run_cli,
         EXAMPLE / "plan.json",
-        "--source", "ai-agent", "--actor", "refactor-bot",
-        "--intent", "tidy the permission boundary",
-        "--environment", "production",
-        "--topology", str(EXAMPLE / "topology.yaml"),
+        "--source",
+        "ai-agent",
+        "--actor",
+        "refactor-bot",
+        "--intent",
+        "tidy the permission boundary",
+        "--environment",
+        "production",
+        "--topology",
+        str(EXAMPLE / "topology.yaml"),
     )
     assert decision["schema"] == "commander.decision/v1"
     assert decision["outcome"] != "approve"
@@ -69,19 +75,41 @@ def test_ai_agent_rebuilding_production_with_its_database_is_rejected(
         ("aws_subnet.private[1]", {"cidr_block": "10.0.2.0/24"}),
         ("aws_lb.api", {"name": "api"}),
         ("aws_ecs_service.api", {"name": "api", "desired_count": 6}),
-        ("aws_db_instance.main", {"identifier": "orders", "engine": "postgres",
-                                  "deletion_protection": False, "skip_final_snapshot": True}),
+        (
+            "aws_db_instance.main",
+            {
+                "identifier": "orders",
+                "engine": "postgres",
+                "deletion_protection": False,
+                "skip_final_snapshot": True,
+            },
+        ),
         ("aws_s3_bucket.assets", {"bucket": "shop-assets"}),
     ]
     changes = [
-        resource_change(a, ["delete", "create"], before=v, after=v,
-                        action_reason="replace_because_cannot_update")
+        resource_change(
+            a,
+            ["delete", "create"],
+            before=v,
+            after=v,
+            action_reason="replace_because_cannot_update",
+        )
         for a, v in addresses
     ]
-    plan = _write(tmp_path, plan_document(changes, prior=[prior_resource(a, v) for a, v in addresses]))
+    plan = _write(
+        tmp_path, plan_document(changes, prior=[prior_resource(a, v) for a, v in addresses])
+    )
     result, decision = _review(
-        run_cli, plan, "--source", "ai-agent", "--actor", "coding-agent",
-        "--intent", "fix the load balancer health check", "--environment", "prod",
+        run_cli,
+        plan,
+        "--source",
+        "ai-agent",
+        "--actor",
+        "coding-agent",
+        "--intent",
+        "fix the load balancer health check",
+        "--environment",
+        "prod",
     )
     assert decision["outcome"] == "reject"
     assert result.code == 4
@@ -97,15 +125,29 @@ def test_automation_withdrawing_a_quarter_of_ip_prefixes_is_rejected(
     prefixes = [f'cloudflare_byo_ip_prefix.customer["p{i:04d}"]' for i in range(4306)]
     values = {"account_id": "f037e56e89293a057740de681ac9abbe", "advertisement": "on"}
     changes = [
-        resource_change(a, ["delete"] if i < 1100 else ["no-op"], before=values,
-                        after=None if i < 1100 else values,
-                        provider="registry.terraform.io/cloudflare/cloudflare")
+        resource_change(
+            a,
+            ["delete"] if i < 1100 else ["no-op"],
+            before=values,
+            after=None if i < 1100 else values,
+            provider="registry.terraform.io/cloudflare/cloudflare",
+        )
         for i, a in enumerate(prefixes)
     ]
-    plan = _write(tmp_path, plan_document(changes, prior=[prior_resource(a, values) for a in prefixes]))
+    plan = _write(
+        tmp_path, plan_document(changes, prior=[prior_resource(a, values) for a in prefixes])
+    )
     result, decision = _review(
-        run_cli, plan, "--source", "automation", "--actor", "byoip-cleanup",
-        "--intent", "remove prefixes pending deletion", "--environment", "production",
+        run_cli,
+        plan,
+        "--source",
+        "automation",
+        "--actor",
+        "byoip-cleanup",
+        "--intent",
+        "remove prefixes pending deletion",
+        "--environment",
+        "production",
     )
     assert decision["outcome"] == "reject"
     assert result.code == 4
@@ -129,7 +171,14 @@ def test_ai_agent_noop_plan_is_approved_as_low(run_cli: Any, tmp_path: Path) -> 
         ),
     )
     result, decision = _review(
-        run_cli, plan, "--source", "ai-agent", "--actor", "coding-agent", "--environment", "production"
+        run_cli,
+        plan,
+        "--source",
+        "ai-agent",
+        "--actor",
+        "coding-agent",
+        "--environment",
+        "production",
     )
     assert decision["outcome"] == "approve"
     assert decision["risk_tier"] == "low"
@@ -140,8 +189,14 @@ def test_ai_agent_noop_plan_is_approved_as_low(run_cli: Any, tmp_path: Path) -> 
 def test_decision_is_recorded_and_can_be_shown_and_explained(run_cli: Any) -> None:
     """The JSON printed at review time is what `show` returns later; `explain` tells every view."""
     _, decision = _review(
-        run_cli, EXAMPLE / "plan.json", "--source", "ai-agent", "--actor", "refactor-bot",
-        "--topology", str(EXAMPLE / "topology.yaml"),
+        run_cli,
+        EXAMPLE / "plan.json",
+        "--source",
+        "ai-agent",
+        "--actor",
+        "refactor-bot",
+        "--topology",
+        str(EXAMPLE / "topology.yaml"),
     )
     shown = run_cli("show", decision["decision_id"][:13], "--output", "json")
     assert shown.code == 0, shown.stderr
@@ -179,8 +234,14 @@ def test_standard_input_is_reviewed(run_cli: Any) -> None:
 def test_every_output_format_keeps_the_exit_code(run_cli: Any, fmt: str) -> None:
     """The output format changes what is printed, never the exit code."""
     result = run_cli(
-        "review", str(EXAMPLE / "plan.json"), "--output", fmt, "--source", "ai-agent",
-        "--topology", str(EXAMPLE / "topology.yaml"),
+        "review",
+        str(EXAMPLE / "plan.json"),
+        "--output",
+        fmt,
+        "--source",
+        "ai-agent",
+        "--topology",
+        str(EXAMPLE / "topology.yaml"),
     )
     assert result.code == 3, result.stderr
     assert result.stdout.strip()

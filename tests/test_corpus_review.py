@@ -23,7 +23,7 @@ SECRETS = ("AKIAIOSFODNN7EXAMAAA",)
 @pytest.mark.parametrize("plan", PLANS, ids=[p.name for p in PLANS])
 @pytest.mark.parametrize("source", [Source.AI_AGENT, Source.HUMAN])
 def test_corpus_plan_is_reviewed(plan: Path, source: Source, tmp_path: Path) -> None:
-    """A real plan gets a recorded decision; an unjudgeable one is never approved; no secret leaks."""
+    """A real plan gets a recorded decision; an unjudgeable one is not approved; no secret leaks."""
     result = run_review(
         ReviewRequest(
             path=str(plan),
@@ -40,6 +40,8 @@ def test_corpus_plan_is_reviewed(plan: Path, source: Source, tmp_path: Path) -> 
         assert decision.outcome != "approve"
     if result.proposal.effective_changes:
         assert decision.risk_tier != "low"  # production changes are never low
-    printed = json.dumps(decision.to_json_dict()) + render("markdown", decision, result.proposal, color=False)
+    printed = json.dumps(decision.to_json_dict()) + render(
+        "markdown", decision, result.proposal, color=False
+    )
     for secret in SECRETS:
         assert secret not in printed

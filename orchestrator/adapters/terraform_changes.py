@@ -1,0 +1,163 @@
+"""Read `resource_changes[]` entries of a plan into ResourceChange models.
+
+`read_change` checks the shape and meaning of one entry before anything is
+masked; `build_change` turns the checked header plus the masked values into
+the model. The split lets the adapter mask the whole document in one walk.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, NamedTuple
+
+from orchestrator.adapters.base import expect_list, expect_object, optional_str, type_name
+from orchestrator.adapters.masking import true_paths
+from orchestrator.errors import InputError
+from orchestrator.models import Action, ReplaceOrder, ResourceChange
+
+# Every `actions` list Terraform and OpenTofu emit (terraform/internal/command/jsonplan
+# actionString); anything else fails closed rather than being guessed at.
+ACTIONS: Final[dict[tuple[str, ...], tuple[Action, ReplaceOrder | None]]] = {
+    ("create",): (Action.CREATE, None),
+    ("update",): (Action.UPDATE, None),
+    ("delete",): (Action.DELETE, None),
+    ("delete", "create"): (Action.REPLACE, "delete-before-create"),
+    ("create", "delete"): (Action.REPLACE, "create-before-destroy"),
+    ("read",): (Action.READ, None),
+    ("no-op",): (Action.NOOP, None),
+    ("forget",): (Action.FORGET, None),
+    # `lifecycle { destroy = false }` on a replaced resource (Terraform >= 1.14): a new
+    # object is created and the old one is dropped from state but left running. A
+    # replace in Terraform's own words; raw_actions keeps the difference.
+    ("create", "forget"): (Action.REPLACE, None),
+}
+
+_MODES: Final = ("managed", "data")
+_MIRRORS: Final = ("before_sensitive", "after_sensitive", "after_unknown")
+
+
+class ChangeHeader(NamedTuple):
+    """The checked, non-secret fields of one resource change."""
+
+    position: int
+    address: str
+    type: str
+    name: str | None
+    mode: str
+    provider: str | None
+    module: str | None
+    raw_actions: tuple[str, ...]
+    action: Action
+    replace_order: ReplaceOrder | None
+    action_reason: str | None
+    replace_paths: tuple[tuple[str | int, ...], ...]
+    previous_address: str | None
+    importing: bool
+    unknown_after: tuple[str, ...]
+
+
+def read_change(item: object, position: int, origin: str) -> ChangeHeader:
+    """Check `resource_changes[position]` and read the fields a review needs."""
+    where = f"resource_changes[{position}]"
+    entry = expect_object(item, origin, where)
+    change = expect_object(entry.get("change"), origin, f"{where}.change")
+    raw_actions = _actions(change.get("actions"), origin, f"{where}.change.actions")
+    action, replace_order = ACTIONS[raw_actions]
+    mode = optional_str(entry.get("mode"), origin, f"{where}.mode") or "managed"
+    if mode not in _MODES:
+        raise InputError(origin, f"unknown mode {mode!r}", where=f"{where}.mode")
+    for mirror in _MIRRORS:
+        check_mirror(change.get(mirror), origin, f"{where}.change.{mirror}")
+    importing = change.get("importing")
+    if importing is not None:
+        expect_object(importing, origin, f"{where}.change.importing")
+    return ChangeHeader(
+        position=position,
+        address=_required_str(entry, "address", origin, where),
+        type=_required_str(entry, "type", origin, where),
+        name=optional_str(entry.get("name"), origin, f"{where}.name"),
+        mode=mode,
+        provider=optional_str(entry.get("provider_name"), origin, f"{where}.provider_name"),
+        module=optional_str(entry.get("module_address"), origin, f"{where}.module_address"),
+        raw_actions=raw_actions,
+        action=action,
+        replace_order=replace_order,
+        action_reason=optional_str(entry.get("action_reason"), origin, f"{where}.action_reason"),
+        replace_paths=_replace_paths(change.get("replace_paths"), origin, where),
+        previous_address=optional_str(
+            entry.get("previous_address"), origin, f"{where}.previous_address"
+        ),
+        importing=importing is not None,
+        unknown_after=tuple(true_paths(change.get("after_unknown"))),
+    )
+
+
+def build_change(
+    header: ChangeHeader, masked_change: dict[str, Any], sensitive_paths: tuple[str, ...]
+) -> ResourceChange:
+    """The model of one change, from its checked header and its masked `change` object."""
+    return ResourceChange(
+        address=header.address,
+        type=header.type,
+        action=header.action,
+        name=header.name,
+        provider=header.provider,
+        module=header.module,
+        mode=header.mode,
+        raw_actions=header.raw_actions,
+        replace_order=header.replace_order,
+        action_reason=header.action_reason,
+        replace_paths=header.replace_paths,
+        previous_address=header.previous_address,
+        importing=header.importing,
+        before=masked_change.get("before"),
+        after=masked_change.get("after"),
+        unknown_after=header.unknown_after,
+        sensitive_paths=sensitive_paths,
+    )
+
+
+def check_mirror(value: object, origin: str, where: str) -> None:
+    """A sensitivity or unknown mirror is a boolean, an object or a list."""
+    if value is not None and not isinstance(value, bool | dict | list):
+        raise InputError(
+            origin, f"expected a boolean, object or list, got {type_name(value)}", where=where
+        )
+
+
+def _actions(value: object, origin: str, where: str) -> tuple[str, ...]:
+    actions = expect_list(value, origin, where)
+    for position, action in enumerate(actions):
+        if not isinstance(action, str):
+            raise InputError(
+                origin, f"expected a string, got {type_name(action)}", where=f"{where}[{position}]"
+            )
+    key = tuple(actions)
+    if key not in ACTIONS:
+        raise InputError(origin, f"unknown action {actions!r}", where=where)
+    return key
+
+
+def _required_str(entry: dict[str, Any], key: str, origin: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value:
+        got = "an empty string" if value == "" else type_name(value)
+        raise InputError(origin, f"expected a non-empty string, got {got}", where=f"{where}.{key}")
+    return value
+
+
+def _replace_paths(value: object, origin: str, where: str) -> tuple[tuple[str | int, ...], ...]:
+    if value is None:
+        return ()
+    where = f"{where}.change.replace_paths"
+    paths: list[tuple[str | int, ...]] = []
+    for position, path in enumerate(expect_list(value, origin, where)):
+        steps = expect_list(path, origin, f"{where}[{position}]")
+        for step_index, step in enumerate(steps):
+            if isinstance(step, bool) or not isinstance(step, str | int):
+                raise InputError(
+                    origin,
+                    f"expected a string or an integer, got {type_name(step)}",
+                    where=f"{where}[{position}][{step_index}]",
+                )
+        paths.append(tuple(steps))
+    return tuple(paths)

@@ -1,0 +1,396 @@
+"""The audit store: one narrow class, one transaction per operation, append-only.
+
+SQLite is the zero-set-up default; PostgreSQL (psycopg 3) serves a team. Writers
+take turns on the hash chain: SQLite transactions that write begin IMMEDIATE,
+and on PostgreSQL the chain head row is locked FOR UPDATE.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from orchestrator.errors import StoreError, UsageError, UserError
+from orchestrator.models import Decision, Proposal
+from orchestrator.reviewer import HistoryEntry
+from orchestrator.store import chain
+from orchestrator.store.chain import ChainEntry, ChainReport
+from orchestrator.store.migrate import WRITE, connect, ensure_schema, redact
+from orchestrator.store.tables import (
+    ChainRow,
+    DecisionRow,
+    FindingResourceRow,
+    FindingRow,
+    ProposalRow,
+    VerdictRow,
+    finding_rows,
+    proposal_columns,
+    resource_rows,
+    verdict_rows,
+)
+
+MIN_PREFIX = 6
+_EVENT_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,49}")
+# Fast zlib: raw plans reach hundreds of MB and are stored on the review path.
+_ZLIB_LEVEL = 1
+
+
+class DecisionNotFound(UserError):
+    """No recorded decision has the id (or id prefix) that was asked for."""
+
+
+class AmbiguousDecisionId(UserError):
+    """An id prefix that matches more than one recorded decision."""
+
+
+class StoredDecision(BaseModel):
+    """A recorded decision with the proposal it judged and its place in the chain."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision: Decision
+    proposal: Proposal
+    seq: int
+    chain_hash: str
+
+
+class DecisionSummary(BaseModel):
+    """One line of an audit listing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision_id: str
+    proposal_digest: str
+    outcome: str
+    risk_tier: str
+    dissent: float
+    actor: str
+    source: str
+    kind: str
+    environment: str
+    intent: str
+    input_name: str
+    changed_resources: int
+    created_at: str
+
+
+_DECISION_JOIN = ProposalRow.digest == DecisionRow.proposal_digest
+
+
+class Store:
+    """The audit record: decisions, the proposals they judged, and audit events."""
+
+    def __init__(self, engine: Engine, shown_url: str) -> None:
+        self._engine = engine
+        self.url = shown_url
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to the database at `url` and bring its schema to head."""
+        shown = redact(url)
+        engine = connect(url)
+        try:
+            ensure_schema(engine)
+        except StoreError:
+            engine.dispose()
+            raise
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open the audit store at {shown}: {_reason(exc)}") from exc
+        return cls(engine, shown)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def record(self, proposal: Proposal, decision: Decision) -> None:
+        """Store a decision, its proposal, verdicts and findings, and chain it: all or nothing."""
+        ident = decision.decision_id
+        doc = proposal.model_dump(mode="json")
+        digest = chain.proposal_digest(doc)
+        if digest != decision.proposal_digest:
+            raise StoreError(
+                f"decision {ident} judged proposal {decision.proposal_digest}, "
+                f"but the proposal given has digest {digest}"
+            )
+        try:
+            created_at = chain.parse_utc(decision.created_at)
+        except ValueError:
+            raise StoreError(
+                f"decision {ident}: created_at {decision.created_at!r} is not an ISO-8601 time"
+            ) from None
+        decision_json = chain.canonical(decision.to_json_dict())
+        proposal_row = {
+            "digest": digest,
+            **proposal_columns(doc),
+            "created_at": created_at,
+            "proposal_json": chain.canonical(doc),
+            "raw_zlib": _compress(proposal.raw),
+        }
+        decision_row = {
+            "decision_id": ident,
+            "proposal_digest": digest,
+            "outcome": decision.outcome,
+            "risk_tier": decision.risk_tier.value,
+            "dissent": decision.dissent,
+            "policy_version": decision.policy_version,
+            "created_at": created_at,
+            "decision_json": decision_json,
+        }
+        projections = (
+            (VerdictRow, verdict_rows(decision)),
+            (FindingRow, finding_rows(decision)),
+            (FindingResourceRow, resource_rows(decision)),
+        )
+        with self._write(f"record decision {ident}") as conn:
+            taken = select(DecisionRow.decision_id).where(DecisionRow.decision_id == ident)
+            if conn.execute(taken).first() is not None:
+                raise StoreError(f"decision {ident} is already recorded; the store is append-only")
+            # The same content submitted twice is one proposal judged twice.
+            conn.execute(_insert_new(conn, ProposalRow.__table__), proposal_row)  # type: ignore[arg-type]
+            conn.execute(insert(DecisionRow), decision_row)
+            for table, rows in projections:
+                if rows:
+                    conn.execute(insert(table), rows)
+            chain.append(
+                conn,
+                kind=chain.DECISION_KIND,
+                ref_id=ident,
+                actor=proposal.actor,
+                payload=None,
+                payload_digest=chain.sha256_hex(decision_json),
+                created_at=created_at,
+            )
+
+    def get(self, decision_id: str) -> StoredDecision:
+        """The decision with exactly this id, with its proposal (raw input included)."""
+        with self._read("read a decision") as conn:
+            row = conn.execute(
+                select(
+                    DecisionRow.decision_json,
+                    ProposalRow.proposal_json,
+                    ProposalRow.raw_zlib,
+                    ChainRow.seq,
+                    ChainRow.hash,
+                )
+                .join(ProposalRow, _DECISION_JOIN)
+                .join(ChainRow, ChainRow.ref_id == DecisionRow.decision_id)
+                .where(DecisionRow.decision_id == decision_id)
+                .where(ChainRow.kind == chain.DECISION_KIND)
+            ).first()
+        if row is None:
+            raise DecisionNotFound(f"no decision {decision_id!r} in the audit store")
+        return _stored(decision_id, row)
+
+    def find(self, prefix: str) -> StoredDecision:
+        """The decision whose id is `prefix`, or the only one starting with it."""
+        prefix = prefix.strip()
+        try:
+            return self.get(prefix)
+        except DecisionNotFound:
+            if len(prefix) < MIN_PREFIX:
+                raise DecisionNotFound(
+                    f"no decision {prefix!r}; give at least {MIN_PREFIX} characters of its id"
+                ) from None
+        with self._read("look up a decision") as conn:
+            found = conn.execute(
+                select(DecisionRow.decision_id)
+                .where(DecisionRow.decision_id.startswith(prefix, autoescape=True))
+                .order_by(DecisionRow.decision_id)
+                .limit(10)
+            ).scalars()
+            # SQLite's LIKE ignores case; ids do not.
+            ids = [i for i in found if i.startswith(prefix)]
+        if not ids:
+            raise DecisionNotFound(f"no decision id starts with {prefix!r}")
+        if len(ids) > 1:
+            listed = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
+            raise AmbiguousDecisionId(
+                f"{prefix!r} matches several decisions ({listed}); give more of the id"
+            )
+        return self.get(ids[0])
+
+    def recent(self, *, actor: str | None = None, limit: int = 50) -> list[DecisionSummary]:
+        """The newest decisions, optionally of one actor, newest first."""
+        query = (
+            select(
+                DecisionRow.decision_id,
+                DecisionRow.proposal_digest,
+                DecisionRow.outcome,
+                DecisionRow.risk_tier,
+                DecisionRow.dissent,
+                DecisionRow.created_at,
+                ProposalRow.actor,
+                ProposalRow.source,
+                ProposalRow.kind,
+                ProposalRow.environment,
+                ProposalRow.intent,
+                ProposalRow.input_name,
+                ProposalRow.change_count,
+            )
+            .join(ProposalRow, _DECISION_JOIN)
+            .order_by(DecisionRow.created_at.desc(), DecisionRow.decision_id.desc())
+            .limit(_positive(limit))
+        )
+        if actor is not None:
+            query = query.where(ProposalRow.actor == actor)
+        with self._read("list decisions") as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            DecisionSummary(
+                **{k: v for k, v in r.items() if k not in ("created_at", "change_count")},
+                changed_resources=r["change_count"],
+                created_at=chain.iso_utc(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    def history(self, actor: str, *, limit: int = 100) -> tuple[HistoryEntry, ...]:
+        """The actor's earlier decisions, newest first, as reviewers see them."""
+        query = (
+            select(
+                DecisionRow.decision_id,
+                DecisionRow.outcome,
+                DecisionRow.risk_tier,
+                DecisionRow.created_at,
+                ProposalRow.change_count,
+                ProposalRow.destructive_count,
+            )
+            .join(ProposalRow, _DECISION_JOIN)
+            .where(ProposalRow.actor == actor)
+            # decision_id breaks ties: reviewers see the same history on every replay.
+            .order_by(DecisionRow.created_at.desc(), DecisionRow.decision_id.desc())
+            .limit(_positive(limit))
+        )
+        with self._read("read an actor's history") as conn:
+            rows = conn.execute(query).all()
+        return tuple(
+            HistoryEntry(
+                decision_id=r.decision_id,
+                outcome=r.outcome,
+                risk_tier=r.risk_tier,
+                changed_resources=r.change_count,
+                destructive_changes=r.destructive_count,
+                created_at=chain.iso_utc(r.created_at),
+            )
+            for r in rows
+        )
+
+    def append_event(
+        self,
+        kind: str,
+        payload: dict[str, JsonValue],
+        *,
+        actor: str | None = None,
+        ref_id: str | None = None,
+    ) -> ChainEntry:
+        """Chain an audit event (freeze, thaw, approval, …) with its payload."""
+        if kind == chain.DECISION_KIND or not _EVENT_KIND.fullmatch(kind):
+            raise ValueError(f"event kind {kind!r} must be a lower-case name other than 'decision'")
+        # The store's own clock: events, unlike decisions, arrive without a time.
+        created_at = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            digest = chain.event_digest(actor, created_at, payload)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"event {kind!r}: payload is not JSON: {exc}") from None
+        with self._write(f"append a {kind} event") as conn:
+            return chain.append(
+                conn,
+                kind=kind,
+                ref_id=ref_id,
+                actor=actor,
+                payload=payload,
+                payload_digest=digest,
+                created_at=created_at,
+            )
+
+    def verify_chain(self) -> ChainReport:
+        """Recompute every link and what it covers; name the first row that disagrees."""
+        with self._read("verify the audit chain", snapshot=True) as conn:
+            return chain.verify(conn)
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(**WRITE)
+                with conn.begin():
+                    yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"audit store {self.url}: cannot {action}: {_reason(exc)}") from exc
+
+    @contextmanager
+    def _read(self, action: str, *, snapshot: bool = False) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                if snapshot and conn.dialect.name == "postgresql":
+                    # One snapshot for the whole walk; SQLite's read transaction is one already.
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"audit store {self.url}: cannot {action}: {_reason(exc)}") from exc
+
+
+def _insert_new(conn: Connection, table: Table) -> Insert:
+    """INSERT that leaves an existing row with the same key as it is."""
+    # Imported here: each process needs only its own database's dialect.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite  # noqa: PLC0415
+
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _compress(raw: JsonValue) -> bytes | None:
+    """zlib of the raw input's canonical JSON, ASCII-escaped so any string survives."""
+    if raw is None:
+        return None
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return zlib.compress(text.encode("ascii"), _ZLIB_LEVEL)
+
+
+def _stored(decision_id: str, row: Row[str, str, bytes | None, int, str]) -> StoredDecision:
+    try:
+        raw = None if row.raw_zlib is None else json.loads(zlib.decompress(row.raw_zlib))
+        proposal = Proposal.model_validate_json(row.proposal_json).model_copy(update={"raw": raw})
+        return StoredDecision(
+            decision=Decision.model_validate_json(row.decision_json),
+            proposal=proposal,
+            seq=row.seq,
+            chain_hash=row.hash,
+        )
+    except (ValidationError, ValueError, zlib.error) as exc:
+        raise StoreError(
+            f"decision {decision_id}: stored record does not load ({type(exc).__name__}); "
+            "verify the audit chain"
+        ) from exc
+
+
+def _positive(limit: int) -> int:
+    if limit < 1:
+        raise UsageError(f"limit must be at least 1, not {limit}")
+    return limit
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the driver's message, without SQLAlchemy's decoration."""
+    inner = getattr(exc, "orig", None) or exc
+    lines = str(inner).strip().splitlines()
+    return lines[0] if lines else type(inner).__name__
