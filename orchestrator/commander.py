@@ -109,6 +109,15 @@ def fire_rules(
     """Every aggregation rule that applies, strictest first."""
     agg = settings.aggregation
     fired: list[FiredRule] = []
+    if not verdicts:
+        fired.append(
+            FiredRule(
+                "no-verdicts",
+                "escalate",
+                "Fail closed: no reviewer gave a verdict.",
+                agg.fail_closed_approvals,
+            )
+        )
     for verdict in verdicts:
         for finding in verdict.hard_denials:
             if verdict.error is None:

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -47,7 +47,7 @@ class CommanderSettings(Frozen):
     version: str
     max_input_bytes: int = Field(default=1 << 30, gt=0)
     reviewer_timeout_seconds: float = Field(default=10.0, gt=0)
-    reviewer_timeouts: dict[str, float] = Field(default_factory=dict)
+    reviewer_timeouts: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     disabled_reviewers: tuple[str, ...] = ()
     tiers: dict[RiskTier, TierPolicy]
     aggregation: AggregationSettings = AggregationSettings()

@@ -102,9 +102,24 @@ def discover(*, disabled: Iterable[str] = ()) -> list[LoadedReviewer]:
 
 
 def parse_settings(
-    reviewers: Iterable[LoadedReviewer], sections: Mapping[str, tuple[Any, str, str]]
+    reviewers: Iterable[LoadedReviewer],
+    sections: Mapping[str, tuple[Any, str, str]],
+    *,
+    known: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Validate each reviewer's config section with its settings model, at load time."""
+    """Validate each reviewer's config section with its settings model, at load time.
+
+    A section for no installed reviewer (`known` adds disabled ones) is an
+    error: a misspelt file name must not silently leave a reviewer on defaults.
+    """
+    reviewers = list(reviewers)
+    names = {r.name for r in reviewers} | set(known)
+    for name, (_, _, origin) in sorted(sections.items()):
+        if name not in names:
+            raise ConfigError(
+                origin,
+                f"no installed reviewer is named {name!r} (installed: {', '.join(sorted(names))})",
+            )
     settings: dict[str, Any] = {}
     for record in reviewers:
         if record.settings_model is None:

@@ -77,7 +77,9 @@ def build_context(
     context = ReviewContext(
         graph=graph,
         catalog=ResourceCatalog.from_mapping(data, origin),
-        settings=parse_settings(reviewers, config.reviewer_sections),
+        settings=parse_settings(
+            reviewers, config.reviewer_sections, known=config.commander.disabled_reviewers
+        ),
         policy_version=config.policy_version,
     )
     return reviewers, context

@@ -214,9 +214,18 @@ def built_ins() -> list[registry.LoadedReviewer]:
     ]
 
 
+def test_settings_section_for_no_installed_reviewer_is_an_error() -> None:
+    """A misspelt reviewers/<name>.yaml fails at load time instead of leaving defaults."""
+    sections = {"blast-radus": ({}, "", "configs/reviewers/blast-radus.yaml")}
+    with pytest.raises(ConfigError, match=r"blast-radus\.yaml.*no installed reviewer"):
+        parse_settings(built_ins(), sections)
+
+
 def test_shipped_reviewer_settings_parse() -> None:
     """The shipped reviewer sections validate into their settings models."""
-    parsed = parse_settings(built_ins(), load_config().reviewer_sections)
+    parsed = parse_settings(
+        built_ins(), load_config().reviewer_sections, known=("scope", "reversibility")
+    )
     assert isinstance(parsed["blast-radius"], BlastRadiusSettings)
     assert isinstance(parsed["contrarian"], ContrarianSettings)
     assert parsed["blast-radius"].bulk_block_fraction == 0.10
@@ -244,7 +253,7 @@ def test_bad_reviewer_section_names_file_and_line(
     path.write_text(text, encoding="utf-8")
     sections = load_config(tmp_path).reviewer_sections
     with pytest.raises(ConfigError) as caught:
-        parse_settings(built_ins(), sections)
+        parse_settings(built_ins(), sections, known=("scope", "reversibility"))
     message = str(caught.value)
     assert message.startswith(f"{path}: line {line}: ")
     assert needle in message
