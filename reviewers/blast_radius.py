@@ -16,15 +16,11 @@ Score (0-100), documented in README.md: the worst of three measures,
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
-
-from pydantic import Field
 
 from orchestrator.graph import Reached
 from orchestrator.models import (
     Action,
     Finding,
-    Frozen,
     Proposal,
     ResourceChange,
     RiskTier,
@@ -34,33 +30,15 @@ from orchestrator.models import (
     tier_rank,
 )
 from orchestrator.reviewer import ReviewContext
+from reviewers.blast_limits import (
+    BlastRadiusSettings,
+    bulk_finding,
+    capped,
+    fanout_finding,
+    rebuild_finding,
+)
 from reviewers.populations import PopulationShare, population_shares
 from reviewers.reach_evidence import reach_evidence
-
-
-class BlastRadiusSettings(Frozen):
-    """configs/reviewers/blast-radius.yaml."""
-
-    criticality_weights: dict[RiskTier, float] = Field(
-        default_factory=lambda: {
-            RiskTier.LOW: 1.0,
-            RiskTier.MEDIUM: 2.0,
-            RiskTier.HIGH: 4.0,
-            RiskTier.CRITICAL: 8.0,
-        }
-    )
-    service_weight_saturation: float = Field(default=100.0, gt=0)
-    destructive_saturation: int = Field(default=100, gt=0)
-    bulk_min_population: int = Field(default=20, ge=1)
-    bulk_block_fraction: float = Field(default=0.10, ge=0, le=1)
-    bulk_block_count: int = Field(default=500, ge=1)
-    bulk_escalate_fraction: float = Field(default=0.02, ge=0, le=1)
-    bulk_escalate_count: int = Field(default=25, ge=1)
-    fleet_touch_escalate_fraction: float = Field(default=0.5, ge=0, le=1)
-    rebuild_block_fraction: float = Field(default=0.5, ge=0, le=1)
-    rebuild_min_destroyed: int = Field(default=5, ge=1)
-    fanout_escalate_services: int = Field(default=10, ge=1)
-    evidence_cap: int = Field(default=200, ge=1)
 
 
 class BlastRadiusReviewer:
@@ -122,16 +100,16 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
     ) >= tier_rank(RiskTier.HIGH)
     if dependents and not only_creates and wide:
         stance = "concern"
-        findings.append(_fanout_finding(dependents, context, owners, reach_tier))
+        findings.append(fanout_finding(dependents, context, owners, reach_tier))
 
     for share in shares:
-        finding = _bulk_finding(share, settings)
+        finding = bulk_finding(share, settings)
         if finding is not None:
             findings.append(finding)
             tier = max_tier(tier, finding.severity)
             stance = _stricter(stance, "block" if finding.hard else "concern")
 
-    rebuild = _rebuild_finding(proposal, destructive, shares, settings)
+    rebuild = rebuild_finding(proposal, destructive, shares, settings)
     if rebuild is not None:
         findings.append(rebuild)
         tier = RiskTier.CRITICAL
@@ -190,11 +168,6 @@ def _stricter(a: Stance, b: Stance) -> Stance:
     return a if order.index(a) >= order.index(b) else b
 
 
-def _capped(items: Iterable[str], cap: int) -> tuple[list[str], int]:
-    listed = sorted(items)
-    return listed[:cap], max(0, len(listed) - cap)
-
-
 def _reach_finding(
     *,
     proposal: Proposal,
@@ -226,117 +199,7 @@ def _reach_finding(
     return Finding(
         rule="blast-radius.reach",
         message=f"{len(changes)} changed resources; {count} services affected; score {score}/100.",
-        resources=tuple(_capped((c.address for c in changes), 50)[0]),
+        resources=tuple(capped((c.address for c in changes), 50)[0]),
         evidence=evidence,
         severity=RiskTier.LOW,
-    )
-
-
-def _fanout_finding(
-    dependents: dict[str, Reached],
-    context: ReviewContext,
-    owners: dict[str, list[str]],
-    tier: RiskTier,
-) -> Finding:
-    graph = context.graph
-    critical = sorted(s for s in dependents if graph.criticality(s) == RiskTier.CRITICAL)
-    listed, more = _capped(dependents, 50)
-    return Finding(
-        rule="blast-radius.fan-out",
-        message=(
-            f"The change reaches {len(dependents)} dependent services"
-            + (f", {len(critical)} of them critical" if critical else "")
-            + "."
-        ),
-        resources=tuple(sorted(owners)[:50]),
-        evidence={
-            "dependents": len(dependents),
-            "critical_dependents": critical[:50],
-            "listed": listed,
-            "more": more,
-        },
-        severity=tier,
-    )
-
-
-def _bulk_finding(share: PopulationShare, settings: BlastRadiusSettings) -> Finding | None:
-    evidence = share.evidence()
-    big_enough = share.population >= settings.bulk_min_population
-    if share.destroyed and (
-        (big_enough and share.destroyed_fraction > settings.bulk_block_fraction)
-        or share.destroyed >= settings.bulk_block_count
-    ):
-        return Finding(
-            rule="blast-radius.bulk-destroy",
-            message=(
-                f"Deletes or replaces {share.destroyed:,} of {share.population:,} "
-                f"{share.resource_type} ({share.destroyed_fraction:.1%}) at once."
-            ),
-            resources=share.examples,
-            evidence=evidence,
-            severity=RiskTier.CRITICAL,
-            hard=True,
-        )
-    if share.destroyed and (
-        (big_enough and share.destroyed_fraction > settings.bulk_escalate_fraction)
-        or share.destroyed >= settings.bulk_escalate_count
-    ):
-        return Finding(
-            rule="blast-radius.bulk-destroy-warning",
-            message=(
-                f"Deletes or replaces {share.destroyed:,} of {share.population:,} "
-                f"{share.resource_type} ({share.destroyed_fraction:.1%})."
-            ),
-            resources=share.examples,
-            evidence=evidence,
-            severity=RiskTier.HIGH,
-        )
-    if big_enough and share.touched_fraction >= settings.fleet_touch_escalate_fraction:
-        return Finding(
-            rule="blast-radius.fleet-wide",
-            message=(
-                f"Changes {share.touched:,} of {share.population:,} {share.resource_type} "
-                f"({share.touched_fraction:.1%}) in one step: no staged rollout."
-            ),
-            resources=share.examples,
-            evidence=evidence,
-            severity=RiskTier.HIGH,
-        )
-    return None
-
-
-def _rebuild_finding(
-    proposal: Proposal,
-    destructive: list[ResourceChange],
-    shares: list[PopulationShare],
-    settings: BlastRadiusSettings,
-) -> Finding | None:
-    """Deleting or replacing most of what exists is rebuilding the environment."""
-    existing = sum(1 for c in proposal.changes if c.action != Action.CREATE and c.mode == "managed")
-    # What exists is also what the topology declares for plans without prior state:
-    # deleting 1,100 of 4,306 declared prefixes is not deleting everything.
-    per_type = dict(proposal.populations)
-    for share in shares:
-        per_type[share.resource_type] = max(per_type.get(share.resource_type, 0), share.population)
-    existing = max(existing, sum(per_type.values()))
-    if existing == 0 or len(destructive) < settings.rebuild_min_destroyed:
-        return None
-    fraction = len(destructive) / existing
-    if fraction < settings.rebuild_block_fraction:
-        return None
-    return Finding(
-        rule="blast-radius.environment-rebuild",
-        message=(
-            f"Deletes or replaces {len(destructive)} of {existing} existing resources "
-            f"({fraction:.0%}): this tears down and rebuilds the environment."
-        ),
-        resources=tuple(sorted(c.address for c in destructive)[:50]),
-        evidence={
-            "destroyed": len(destructive),
-            "existing": existing,
-            "fraction": round(fraction, 4),
-            "environment": proposal.environment.value,
-        },
-        severity=RiskTier.CRITICAL,
-        hard=True,
     )

@@ -469,6 +469,7 @@ def test_recording_a_decision_id_twice_is_refused(store: Store, db_url: str) -> 
     [
         ({"proposal_digest": "sha256:" + "0" * 64}, "but the proposal given has digest"),
         ({"created_at": "yesterday"}, "is not an ISO-8601 time"),
+        ({"rationale": ("lone surrogate \ud800 from a plan",)}, "not valid Unicode"),
     ],
 )
 def test_inconsistent_decision_is_refused(

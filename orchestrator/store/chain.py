@@ -17,11 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
-from sqlalchemy import Connection, RowMapping, Select, Table, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, insert, select, update
 
 from orchestrator.models import Decision
 from orchestrator.store.tables import (
-    Base,
     ChainHeadRow,
     ChainRow,
     DecisionRow,
@@ -32,6 +31,7 @@ from orchestrator.store.tables import (
     finding_rows,
     proposal_columns,
     resource_rows,
+    table_of,
     verdict_rows,
 )
 
@@ -188,15 +188,12 @@ def verify(conn: Connection) -> ChainReport:
     )
 
 
-_Mapping = RowMapping
-
-
 @dataclass
 class _Batch:
     """The stored rows that one batch of chain rows covers."""
 
-    decisions: dict[str, _Mapping] = field(default_factory=dict)
-    proposals: dict[str, _Mapping] = field(default_factory=dict)
+    decisions: dict[str, RowMapping] = field(default_factory=dict)
+    proposals: dict[str, RowMapping] = field(default_factory=dict)
     projections: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -228,19 +225,22 @@ class _Verifier:
                 self.checked += 1
         if seq - 1 != head_seq or prev != head_hash:
             raise _Broken(seq, None, f"chain ends at seq {seq - 1} but its head is seq {head_seq}")
-        stored = self.conn.execute(select(func.count()).select_from(DecisionRow)).scalar_one()
-        if stored != len(self.chained):
-            stray = self.conn.execute(
-                select(DecisionRow.decision_id)
-                .where(DecisionRow.decision_id.not_in(self.chained))
-                .order_by(DecisionRow.decision_id)
-            ).scalar()
+        linked = select(_CHAIN.c.seq).where(
+            _CHAIN.c.kind == DECISION_KIND, _CHAIN.c.ref_id == DecisionRow.decision_id
+        )
+        stray = self.conn.execute(
+            select(DecisionRow.decision_id)
+            .where(~linked.exists())
+            .order_by(DecisionRow.decision_id)
+            .limit(1)
+        ).scalar()
+        if stray is not None:
             raise _Broken(None, stray, "decision is not in the chain")
 
-    def _rows(self, query: Select[Any]) -> Sequence[_Mapping]:
+    def _rows(self, query: Select[Any]) -> Sequence[RowMapping]:
         return self.conn.execute(query).mappings().all()
 
-    def _check_link(self, row: _Mapping, prev: str) -> None:
+    def _check_link(self, row: RowMapping, prev: str) -> None:
         seq, ref = row["seq"], row["ref_id"]
         if row["prev_hash"] != prev:
             raise _Broken(seq, ref, f"prev_hash does not match the hash of seq {seq - 1}")
@@ -252,7 +252,7 @@ class _Verifier:
         ):
             raise _Broken(seq, ref, "event content does not match its recorded digest")
 
-    def _check_decision(self, link: _Mapping, batch: _Batch) -> None:
+    def _check_decision(self, link: RowMapping, batch: _Batch) -> None:
         seq, ref = link["seq"], link["ref_id"]
         if ref in self.chained:
             raise _Broken(seq, ref, f"decision is already chained at seq {self.chained[ref]}")
@@ -267,7 +267,9 @@ class _Verifier:
         if problem is not None:
             raise _Broken(seq, ref, problem)
 
-    def _proposal_problem(self, link: _Mapping, digest: str, row: _Mapping | None) -> str | None:
+    def _proposal_problem(
+        self, link: RowMapping, digest: str, row: RowMapping | None
+    ) -> str | None:
         if row is None:
             return f"proposal {digest[:19]}… is missing"
         if link["actor"] != row["actor"]:
@@ -300,19 +302,13 @@ class _Verifier:
         return batch
 
 
-def _table(row_class: type[Base]) -> Table:
-    table = row_class.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-_CHAIN = _table(ChainRow)
-_DECISIONS = _table(DecisionRow)
-_PROPOSALS = _table(ProposalRow)
+_CHAIN = table_of(ChainRow)
+_DECISIONS = table_of(DecisionRow)
+_PROPOSALS = table_of(ProposalRow)
 _PROJECTIONS = {
-    "verdicts": _table(VerdictRow),
-    "findings": _table(FindingRow),
-    "finding_resources": _table(FindingResourceRow),
+    "verdicts": table_of(VerdictRow),
+    "findings": table_of(FindingRow),
+    "finding_resources": table_of(FindingResourceRow),
 }
 _DERIVE: dict[str, Callable[[Decision], list[dict[str, Any]]]] = {
     "verdicts": verdict_rows,
@@ -321,7 +317,7 @@ _DERIVE: dict[str, Callable[[Decision], list[dict[str, Any]]]] = {
 }
 
 
-def _decision_problem(link: _Mapping, row: _Mapping, batch: _Batch) -> str | None:
+def _decision_problem(link: RowMapping, row: RowMapping, batch: _Batch) -> str | None:
     """What, if anything, is wrong with one decision row against its link."""
     try:
         doc = json.loads(row["decision_json"])

@@ -66,7 +66,10 @@ def connect(url: str) -> Engine:
         if parsed.get_backend_name() == "postgresql":
             return create_engine(parsed, connect_args={"connect_timeout": _CONNECT_TIMEOUT_SECONDS})
         if parsed.database not in (None, "", ":memory:"):
-            folder = Path(parsed.database).expanduser().resolve().parent
+            # sqlite3 takes "~" literally; a user typing it means their home.
+            path = Path(parsed.database).expanduser()
+            parsed = parsed.set(database=str(path))
+            folder = path.resolve().parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

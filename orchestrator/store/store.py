@@ -12,7 +12,9 @@ import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
@@ -25,6 +27,7 @@ from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry, ChainReport
 from orchestrator.store.migrate import WRITE, connect, ensure_schema, redact
 from orchestrator.store.tables import (
+    Base,
     ChainRow,
     DecisionRow,
     FindingResourceRow,
@@ -34,6 +37,7 @@ from orchestrator.store.tables import (
     finding_rows,
     proposal_columns,
     resource_rows,
+    table_of,
     verdict_rows,
 )
 
@@ -120,60 +124,30 @@ class Store:
     def record(self, proposal: Proposal, decision: Decision) -> None:
         """Store a decision, its proposal, verdicts and findings, and chain it: all or nothing."""
         ident = decision.decision_id
-        doc = proposal.model_dump(mode="json")
-        digest = chain.proposal_digest(doc)
-        if digest != decision.proposal_digest:
-            raise StoreError(
-                f"decision {ident} judged proposal {decision.proposal_digest}, "
-                f"but the proposal given has digest {digest}"
-            )
         try:
-            created_at = chain.parse_utc(decision.created_at)
-        except ValueError:
+            rows = _Rows.of(proposal, decision)
+        except UnicodeEncodeError:
             raise StoreError(
-                f"decision {ident}: created_at {decision.created_at!r} is not an ISO-8601 time"
+                f"decision {ident}: holds text that is not valid Unicode; not recorded"
             ) from None
-        decision_json = chain.canonical(decision.to_json_dict())
-        proposal_row = {
-            "digest": digest,
-            **proposal_columns(doc),
-            "created_at": created_at,
-            "proposal_json": chain.canonical(doc),
-            "raw_zlib": _compress(proposal.raw),
-        }
-        decision_row = {
-            "decision_id": ident,
-            "proposal_digest": digest,
-            "outcome": decision.outcome,
-            "risk_tier": decision.risk_tier.value,
-            "dissent": decision.dissent,
-            "policy_version": decision.policy_version,
-            "created_at": created_at,
-            "decision_json": decision_json,
-        }
-        projections = (
-            (VerdictRow, verdict_rows(decision)),
-            (FindingRow, finding_rows(decision)),
-            (FindingResourceRow, resource_rows(decision)),
-        )
         with self._write(f"record decision {ident}") as conn:
             taken = select(DecisionRow.decision_id).where(DecisionRow.decision_id == ident)
             if conn.execute(taken).first() is not None:
                 raise StoreError(f"decision {ident} is already recorded; the store is append-only")
             # The same content submitted twice is one proposal judged twice.
-            conn.execute(_insert_new(conn, ProposalRow.__table__), proposal_row)  # type: ignore[arg-type]
-            conn.execute(insert(DecisionRow), decision_row)
-            for table, rows in projections:
-                if rows:
-                    conn.execute(insert(table), rows)
+            conn.execute(_insert_new(conn, table_of(ProposalRow)), rows.proposal)
+            conn.execute(insert(DecisionRow), rows.decision)
+            for table, projected in rows.projections:
+                if projected:
+                    conn.execute(insert(table), projected)
             chain.append(
                 conn,
                 kind=chain.DECISION_KIND,
                 ref_id=ident,
                 actor=proposal.actor,
                 payload=None,
-                payload_digest=chain.sha256_hex(decision_json),
-                created_at=created_at,
+                payload_digest=rows.digest,
+                created_at=rows.decision["created_at"],
             )
 
     def get(self, decision_id: str) -> StoredDecision:
@@ -344,6 +318,59 @@ class Store:
                     yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"audit store {self.url}: cannot {action}: {_reason(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Everything one decision writes, prepared before the write lock is taken."""
+
+    proposal: dict[str, Any]
+    decision: dict[str, Any]
+    projections: tuple[tuple[type[Base], list[dict[str, Any]]], ...]
+    digest: str
+
+    @classmethod
+    def of(cls, proposal: Proposal, decision: Decision) -> _Rows:
+        ident = decision.decision_id
+        doc = proposal.model_dump(mode="json")
+        digest = chain.proposal_digest(doc)
+        if digest != decision.proposal_digest:
+            raise StoreError(
+                f"decision {ident} judged proposal {decision.proposal_digest}, "
+                f"but the proposal given has digest {digest}"
+            )
+        try:
+            created_at = chain.parse_utc(decision.created_at)
+        except ValueError:
+            raise StoreError(
+                f"decision {ident}: created_at {decision.created_at!r} is not an ISO-8601 time"
+            ) from None
+        decision_json = chain.canonical(decision.to_json_dict())
+        return cls(
+            proposal={
+                "digest": digest,
+                **proposal_columns(doc),
+                "created_at": created_at,
+                "proposal_json": chain.canonical(doc),
+                "raw_zlib": _compress(proposal.raw),
+            },
+            decision={
+                "decision_id": ident,
+                "proposal_digest": digest,
+                "outcome": decision.outcome,
+                "risk_tier": decision.risk_tier.value,
+                "dissent": decision.dissent,
+                "policy_version": decision.policy_version,
+                "created_at": created_at,
+                "decision_json": decision_json,
+            },
+            projections=(
+                (VerdictRow, verdict_rows(decision)),
+                (FindingRow, finding_rows(decision)),
+                (FindingResourceRow, resource_rows(decision)),
+            ),
+            digest=chain.sha256_hex(decision_json),
+        )
 
 
 def _insert_new(conn: Connection, table: Table) -> Insert:

@@ -12,7 +12,7 @@ Migrations create these tables (migrations/versions); a test keeps the two in st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -152,6 +153,11 @@ class ChainHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(HEX64)
+
+
+def table_of(row_class: type[Base]) -> Table:
+    """The Core table behind a row class, for bulk statements and plain-row reads."""
+    return cast(Table, row_class.__table__)
 
 
 def verdict_rows(decision: Decision) -> list[dict[str, Any]]:
