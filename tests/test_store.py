@@ -475,7 +475,7 @@ def test_recording_a_decision_id_twice_is_refused(store: Store, db_url: str) -> 
 def test_inconsistent_decision_is_refused(
     store: Store, db_url: str, change: dict[str, str], message: str
 ) -> None:
-    """A decision for another proposal, or without a readable time, is not recorded."""
+    """A decision for another proposal, with no readable time or unstorable text is refused."""
     proposal = make_proposal()
     decision = make_decision(proposal, "bad").model_copy(update=change)
 

@@ -39,6 +39,7 @@ DEFAULT_SENSITIVE_KEYS: tuple[str, ...] = (
     "api_key",
     "apikey",
     "credential",
+    "credentials",
     "connection_string",
     "account_key",
     "master_key",
@@ -285,26 +286,13 @@ class Masker:
         # and only what changes is written back.
         child_masks = mask if isinstance(mask, dict) and mask else None
         sensitive_key = self._key_cache.get
+        scrubbed = self._scrubbed.get
         for key, item in value.items():
             child_mask = child_masks.get(key) if child_masks is not None else None
-            container = isinstance(item, dict | list)
-            if container:
-                sensitive = sensitive_key(key)
-                if sensitive is None:
-                    sensitive = self.is_sensitive_key(key)
-                stack.append(key)
-                masked = self._walk(
-                    item,
-                    child_mask,
-                    sensitive or (inherited and key in _INHERITING_KEYS),
-                    stack,
-                    paths,
-                )
-                stack.pop()
-            elif item is None:
+            if item is None:
                 continue
-            elif child_mask is not None and _is_marked(child_mask):
-                masked = SENSITIVE
+            if child_mask is not None and _is_marked(child_mask):
+                masked: Any = SENSITIVE
             elif isinstance(item, str):
                 sensitive = sensitive_key(key)
                 if sensitive is None:
@@ -312,12 +300,27 @@ class Masker:
                 if item and (sensitive or (inherited and key in _INHERITING_KEYS)):
                     masked = SENSITIVE
                 else:
-                    masked = self.scrub(item)
+                    cached = scrubbed(item)
+                    if cached is _UNCHANGED:
+                        continue
+                    masked = self.scrub(item) if cached is None else cached
+            elif isinstance(item, dict | list):
+                sensitive = sensitive_key(key)
+                if sensitive is None:
+                    sensitive = self.is_sensitive_key(key)
+                sensitive = sensitive or (inherited and key in _INHERITING_KEYS)
+                stack.append(key)
+                if isinstance(item, dict):
+                    self._dict(item, child_mask, sensitive, stack, paths)
+                else:
+                    self._walk(item, child_mask, sensitive, stack, paths)
+                stack.pop()
+                continue
             else:
                 continue
             if masked is not item:
                 value[key] = masked
-                if paths is not None and not container:
+                if paths is not None:
                     paths.append((*stack, key))
 
 

@@ -64,7 +64,7 @@ class ConfigResource:
     module: ModulePath
     address: str
     body: dict[str, Any]
-    where: str
+    depends_on: tuple[str, ...]
     inherited: tuple[Pending, ...]
 
 
@@ -86,13 +86,12 @@ class ConfigIndex:
 
     def edges(self, resource: ConfigResource) -> Iterator[Edge]:
         """Each (kind, dependencies, paired) group this resource declares or inherits."""
-        body, where, module = resource.body, resource.where, resource.module
+        body, module = resource.body, resource.module
         for part in ("expressions", "count_expression", "for_each_expression", "provisioners"):
             for refs in reference_lists(body.get(part)):
                 yield "reference", *self.resolve(refs, module)
-        if body.get("depends_on") is not None:
-            depends_on = string_list(body["depends_on"], self._origin, f"{where}.depends_on")
-            yield "depends_on", self.resolve(depends_on, module)[0], False
+        if resource.depends_on:
+            yield "depends_on", self.resolve(resource.depends_on, module)[0], False
         provider = body.get("provider_config_key")
         shared = list(resource.inherited)
         if isinstance(provider, str):
@@ -181,7 +180,12 @@ class ConfigIndex:
                         f"expected a string, got {type_name(address)}",
                         where=f"{place}.address",
                     )
-                self.resources.append(ConfigResource(module, address, resource, place, inherited))
+                depends_on = resource.get("depends_on")
+                if depends_on is not None:
+                    depends_on = string_list(depends_on, self._origin, f"{place}.depends_on")
+                self.resources.append(
+                    ConfigResource(module, address, resource, tuple(depends_on or ()), inherited)
+                )
         if body.get("module_calls") is None:
             return
         calls = expect_object(body["module_calls"], self._origin, f"{where}.module_calls")

@@ -22,7 +22,10 @@ def plan_status(plan: dict[str, Any], origin: str) -> PlanStatus:
             str(expect_object(item, origin, f"deferred_changes[{index}]").get("reason", "unknown"))
             for index, item in enumerate(deferred)
         )
-        listed = ", ".join(f"{reason} ×{count}" for reason, count in sorted(reasons.items()))
+        listed = ", ".join(
+            reason if count == 1 else f"{reason} ×{count}"
+            for reason, count in sorted(reasons.items())
+        )
         notes.append(
             f"{_count(len(deferred), 'resource change')} deferred to a later plan ({listed})"
         )

@@ -5,7 +5,7 @@ than the rest of the open, so `ensure_schema` first reads the version row with
 one SELECT and imports Alembic only when the schema is behind.
 
 SQLite connections run in WAL mode with a busy timeout, and SQLAlchemy (not the
-sqlite3 module) issues BEGIN: IMMEDIATE for connections carrying the WRITE
+sqlite3 module) issues BEGIN, IMMEDIATE for connections carrying the WRITE
 option, so concurrent writers queue for the lock instead of failing mid-way.
 """
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # The newest revision in migrations/versions; a test keeps the two in step.
 HEAD_REVISION = "0001"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Connection option that makes a SQLite transaction BEGIN IMMEDIATE (see store.py).
+# Connection option that makes a SQLite transaction BEGIN IMMEDIATE (see _sqlite_begin).
 WRITE: dict[str, Any] = {"commander_write": True}
 _BUSY_SECONDS = 30
 _CONNECT_TIMEOUT_SECONDS = 10
@@ -81,7 +81,7 @@ def connect(url: str) -> Engine:
     except (ImportError, NoSuchModuleError) as exc:
         raise StoreError(
             f"cannot open the audit store at {shown}: its driver is not installed ({exc}); "
-            "for PostgreSQL install commander[postgres]"
+            "PostgreSQL URLs need commander[postgres] (psycopg 3)"
         ) from None
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
