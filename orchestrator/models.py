@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
@@ -189,15 +190,24 @@ class Proposal(Frozen):
     # covers what is reviewed, and masking makes `raw` a function of it anyway.
     raw: JsonValue = Field(default=None, exclude=True, repr=False)
 
-    def digest(self) -> str:
-        """SHA-256 over the canonical JSON of the proposal's content and metadata."""
-        canonical = json.dumps(
-            self.model_dump(mode="json", exclude={"raw", "input_name"}),
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        """The proposal as JSON-ready data, without `raw`; computed once (plans are big)."""
+        return self.model_dump(mode="json")
+
+    @cached_property
+    def _digest(self) -> str:
+        content = {k: v for k, v in self.document.items() if k != "input_name"}
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def digest(self) -> str:
+        """SHA-256 over the canonical JSON of the proposal's content and metadata.
+
+        The input's file name is left out: the same plan read from another
+        path is the same proposal.
+        """
+        return self._digest
 
     @property
     def effective_changes(self) -> tuple[ResourceChange, ...]:

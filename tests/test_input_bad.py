@@ -47,6 +47,15 @@ def encoded(document: Any) -> bytes:
 
 TRUNCATED = encoded(plan(change(), change("aws_s3_bucket.c")))[:-140]
 DEEP = b"[" * 100_000 + b"]" * 100_000
+DEEP_VALUE = encoded(plan()).replace(
+    b'"resource_changes": []',
+    b'"resource_changes": [{"address": "a.b", "type": "a", "change": {"actions": ["create"], '
+    + b'"after": '
+    + b'{"a": ' * 600
+    + b"1"
+    + b"}" * 600
+    + b"}}]",
+)
 
 CASES = [
     ("truncated-json", TRUNCATED, "auto",
@@ -56,6 +65,8 @@ CASES = [
     ("nan", b'{"format_version": "1.2", "planned_values": {"x": NaN}}',
      "auto", "invalid JSON: NaN is not a JSON value"),
     ("deeply-nested", DEEP, "auto", "nested too deeply"),
+    ("value-too-deep-to-store", DEEP_VALUE, "auto",
+     "resource_changes[0].change: after cannot be reviewed: Recursion error"),
     ("json-object-not-a-plan", b'{"foo": 1}', "auto",
      "not a Terraform plan, Kubernetes manifest, diff or SQL migration (use --kind to say which)"),
     ("json-list", b"[1, 2]", "auto", "not a Terraform plan, Kubernetes manifest"),

@@ -213,12 +213,8 @@ def _is_terraform_plan(document: object) -> bool:
 
 
 _PLAN_KEYS: Final = (
-    "resource_changes",
-    "planned_values",
-    "prior_state",
-    "configuration",
-    "terraform_version",
-)
+    "resource_changes", "planned_values", "prior_state", "configuration", "terraform_version",
+)  # fmt: skip
 
 # Checked in order; the first that claims a parsed JSON document names its kind.
 _DOCUMENT_KINDS: Final[tuple[tuple[ProposalKind, Callable[[object], bool]], ...]] = (

@@ -27,51 +27,19 @@ WHOLE_VALUE = "*"
 Path = tuple[str | int, ...]
 
 DEFAULT_SENSITIVE_KEYS: tuple[str, ...] = (
-    "password",
-    "passwd",
-    "passphrase",
-    "secret",
-    "secret_key",
-    "client_secret",
-    "token",
-    "private_key",
-    "access_key",
-    "api_key",
-    "apikey",
-    "credential",
-    "credentials",
-    "connection_string",
-    "account_key",
-    "master_key",
-    "primary_key",
-    "secondary_key",
-    "shared_key",
-    "signing_key",
-    "encryption_key",
-)
+    "password", "passwd", "passphrase", "secret", "secret_key", "client_secret", "token",
+    "private_key", "access_key", "api_key", "apikey", "credential", "credentials",
+    "connection_string", "account_key", "master_key", "primary_key", "secondary_key",
+    "shared_key", "signing_key", "encryption_key",
+)  # fmt: skip
 
 # A key matches when it ends with a sensitive word, optionally followed by one
 # of these: `secret_string` and `private_key_pem` hold secrets, while
 # `secret_arn` and `password_length` only describe them.
 _VALUE_SUFFIXES = (
-    "s",
-    "value",
-    "values",
-    "string",
-    "data",
-    "pem",
-    "json",
-    "b64",
-    "base64",
-    "binary",
-    "wo",
-    "plaintext",
-    "text",
-    "hash",
-    "hex",
-    "openssh",
-    "pkcs8",
-)
+    "s", "value", "values", "string", "data", "pem", "json", "b64", "base64", "binary", "wo",
+    "plaintext", "text", "hash", "hex", "openssh", "pkcs8",
+)  # fmt: skip
 
 # Under a sensitive key, these children carry the same value (Terraform
 # configuration `constant_value`, variable `default`, output `value`, ...).

@@ -93,7 +93,9 @@ def _proposal(
     raw = Masker(sensitive_keys, secrets=secrets).mask_in_place(plan, mirror, paths=paths)
     masked_paths = _paths_by_change(paths, len(headers))
     changes = tuple(
-        build_change(header, entries[header.position]["change"], masked_paths[header.position])
+        build_change(
+            header, entries[header.position]["change"], masked_paths[header.position], origin
+        )
         for header in headers
     )
     # `raw` is attached without validation: it comes from json.loads, so it is JSON

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Final, NamedTuple
 
+from pydantic import ValidationError
+
 from orchestrator.adapters.base import expect_list, expect_object, optional_str, type_name
 from orchestrator.adapters.masking import true_paths
 from orchestrator.errors import InputError
@@ -92,9 +94,28 @@ def read_change(item: object, position: int, origin: str) -> ChangeHeader:
 
 
 def build_change(
-    header: ChangeHeader, masked_change: dict[str, Any], sensitive_paths: tuple[str, ...]
+    header: ChangeHeader,
+    masked_change: dict[str, Any],
+    sensitive_paths: tuple[str, ...],
+    origin: str,
 ) -> ResourceChange:
     """The model of one change, from its checked header and its masked `change` object."""
+    try:
+        return _model(header, masked_change, sensitive_paths)
+    except ValidationError as exc:
+        # Only values the header checks cannot see get here, e.g. nesting too deep to store.
+        error = exc.errors()[0]
+        place = error["loc"][0] if error["loc"] else "the change"
+        raise InputError(
+            origin,
+            f"{place} cannot be reviewed: {error['msg']}",
+            where=f"resource_changes[{header.position}].change",
+        ) from None
+
+
+def _model(
+    header: ChangeHeader, masked_change: dict[str, Any], sensitive_paths: tuple[str, ...]
+) -> ResourceChange:
     return ResourceChange(
         address=header.address,
         type=header.type,

@@ -29,22 +29,10 @@ _MODULE_REF = re.compile(rf"module\.({_NAME})(?:{_KEY})?(?:\.({_NAME}))?")
 _RESOURCE_REF = re.compile(rf"((?:data\.)?{_NAME}\.{_NAME})({_KEY})?")
 _VARIABLE_REF = re.compile(rf"var\.({_NAME})")
 # First steps of references that never name a resource Terraform plans to change.
-_NOT_RESOURCES = frozenset(
-    {
-        "local",
-        "path",
-        "terraform",
-        "self",
-        "ephemeral",
-        "action",
-        "check",
-        "run",
-        "provider",
-        "resource",
-        "output",
-        "list",
-    }
-)
+_NOT_RESOURCES = frozenset({
+    "var", "module", "local", "path", "terraform", "self", "ephemeral", "action", "check",
+    "run", "provider", "resource", "output", "list",
+})  # fmt: skip
 _REPEATERS = frozenset({"count", "each"})
 
 
@@ -125,11 +113,11 @@ class ConfigIndex:
                 found.add(Target(module, resource, key))
         for name, outputs in calls.items():
             child = (*module, name)
-            named = outputs - {None}
+            named = {output for output in outputs if output is not None}
             if not named:
                 found.add(Target(child, None))
             for output in named:
-                found |= self._output(child, output or "")
+                found |= self._output(child, output)
         return frozenset(found), paired
 
     def _output(self, module: ModulePath, name: str) -> frozenset[Target]:
@@ -144,7 +132,7 @@ class ConfigIndex:
         if not module:
             return frozenset()  # a root variable comes from outside the plan
         parent = module[:-1]
-        calls = self._modules[parent].get("module_calls")
+        calls = self._modules.get(parent, {}).get("module_calls")
         call = calls.get(module[-1]) if isinstance(calls, dict) else None
         expressions = call.get("expressions") if isinstance(call, dict) else None
         passed = expressions.get(name) if isinstance(expressions, dict) else None
@@ -156,7 +144,8 @@ class ConfigIndex:
         key = (kind, module, name)
         if key in self._memo:
             return self._memo[key]
-        self._memo[key] = frozenset()  # a cycle resolves to nothing rather than recursing
+        # Terraform rejects cycles, so only a crafted plan has one: it ends here, empty.
+        self._memo[key] = frozenset()
         found: set[Target] = set()
         for refs in reference_lists(expression):
             found |= self.resolve(refs, scope)[0]

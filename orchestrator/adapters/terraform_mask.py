@@ -3,7 +3,7 @@
 A plan repeats its values in several places (resource_changes, planned_values,
 prior_state, resource_drift, output_changes, variables, configuration), each
 with its own way of saying what is sensitive. `plan_mirror` gathers all of
-them into one sparse mirror of the document, so that `Masker.mask(plan,
+them into one sparse mirror of the document, so that `Masker.mask_in_place(plan,
 mirror)` masks every copy and `collect_marked_strings` finds every value to
 sweep for elsewhere.
 """
@@ -25,63 +25,51 @@ def plan_mirror(plan: dict[str, Any], origin: str) -> Mirror:
         if plan.get(section) is not None:
             mirror[section] = _changes(plan[section], origin, section)
     if plan.get("deferred_changes") is not None:
-        deferred = expect_list(plan["deferred_changes"], origin, "deferred_changes")
         mirror["deferred_changes"] = [
             {
                 "resource_change": _change(
-                    _entry(item, origin, f"deferred_changes[{i}]").get("resource_change"),
-                    origin,
-                    f"deferred_changes[{i}].resource_change",
+                    item.get("resource_change"), origin, f"{where}.resource_change"
                 )
             }
-            for i, item in enumerate(deferred)
+            for item, where in _objects(plan["deferred_changes"], origin, "deferred_changes")
         ]
     if plan.get("planned_values") is not None:
         mirror["planned_values"] = _state_values(plan["planned_values"], origin, "planned_values")
     prior = plan.get("prior_state")
-    if prior is not None:
-        prior = expect_object(prior, origin, "prior_state")
-        if prior.get("values") is not None:
-            mirror["prior_state"] = {
-                "values": _state_values(prior["values"], origin, "prior_state.values")
-            }
+    if prior is not None and expect_object(prior, origin, "prior_state").get("values") is not None:
+        values = _state_values(prior["values"], origin, "prior_state.values")
+        mirror["prior_state"] = {"values": values}
     if plan.get("output_changes") is not None:
-        outputs = expect_object(plan["output_changes"], origin, "output_changes")
         mirror["output_changes"] = {
             name: _change_mirror(change, origin, child_path("output_changes", name))
-            for name, change in outputs.items()
+            for name, change in _members(plan["output_changes"], origin, "output_changes")
         }
     configuration = plan.get("configuration")
     if configuration is not None:
-        configuration = expect_object(configuration, origin, "configuration")
-        root = configuration.get("root_module")
+        root = expect_object(configuration, origin, "configuration").get("root_module")
         if root is not None:
-            where = "configuration.root_module"
-            module = _config_module(root, origin, where)
+            module = _config_module(root, origin, "configuration.root_module")
             mirror["configuration"] = {"root_module": module}
+            # The plan's `variables` are the root module's: sensitive if declared so.
             mirror["variables"] = {name: {"value": True} for name in module.get("variables", {})}
     if plan.get("action_invocations") is not None:
-        invocations = expect_list(plan["action_invocations"], origin, "action_invocations")
         mirror["action_invocations"] = [
-            {
-                "config_values": _entry(item, origin, f"action_invocations[{i}]").get(
-                    "config_sensitive"
-                )
-            }
-            for i, item in enumerate(invocations)
+            {"config_values": item.get("config_sensitive")}
+            for item, _ in _objects(plan["action_invocations"], origin, "action_invocations")
         ]
     return mirror
 
 
-def _entry(value: object, origin: str, where: str) -> dict[str, Any]:
-    return expect_object(value, origin, where)
+def _objects(value: object, origin: str, where: str) -> list[tuple[dict[str, Any], str]]:
+    """The objects of a list, each with its JSON path."""
+    return [
+        (expect_object(item, origin, f"{where}[{index}]"), f"{where}[{index}]")
+        for index, item in enumerate(expect_list(value, origin, where))
+    ]
 
 
 def _changes(value: object, origin: str, where: str) -> list[Mirror]:
-    return [
-        _change(item, origin, f"{where}[{index}]")
-        for index, item in enumerate(expect_list(value, origin, where))
-    ]
+    return [_change(item, origin, place) for item, place in _objects(value, origin, where)]
 
 
 def _change(value: object, origin: str, where: str) -> Mirror:
@@ -101,16 +89,9 @@ def _state_values(value: object, origin: str, where: str) -> Mirror:
     values = expect_object(value, origin, where)
     mirror: Mirror = {}
     if values.get("outputs") is not None:
-        outputs = expect_object(values["outputs"], origin, f"{where}.outputs")
         mirror["outputs"] = {
-            name: {
-                "value": bool(
-                    expect_object(output, origin, child_path(f"{where}.outputs", name)).get(
-                        "sensitive"
-                    )
-                )
-            }
-            for name, output in outputs.items()
+            name: {"value": bool(output.get("sensitive"))}
+            for name, output in _members(values["outputs"], origin, f"{where}.outputs")
         }
     if values.get("root_module") is not None:
         mirror["root_module"] = _state_module(values["root_module"], origin, f"{where}.root_module")
@@ -121,19 +102,15 @@ def _state_module(value: object, origin: str, where: str) -> Mirror:
     module = expect_object(value, origin, where)
     mirror: Mirror = {}
     if module.get("resources") is not None:
-        resources = expect_list(module["resources"], origin, f"{where}.resources")
-        masks = []
-        for index, resource in enumerate(resources):
-            place = f"{where}.resources[{index}]"
-            sensitive = expect_object(resource, origin, place).get("sensitive_values")
+        mirror["resources"] = []
+        for resource, place in _objects(module["resources"], origin, f"{where}.resources"):
+            sensitive = resource.get("sensitive_values")
             check_mirror(sensitive, origin, f"{place}.sensitive_values")
-            masks.append({"values": sensitive})
-        mirror["resources"] = masks
+            mirror["resources"].append({"values": sensitive})
     if module.get("child_modules") is not None:
-        children = expect_list(module["child_modules"], origin, f"{where}.child_modules")
         mirror["child_modules"] = [
-            _state_module(child, origin, f"{where}.child_modules[{index}]")
-            for index, child in enumerate(children)
+            _state_module(child, origin, place)
+            for child, place in _objects(module["child_modules"], origin, f"{where}.child_modules")
         ]
     return mirror
 
@@ -142,44 +119,36 @@ def _config_module(value: object, origin: str, where: str) -> Mirror:
     """Mask sensitive variable defaults, sensitive outputs and what calls pass to them."""
     module = expect_object(value, origin, where)
     mirror: Mirror = {}
-    variables = _sensitive_variables(module, origin, where)
-    if variables:
+    if variables := _sensitive(module, "variables", origin, where):
         mirror["variables"] = {name: {"default": True} for name in variables}
-    if module.get("outputs") is not None:
-        outputs = expect_object(module["outputs"], origin, f"{where}.outputs")
-        sensitive = [
-            name
-            for name, output in outputs.items()
-            if expect_object(output, origin, child_path(f"{where}.outputs", name)).get("sensitive")
-        ]
-        if sensitive:
-            mirror["outputs"] = {
-                name: {"expression": {"constant_value": True}} for name in sensitive
-            }
+    if outputs := _sensitive(module, "outputs", origin, where):
+        mirror["outputs"] = {name: {"expression": {"constant_value": True}} for name in outputs}
     if module.get("module_calls") is not None:
-        calls = expect_object(module["module_calls"], origin, f"{where}.module_calls")
-        call_masks: Mirror = {}
-        for name, item in calls.items():
-            place = child_path(f"{where}.module_calls", name)
-            call = expect_object(item, origin, place)
+        mirror["module_calls"] = {}
+        for name, call in _members(module["module_calls"], origin, f"{where}.module_calls"):
             if call.get("module") is None:
                 continue
-            child = _config_module(call["module"], origin, f"{place}.module")
-            passed = _sensitive_variables(call["module"], origin, f"{place}.module")
-            call_masks[name] = {
-                "module": child,
-                "expressions": {var: {"constant_value": True} for var in passed},
+            place = f"{child_path(f'{where}.module_calls', name)}.module"
+            body = expect_object(call["module"], origin, place)
+            passed = _sensitive(body, "variables", origin, place)
+            mirror["module_calls"][name] = {
+                "module": _config_module(body, origin, place),
+                "expressions": {variable: {"constant_value": True} for variable in passed},
             }
-        mirror["module_calls"] = call_masks
     return mirror
 
 
-def _sensitive_variables(module: dict[str, Any], origin: str, where: str) -> list[str]:
-    if module.get("variables") is None:
+def _sensitive(module: dict[str, Any], section: str, origin: str, where: str) -> list[str]:
+    """Names of the variables or outputs a module declares `sensitive = true`."""
+    if module.get(section) is None:
         return []
-    variables = expect_object(module["variables"], origin, f"{where}.variables")
+    members = _members(module[section], origin, f"{where}.{section}")
+    return [name for name, member in members if member.get("sensitive")]
+
+
+def _members(value: object, origin: str, where: str) -> list[tuple[str, dict[str, Any]]]:
+    """The members of an object whose values must be objects, checked."""
     return [
-        name
-        for name, variable in variables.items()
-        if expect_object(variable, origin, child_path(f"{where}.variables", name)).get("sensitive")
+        (name, expect_object(member, origin, child_path(where, name)))
+        for name, member in expect_object(value, origin, where).items()
     ]

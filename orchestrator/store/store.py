@@ -332,8 +332,8 @@ class _Rows:
     @classmethod
     def of(cls, proposal: Proposal, decision: Decision) -> _Rows:
         ident = decision.decision_id
-        doc = proposal.model_dump(mode="json")
-        digest = chain.proposal_digest(doc)
+        doc = proposal.document
+        digest = proposal.digest()
         if digest != decision.proposal_digest:
             raise StoreError(
                 f"decision {ident} judged proposal {decision.proposal_digest}, "
