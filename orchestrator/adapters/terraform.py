@@ -3,11 +3,12 @@
 The steps, in order:
 
 1. check the document is a plan of a format version we understand;
-2. read and check every `resource_changes[]` header (actions, addresses, ...);
-3. mask the whole document in one walk: the plan's own sensitivity markers,
-   secret-looking keys and credential-looking strings (`terraform_mask`);
-4. build the models from the masked values, the relations from
-   `configuration` (`terraform_relations`), the populations and the status.
+2. read and check every `resource_changes[]` header (`terraform_changes`);
+3. read what needs no values: relations from `configuration`
+   (`terraform_relations`), populations and status (`terraform_status`);
+4. mask the whole document in place, in one walk: the plan's own sensitivity
+   markers, secret-looking keys and credential-looking strings (`terraform_mask`);
+5. build the ResourceChange models from the masked values.
 """
 
 from __future__ import annotations
