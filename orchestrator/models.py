@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cached_property
 from enum import IntEnum, StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue

@@ -24,6 +24,7 @@ from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import UsageError
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.fanout import fan_out
+from orchestrator.gc_control import paused_gc
 from orchestrator.graph import DependencyGraph
 from orchestrator.models import Decision, Proposal
 from orchestrator.registry import LoadedReviewer, discover, parse_settings
@@ -87,6 +88,13 @@ def build_context(
 
 def run_review(request: ReviewRequest) -> ReviewResult:
     """Review one input file and record the decision."""
+    # A review builds large acyclic structures and frees them at once; the
+    # cycle collector would otherwise rescan the growing heap dozens of times.
+    with paused_gc():
+        return _run_review(request)
+
+
+def _run_review(request: ReviewRequest) -> ReviewResult:
     if request.executor != "local":
         raise UsageError(f"--executor {request.executor} is not available in this build; use local")
     config = load_config(request.settings.config_dir)

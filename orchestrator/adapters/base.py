@@ -9,19 +9,18 @@ of a plan never pays for the parsers of the other kinds.
 from __future__ import annotations
 
 import codecs
-import gc
 import importlib
 import json
 import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, Protocol, cast, get_args
 
 from orchestrator.errors import InputError, UsageError
+from orchestrator.gc_control import paused_gc
 from orchestrator.models import Proposal, ProposalKind, Source
 
 DEFAULT_MAX_INPUT_BYTES: Final = 1 << 30
@@ -181,23 +180,6 @@ def load_json(text: str, origin: str) -> Any:
         raise InputError(origin, f"invalid JSON: {exc}") from None
     except RecursionError:
         raise InputError(origin, "invalid JSON: nested too deeply") from None
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while a large, acyclic document is parsed and built.
-
-    Every container json.loads and the adapters create counts towards the
-    collector's thresholds, so a 10,000-change plan triggers dozens of full
-    collections over an ever larger heap; pausing halves the time to read it.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _reject_constant(name: str) -> Any:

@@ -21,7 +21,6 @@ from orchestrator.adapters.base import (
     expect_list,
     load_json,
     optional_str,
-    paused_gc,
     type_name,
 )
 from orchestrator.adapters.masking import (
@@ -36,6 +35,7 @@ from orchestrator.adapters.terraform_mask import plan_mirror
 from orchestrator.adapters.terraform_relations import plan_relations
 from orchestrator.adapters.terraform_status import plan_status, populations
 from orchestrator.errors import InputError
+from orchestrator.gc_control import paused_gc
 from orchestrator.models import Proposal, canonical_environment
 
 _FORMAT_VERSION: Final = re.compile(r"([0-9]+)\.([0-9]+)(?:\.[0-9]+)?")
