@@ -66,6 +66,12 @@ def action_counts(proposal: Proposal) -> str:
     return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
 
 
+def environment_label(proposal: Proposal) -> str:
+    """The environment as given, with its canonical name when that differs."""
+    given, canonical = proposal.environment_name, proposal.environment.value
+    return given if given == canonical else f"{given} ({canonical})"
+
+
 def plural(n: int, noun: str) -> str:
     """`n` and `noun`, with an s when `n` is not one ("1 service", "3 services")."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -19,6 +19,7 @@ from orchestrator.render import (
     approvals_text,
     contrarian_followed,
     contrarian_verdict,
+    environment_label,
     join_preview,
     plural,
 )
@@ -102,7 +103,7 @@ def _proposal(proposal: Proposal) -> list[str]:
         f"  kind         {proposal.kind}",
         f"  source       {proposal.source.value} (actor {proposal.actor!r})",
         *_wrap(proposal.intent or "(none stated)", " " * 15, first="  intent       "),
-        f"  environment  {proposal.environment_name} ({proposal.environment.value})",
+        f"  environment  {environment_label(proposal)}",
         f"  input        {_input(proposal.input_name)}",
         f"  changes      {len(proposal.changes)}: {action_counts(proposal)}",
         f"  plan         {plan}",

@@ -12,7 +12,13 @@ import re
 
 from orchestrator import __version__
 from orchestrator.models import Decision, Finding, Proposal, Verdict
-from orchestrator.render import action_counts, approvals_text, plural, preview
+from orchestrator.render import (
+    action_counts,
+    approvals_text,
+    environment_label,
+    plural,
+    preview,
+)
 from orchestrator.render.mermaid import render_mermaid
 
 # A reviewer with more findings than this gets a collapsed <details> block.
@@ -58,8 +64,8 @@ def _comment(decision: Decision, proposal: Proposal, max_findings: int) -> str:
         "",
         f"**Required approvals:** {md(approvals_text(decision))}  ",
         f"**Proposal:** {md(proposal.kind)} change by {md(proposal.source.value)} "
-        f"{code(proposal.actor)} to {md(proposal.environment_name)} "
-        f"({md(proposal.environment.value)}): {plural(len(proposal.changes), 'change')} "
+        f"{code(proposal.actor)} to {md(environment_label(proposal))}: "
+        f"{plural(len(proposal.changes), 'change')} "
         f"({md(action_counts(proposal))})  ",
     ]
     if proposal.intent:

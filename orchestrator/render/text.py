@@ -17,7 +17,13 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict
-from orchestrator.render import action_counts, approvals_text, join_preview, plural
+from orchestrator.render import (
+    action_counts,
+    approvals_text,
+    environment_label,
+    join_preview,
+    plural,
+)
 
 WIDTH = 100
 # Findings listed per reviewer; `commander explain` shows them all.
@@ -89,7 +95,7 @@ def _proposal(decision: Decision, proposal: Proposal) -> Text:
     text = Text.assemble(
         ("proposal  ", "dim"),
         f"{proposal.kind} from {proposal.source.value} {proposal.actor!r} to "
-        f"{proposal.environment_name} ({proposal.environment.value}): "
+        f"{environment_label(proposal)}: "
         f"{plural(len(proposal.changes), 'change')} ({action_counts(proposal)})\n",
     )
     if proposal.intent:
