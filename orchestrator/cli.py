@@ -22,6 +22,7 @@ from orchestrator.errors import (
     EXIT_REJECT,
     CommanderError,
 )
+from orchestrator.commands import register_all
 from orchestrator.models import Outcome, Source
 
 app = typer.Typer(
@@ -162,6 +163,9 @@ def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
 def _write(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
+
+
+register_all(app)
 
 
 def main(argv: list[str] | None = None) -> None:

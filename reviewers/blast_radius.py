@@ -38,6 +38,7 @@ from reviewers.blast_limits import (
     rebuild_finding,
 )
 from reviewers.populations import PopulationShare, population_shares
+from reviewers.rollouts import rollout_findings
 from reviewers.reach_evidence import reach_evidence
 
 
@@ -108,6 +109,11 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
             findings.append(finding)
             tier = max_tier(tier, finding.severity)
             stance = _stricter(stance, "block" if finding.hard else "concern")
+
+    for finding in rollout_findings(proposal):
+        findings.append(finding)
+        tier = max_tier(tier, finding.severity)
+        stance = _stricter(stance, "block" if finding.hard else "concern")
 
     rebuild = rebuild_finding(proposal, destructive, shares, settings)
     if rebuild is not None:
