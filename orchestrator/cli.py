@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from orchestrator.commands import register_all
 from orchestrator.errors import (
     EXIT_APPROVE,
     EXIT_ESCALATE,
@@ -22,7 +23,6 @@ from orchestrator.errors import (
     EXIT_REJECT,
     CommanderError,
 )
-from orchestrator.commands import register_all
 from orchestrator.models import Outcome, Source
 
 app = typer.Typer(

@@ -38,8 +38,8 @@ from reviewers.blast_limits import (
     rebuild_finding,
 )
 from reviewers.populations import PopulationShare, population_shares
-from reviewers.rollouts import rollout_findings
 from reviewers.reach_evidence import reach_evidence
+from reviewers.rollouts import rollout_findings
 
 
 class BlastRadiusReviewer:
