@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,8 +121,19 @@ class Store:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def record(self, proposal: Proposal, decision: Decision) -> None:
-        """Store a decision, its proposal, verdicts and findings, and chain it: all or nothing."""
+    def record(
+        self,
+        proposal: Proposal,
+        decision: Decision,
+        *,
+        within: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Store a decision, its proposal, verdicts and findings, and chain it: all or nothing.
+
+        `within` runs in the same transaction, after the decision's rows are
+        written and before the chain link: what it writes (an escalation, a
+        budget reservation) lands with the decision or not at all.
+        """
         ident = decision.decision_id
         try:
             rows = _Rows.of(proposal, decision)
@@ -140,6 +151,8 @@ class Store:
             for table, projected in rows.projections:
                 if projected:
                     conn.execute(insert(table), projected)
+            if within is not None:
+                within(conn)
             chain.append(
                 conn,
                 kind=chain.DECISION_KIND,
@@ -296,6 +309,14 @@ class Store:
         """Recompute every link and what it covers; name the first row that disagrees."""
         with self._read("verify the audit chain", snapshot=True) as conn:
             return chain.verify(conn)
+
+    def writing(self, action: str) -> AbstractContextManager[Connection]:
+        """One serialised write transaction; `action` names it in errors ("approve X")."""
+        return self._write(action)
+
+    def reading(self, action: str, *, snapshot: bool = False) -> AbstractContextManager[Connection]:
+        """One read transaction (a single snapshot when `snapshot`)."""
+        return self._read(action, snapshot=snapshot)
 
     @contextmanager
     def _write(self, action: str) -> Iterator[Connection]:
