@@ -1,17 +1,23 @@
 """Benchmark `commander review` as a whole cold process, with peers measured in the same run.
 
-Generates a Terraform plan of N changes (with configuration references, a
-prior state and a mix of actions) and a topology of M services, then times
-whole `commander review` processes (cold start included) and reports the
-median, the blast-radius reviewer's own time, and ratios against peers run
-on the same machine in the same run:
+Generates a Terraform plan of N changes and a topology of M services, then
+times whole `commander review` processes (cold start included) and reports
+the median, the blast-radius reviewer's own time, the peak resident memory,
+and ratios against peers run on the same machine in the same run:
 
 * `python -c pass`   the floor: an interpreter that does nothing;
 * `checkov`          optional (`--checkov PATH`): the widely used scanner on the same plan file.
 
+The plan has what real plans have: modules (one per owning service), a mix
+of actions with a prior state, and `configuration` references: each
+resource reads the one before it in its module, and one module in ten reads
+a shared IAM policy through a module input (the 47-services pattern at
+scale). The topology has a few hubs everyone leans on and a sparse random
+web of dependencies below them.
+
 Usage:
     python bench/review_bench.py --changes 50 --services 1000
-    python bench/review_bench.py --changes 10000 --services 1000 --checkov /path/to/venv/bin/checkov
+    python bench/review_bench.py --changes 10000 --services 100000 --checkov /path/to/checkov
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,16 +48,21 @@ TYPES = [
     "aws_route53_record",
     "aws_ecs_service",
 ]
+SHARED = "aws_iam_policy.shared_boundary"
+HUBS = 5
 
 
 def generate_plan(n: int, services: int, seed: int = 7) -> dict[str, Any]:
     """A plan of n changes across modules, with references between them."""
     rng = random.Random(seed)
-    changes, prior, config_resources = [], [], []
-    for i in range(n):
+    changes = [resource_change(SHARED, ["update"], before={"v": 1}, after={"v": 2})]
+    prior = [prior_resource(SHARED, {"v": 1})]
+    modules: dict[str, list[dict[str, Any]]] = {}
+    readers: set[str] = set()
+    for i in range(1, n):
         rtype = TYPES[i % len(TYPES)]
-        module = f"module.svc{rng.randrange(services)}"
-        address = f"{module}.{rtype}.r{i}"
+        module = f"svc{rng.randrange(services)}"
+        address = f"module.{module}.{rtype}.r{i}"
         before = {"name": f"r{i}", "tags": {"team": "platform"}, "size": rng.randrange(1, 8)}
         roll = rng.random()
         if roll < 0.7:
@@ -68,10 +80,14 @@ def generate_plan(n: int, services: int, seed: int = 7) -> dict[str, Any]:
         )
         if actions != ["create"]:
             prior.append(prior_resource(address, before))
-        refs = [f"{TYPES[(i - 1) % len(TYPES)]}.r{i - 1}"] if i else []
-        config_resources.append(
+        siblings = modules.setdefault(module, [])
+        refs = [f"{siblings[-1]['type']}.{siblings[-1]['name']}"] if siblings else []
+        if rng.random() < 0.1:
+            readers.add(module)
+            refs.append("var.policy_arn")
+        siblings.append(
             {
-                "address": address,
+                "address": f"{rtype}.r{i}",
                 "mode": "managed",
                 "type": rtype,
                 "name": f"r{i}",
@@ -79,40 +95,100 @@ def generate_plan(n: int, services: int, seed: int = 7) -> dict[str, Any]:
             }
         )
     doc = plan_document(changes, prior=prior)
-    doc["configuration"] = {"root_module": {"resources": config_resources}}
+    calls = {
+        name: {
+            "source": "./modules/service",
+            "expressions": {"policy_arn": {"references": [f"{SHARED}.arn", SHARED]}}
+            if name in readers
+            else {},
+            "module": {"resources": resources, "variables": {"policy_arn": {}}},
+        }
+        for name, resources in modules.items()
+    }
+    shared = {
+        "address": SHARED,
+        "mode": "managed",
+        "type": "aws_iam_policy",
+        "name": "shared_boundary",
+    }
+    doc["configuration"] = {"root_module": {"resources": [shared], "module_calls": calls}}
     return doc
 
 
 def generate_topology(m: int, seed: int = 11) -> dict[str, Any]:
-    """M services: a few hubs everyone depends on, then a sparse random DAG."""
+    """M services: a few hubs many lean on, then a sparse random web of dependencies."""
     rng = random.Random(seed)
-    crit = ["low", "medium", "high", "critical"]
+    tiers = ["low"] * 30 + ["medium"] * 50 + ["high"] * 15 + ["critical"] * 5
     services: dict[str, Any] = {}
-    hubs = max(1, m // 1000)
+    hubs = min(HUBS, m)
     for i in range(m):
-        deps = [f"svc{h}" for h in range(min(i, hubs)) if rng.random() < 0.5]
-        deps += [f"svc{rng.randrange(i)}" for _ in range(2)] if i > hubs else []
+        deps: set[str] = set()
+        if i >= hubs:
+            deps.update(f"svc{rng.randrange(hubs, i)}" for _ in range(2) if i > hubs)
+            if rng.random() < 0.2:
+                deps.add(f"svc{rng.randrange(hubs)}")
         services[f"svc{i}"] = {
-            "criticality": crit[rng.randrange(4)],
-            "depends_on": sorted(set(deps)),
-            "owns": [f"module.svc{i}.*"],
+            "criticality": "critical" if i < hubs else rng.choice(tiers),
+            "depends_on": sorted(deps),
+            "owns": [f"module.svc{i}.*"] + ([SHARED] if i == 0 else []),
         }
     return {"services": services}
 
 
-def time_command(cmd: list[str], runs: int, env: dict[str, str]) -> tuple[list[float], str]:
-    """Wall seconds of each run and the last run's stdout."""
+def time_command(
+    cmd: list[str], runs: int, env: dict[str, str], cpu: list[float] | None = None
+) -> tuple[list[float], str]:
+    """Wall seconds of each run and the last run's stdout; CPU seconds appended to `cpu`."""
     times, out = [], ""
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if cpu is not None:
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         out = proc.stdout.decode(errors="replace")
         if proc.returncode not in (0, 3, 4) and "commander" in cmd[0]:
             sys.exit(
                 f"bench: {' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[:500]}"
             )
     return times, out
+
+
+def reviewer_alone(
+    plan: Path, topology: Path, runs: int
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """The blast-radius reviewer's own time, in this process: loading the graph, and assessing.
+
+    The recorded `duration_ms` is wall time on a thread shared with the other
+    reviewers; this is the reviewer alone, as one core sees it, with the cycle
+    collector paused as `run_review` pauses it. The first run is what a
+    review process pays (no cache is warm yet); later ones show the noise.
+    """
+    from orchestrator.adapters.base import Submission, load_proposal
+    from orchestrator.catalog import ResourceCatalog
+    from orchestrator.gc_control import paused_gc
+    from orchestrator.graph import DependencyGraph
+    from orchestrator.models import Source
+    from orchestrator.reviewer import ReviewContext
+    from reviewers.blast_radius import BlastRadiusSettings, assess
+
+    submission = Submission(source=Source.AUTOMATION, actor="bench", environment="production")
+    proposal = load_proposal(plan.read_bytes(), str(plan), submission)
+    catalog = ResourceCatalog.load_default()
+    loads, reviews = [], []  # (wall, CPU) seconds
+    for _ in range(runs):
+        with paused_gc():
+            start, cpu = time.perf_counter(), time.thread_time()
+            graph = DependencyGraph.load(topology)
+            loads.append((time.perf_counter() - start, time.thread_time() - cpu))
+            context = ReviewContext(graph=graph, catalog=catalog)
+            start, cpu = time.perf_counter(), time.thread_time()
+            assess(proposal, context, BlastRadiusSettings())
+            reviews.append((time.perf_counter() - start, time.thread_time() - cpu))
+        del graph, context
+    return loads, reviews
 
 
 def main() -> None:
@@ -133,55 +209,57 @@ def main() -> None:
     topo.write_text(json.dumps(generate_topology(args.services)), encoding="utf-8")
     env = {**os.environ, "COMMANDER_DATABASE_URL": f"sqlite:///{work / 'audit.db'}"}
     commander = shutil.which("commander", path=str(Path(sys.executable).parent)) or "commander"
-    cmd = [
-        commander,
-        "review",
-        str(plan),
-        "--topology",
-        str(topo),
-        "--output",
-        "json",
-        "--source",
-        "automation",
-        "--environment",
-        "production",
-    ]
+    cmd = [commander, "review", str(plan), "--topology", str(topo), "--output", "json"]
+    cmd += ["--source", "automation", "--environment", "production"]
 
     floor, _ = time_command([sys.executable, "-c", "pass"], args.runs, env)
-    review, out = time_command(cmd, args.runs, env)
+    time_command(cmd, 1, env)  # creates the audit database: not part of a review's cost
+    cpu: list[float] = []
+    review, out = time_command(cmd, args.runs, env, cpu)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     decision = json.loads(out)
     reviewer_ms = {v["reviewer"]: v["duration_ms"] for v in decision["verdicts"]}
     med = statistics.median(review)
     print(
-        f"machine: {os.cpu_count()} cores; plan {plan.stat().st_size / 1e6:.1f} MB; "
-        f"N={args.changes} changes, M={args.services} services, {args.runs} runs"
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+        f"plan {plan.stat().st_size / 1e6:.1f} MB, topology {topo.stat().st_size / 1e6:.1f} MB; "
+        f"N={args.changes:,} changes, M={args.services:,} services, {args.runs} runs"
     )
     print(f"python -c pass         median {statistics.median(floor):7.3f} s")
     print(
         f"commander review       median {med:7.3f} s"
-        f"   (min {min(review):.3f}, max {max(review):.3f})"
+        f"   (min {min(review):.3f}, max {max(review):.3f}); peak RSS {peak_mib:,.0f} MiB"
     )
+    cpu_med = statistics.median(cpu)
+    print(f"  CPU, user+sys         median {cpu_med:7.3f} s   (steadier on a busy machine)")
+    print(f"  load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print("  recorded reviewer times (wall; reviewer threads share the GIL):")
     for name, ms in sorted(reviewer_ms.items()):
         print(f"  reviewer {name:<14} {ms / 1000:7.3f} s")
-    print(
-        f"  outcome {decision['outcome']}, tier {decision['risk_tier']}, "
-        f"{len(decision['blast_radius']['affected_services'])} services affected"
+    reach = next(
+        f["evidence"]
+        for v in decision["verdicts"]
+        if v["reviewer"] == "blast-radius"
+        for f in v["findings"]
+        if f["rule"] == "blast-radius.reach"
     )
+    print(
+        f"  outcome {decision['outcome']}, tier {decision['risk_tier']}, score "
+        f"{reach['score']}; {reach['affected_services_total']:,} services reached, "
+        f"{reach['plan_references']:,} plan references"
+    )
+    loads, reviews = reviewer_alone(plan, topo, args.runs)
+    for label, times in (("blast-radius alone", reviews), ("topology load", loads)):
+        (wall, cpu), best = times[0], min(times)
+        print(
+            f"{label:<22} first  {wall:7.3f} s   (CPU {cpu:.3f} s);"
+            f" best {best[0]:.3f} s (CPU {best[1]:.3f} s)"
+        )
     print(f"ratio commander / interpreter start: {med / statistics.median(floor):.1f}x")
     if args.checkov:
+        checkov = [args.checkov, "-f", str(plan), "--framework", "terraform_plan"]
         ck, _ = time_command(
-            [
-                args.checkov,
-                "-f",
-                str(plan),
-                "--framework",
-                "terraform_plan",
-                "--skip-download",
-                "--quiet",
-                "--compact",
-                "-o",
-                "json",
-            ],
+            [*checkov, "--skip-download", "--quiet", "--compact", "-o", "json"],
             args.checkov_runs,
             env,
         )

@@ -96,15 +96,47 @@ def review(
     topology: Annotated[
         str | None, typer.Option(help="Topology file (env COMMANDER_TOPOLOGY).")
     ] = None,
+    backstage: Annotated[
+        str | None,
+        typer.Option(help="Backstage catalog file, more services (env COMMANDER_BACKSTAGE)."),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
     output: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.text,
     executor: Annotated[
         ExecutorName, typer.Option(help="Where reviewers run.")
     ] = ExecutorName.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDR",
+            help="Ray cluster for --executor ray: HOST:PORT, or auto for the one `ray start` "
+            "runs here; default: start a private one (env COMMANDER_RAY_ADDRESS).",
+        ),
+    ] = None,
+    delete: Annotated[
+        bool,
+        typer.Option(
+            "--delete", help="Kubernetes: review deleting the objects (kubectl delete -f)."
+        ),
+    ] = False,
+    change_id: Annotated[
+        str | None,
+        typer.Option(
+            "--change-id",
+            help="Which change this submits; a changed plan for the same change needs new "
+            "approvals. Default: ACTOR:ENVIRONMENT:FILE-NAME.",
+        ),
+    ] = None,
+    submitter: Annotated[
+        str | None,
+        typer.Option(help="Who submits it; they cannot approve it. Default: the OS user."),
+    ] = None,
 ) -> None:
     """Review a proposed change; exit 0 approve, 3 escalate, 4 reject, 1 failure."""
     from orchestrator.adapters.base import Submission  # noqa: PLC0415 - keep --help fast
+    from orchestrator.commands.gatectx import login_name  # noqa: PLC0415
     from orchestrator.render import render  # noqa: PLC0415
     from orchestrator.review import ReviewRequest, run_review  # noqa: PLC0415
     from orchestrator.settings import resolve  # noqa: PLC0415
@@ -116,8 +148,17 @@ def review(
             submission=Submission(
                 source=source, actor=actor, intent=intent, environment=environment
             ),
-            settings=resolve(db=db, config=config, topology=topology),
+            settings=resolve(
+                db=db,
+                config=config,
+                topology=topology,
+                backstage=backstage,
+                ray_address=ray_address,
+            ),
             executor=executor.value,
+            delete=delete,
+            change_id=change_id,
+            submitter=submitter or login_name(),
         )
     )
     _write(render(output.value, result.decision, result.proposal, color=_color()))
@@ -141,12 +182,31 @@ def show(
 def explain(
     decision_id: Annotated[str, typer.Argument(help="Decision id or a unique prefix of it.")],
     db: DbOption = None,
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph",
+            metavar="FILE",
+            help="Also write the blast-radius subgraph as FILE.dot, and FILE.svg with Graphviz.",
+        ),
+    ] = None,
 ) -> None:
     """Tell the whole story of a decision: each reviewer's view and the rule that decided."""
+    from orchestrator.commands.audit import load_story  # noqa: PLC0415
     from orchestrator.render.explain import render_explain  # noqa: PLC0415
 
-    stored = _find(decision_id, db)
-    _write(render_explain(stored.decision, stored.proposal, color=_color()))
+    stored, escalation = load_story(decision_id, db)
+    if graph is not None:
+        from pathlib import Path  # noqa: PLC0415
+
+        from orchestrator.render.dot import write_graph  # noqa: PLC0415
+
+        written = write_graph(stored.decision, stored.proposal, Path(graph))
+        note = "" if len(written) > 1 else " (Graphviz `dot` is not on PATH: no SVG)"
+        sys.stderr.write(f"commander: wrote {' and '.join(map(str, written))}{note}\n")
+    _write(
+        render_explain(stored.decision, stored.proposal, color=_color(), escalation=escalation)
+    )
 
 
 def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]

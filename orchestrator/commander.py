@@ -3,15 +3,20 @@
 `aggregate` runs small ordered steps:
 
 1. the tier is the riskiest any reviewer saw (a failed reviewer counts as
-   high, an incomplete plan as at least high);
+   high, an incomplete plan or a frozen actor's unreviewed change as at least
+   high);
 2. every aggregation rule that applies fires, each with the outcome it asks
-   for: hard denials reject; a failed reviewer, an incomplete plan, a tier
-   that needs humans, a block or a concern (dissent left unresolved) escalate;
+   for: a frozen actor rejects and nothing else is weighed; hard denials and
+   an exceeded action budget reject; a failed reviewer, an incomplete plan, a
+   tier that needs humans, a block or a concern (dissent left unresolved),
+   a finding naming roles that must sign off escalate;
 3. the outcome is the strictest any fired rule asks for, approve when none;
-4. the required approvals are the union of what the escalating rules ask for.
+4. the required approvals are the union of what the escalating rules ask for
+   (a policy finding's `evidence["required_roles"]` adds named roles).
 
-Nothing here reads a clock or the environment: the decision id and time are
-handed in, so the same verdicts and policy give the same decision.
+Nothing here reads a clock, the environment or the store: the decision id and
+time, and the gate facts (a freeze in force, the actor's budget windows), are
+handed in, so the same verdicts, facts and policy give the same decision.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.config import CommanderSettings
+from orchestrator.guards import GateFacts, budget_overruns, change_figures
 from orchestrator.models import (
     BlastRadius,
     Decision,
+    Finding,
     Outcome,
     Proposal,
     RequiredApproval,
@@ -37,6 +44,8 @@ _STANCE_SCORE: dict[Stance, float] = {"approve": 0.0, "concern": 0.5, "block": 1
 _OUTCOME_RANK: dict[Outcome, int] = {"approve": 0, "escalate": 1, "reject": 2}
 BLAST_RADIUS_REVIEWER = "blast-radius"
 BLAST_RADIUS_SUMMARY_RULE = "blast-radius.reach"
+# The evidence key under which a finding names roles that must sign off (policy rules do).
+REQUIRED_ROLES = "required_roles"
 
 
 @dataclass(frozen=True)
@@ -57,13 +66,25 @@ def aggregate(
     decision_id: str,
     created_at: str,
     policy_version: str,
+    gate: GateFacts | None = None,
 ) -> Decision:
-    """Aggregate reviewer verdicts into the decision for one proposal."""
+    """Aggregate reviewer verdicts (and the gate facts) into the decision for one proposal."""
     # order must not matter: sort on the whole verdict, so even two verdicts
     # signed with one name (a misconfigured plugin) land in one order
     ordered = tuple(sorted(verdicts, key=lambda v: (v.reviewer, v.model_dump_json())))
+    facts = gate or GateFacts()
     tier = decide_tier(proposal, ordered)
-    fired = fire_rules(proposal, ordered, tier, settings)
+    blast = blast_radius_summary(proposal, ordered)
+    if facts.freeze is not None:
+        # Reviewers did not run (or no longer count): the change is unjudged, so at least high.
+        tier = max_tier(tier, RiskTier.HIGH)
+        fired = [FiredRule("actor-frozen", "reject", facts.freeze.reason_for(proposal.actor))]
+    else:
+        fired = fire_rules(proposal, ordered, tier, settings)
+        fired += [
+            FiredRule(o.window.rule.rule_id, "reject", o.reason(proposal.actor))
+            for o in budget_overruns(facts.budgets, change_figures(proposal, blast))
+        ]
     outcome: Outcome = max(
         (f.outcome for f in fired), key=_OUTCOME_RANK.__getitem__, default="approve"
     )
@@ -82,7 +103,7 @@ def aggregate(
         risk_tier=tier,
         required_approvals=tuple(RequiredApproval(role=r) for r in approvals),
         dissent=dissent_of(ordered),
-        blast_radius=blast_radius_summary(proposal, ordered),
+        blast_radius=blast,
         verdicts=ordered,
         rationale=tuple(rationale),
         rules_fired=tuple(f.rule for f in fired),
@@ -190,7 +211,29 @@ def fire_rules(
                 policy.approvals or agg.objection_approvals,
             )
         )
+    # Named roles a policy asks for; taken from failed verdicts too: more sign-off never weakens.
+    for verdict in verdicts:
+        for finding in verdict.findings:
+            roles = named_roles(finding)
+            if roles:
+                fired.append(
+                    FiredRule(
+                        f"required-roles:{finding.rule}",
+                        "escalate",
+                        f"{verdict.reviewer} asks for sign-off by {', '.join(roles)} "
+                        f"({finding.rule}): {finding.message}",
+                        roles,
+                    )
+                )
     return fired
+
+
+def named_roles(finding: Finding) -> tuple[str, ...]:
+    """The roles a finding asks to sign off: `evidence["required_roles"]`, a list of names."""
+    value = finding.evidence.get(REQUIRED_ROLES)
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(r for r in value if isinstance(r, str) and r))
 
 
 def _plural(names: list[str], one: str, many: str) -> str:

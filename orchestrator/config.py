@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from orchestrator.errors import ConfigError
+from orchestrator.guards import BudgetSettings, GateSettings
 from orchestrator.models import Frozen, RiskTier
 from orchestrator.yamlfile import parse_yaml, validate_model
 
@@ -51,6 +52,8 @@ class CommanderSettings(Frozen):
     disabled_reviewers: tuple[str, ...] = ()
     tiers: dict[RiskTier, TierPolicy]
     aggregation: AggregationSettings = AggregationSettings()
+    budgets: BudgetSettings = BudgetSettings()
+    gate: GateSettings = GateSettings()
 
     @field_validator("tiers")
     @classmethod
@@ -75,6 +78,11 @@ class LoadedConfig:
     reviewer_sections: Mapping[str, tuple[Any, str, str]]  # name -> (data, text, origin)
     resource_types: tuple[Any, str]  # (data, origin)
     policy_version: str
+    # policies/*.yaml and policies/*.rego as (relative name, text, origin), sorted by name
+    policy_sources: tuple[tuple[str, str, str], ...] = ()
+    agents_source: tuple[str, str] | None = None  # agents.yaml as (text, origin)
+    # diff-paths.yaml as (data, text, origin): how a git diff's files are categorised
+    diff_paths: tuple[Any, str, str] | None = None
 
 
 def shipped_config_dir() -> Path:
@@ -100,10 +108,13 @@ def load_config(directory: Path | None = None) -> LoadedConfig:
 
     digest = hashlib.sha256()
     texts: dict[str, tuple[str, Path]] = {}
-    names = {"commander.yaml", "resource-types.yaml"}
+    names = {"commander.yaml", "resource-types.yaml", "agents.yaml", "diff-paths.yaml"}
     for base in (shipped, user):
         if base is not None and (base / "reviewers").is_dir():
             names.update(f"reviewers/{p.name}" for p in (base / "reviewers").glob("*.yaml"))
+        if base is not None and (base / "policies").is_dir():
+            for pattern in ("*.yaml", "*.rego"):
+                names.update(f"policies/{p.name}" for p in (base / "policies").glob(pattern))
     for relative in sorted(names):  # sorted: the policy digest must not depend on listing order
         path = pick(relative)
         if path is None:
@@ -138,4 +149,21 @@ def load_config(directory: Path | None = None) -> LoadedConfig:
         reviewer_sections=sections,
         resource_types=resource_types,
         policy_version=f"{commander.version}+{digest.hexdigest()[:12]}",
+        policy_sources=tuple(
+            (relative, text, str(path))
+            for relative, (text, path) in texts.items()
+            if relative.startswith("policies/")
+        ),
+        agents_source=(texts["agents.yaml"][0], str(texts["agents.yaml"][1]))
+        if "agents.yaml" in texts
+        else None,
+        diff_paths=_parsed(texts.get("diff-paths.yaml")),
     )
+
+
+def _parsed(entry: tuple[str, Path] | None) -> tuple[Any, str, str] | None:
+    """(data, text, origin) of an optional YAML file; validated by the part that uses it."""
+    if entry is None:
+        return None
+    text, path = entry
+    return parse_yaml(text, str(path)) or {}, text, str(path)

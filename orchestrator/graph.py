@@ -1,189 +1,219 @@
-"""The service dependency graph: the topology file, loaded into networkx.
+"""The dependency graph: services and resources, and the edges along which damage travels.
 
-Edges point the way damage travels: for `A depends_on B` the graph holds
-B -> A, so everything a change to B can break is B's descendants. Reach is
-computed with one multi-source breadth-first walk that remembers, for every
-service it reaches, which changed service it came from — never one walk per
-changed resource (see `DependencyGraph.reach`).
+One graph from every source, each edge tagged with its kind and the file it
+came from: the topology file (`depends_on`, criticality, `owns`), a Backstage
+catalog (`dependsOn`, `dependencyOf`), and, per review, the proposal's own
+relations (Terraform references and `depends_on`, Kubernetes selectors and
+config references, whatever their kind) plus an `owns` edge from every
+resource to each service owning it. Edges point the way damage travels: for
+`A depends_on B` the graph holds B -> A.
+
+Nodes are services or resources, numbered; adjacency is a list of integer
+lists (`graph_build`). Services come from files loaded once; `with_plan` adds
+one review's resources to a copy that shares the service lists, so a review
+never copies a 100,000-service graph. Walks live in `graph_walk`.
+`to_networkx` gives the same graph, or part of it, as a networkx DiGraph for
+analysis and export; the review path builds none, because filling
+networkx's dicts for 100,000 services costs about a second and importing it
+70 ms, against a half-second budget for a whole ordinary review.
 """
 
 from __future__ import annotations
 
-import json
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-from pydantic import Field, ValidationError
+from orchestrator.graph_build import TIERS, EdgeTag, GraphParts, Service, build, from_topology
+from orchestrator.graph_walk import Walk, strongly_connected, walk
+from orchestrator.models import Relation, RiskTier
+from orchestrator.owners import OwnerIndex
+from orchestrator.topology import ServiceSpec, Topology, read_topology
 
-from orchestrator.errors import ConfigError
-from orchestrator.models import Frozen, RiskTier
-from orchestrator.yamlfile import first_error_place, parse_yaml
+if TYPE_CHECKING:
+    import networkx as nx
 
-# Only `*` and `?` are wildcards: brackets are literal, because Terraform
-# addresses carry them (`aws_iam_role.x["k"]`, `aws_instance.web[0]`).
-_WILDCARDS = "*?"
+    from orchestrator.backstage import Entity
 
+__all__ = ["DependencyGraph", "EdgeTag", "OwnerIndex", "Reached", "ServiceSpec", "Topology"]
 
-class ServiceSpec(Frozen):
-    """One service of the topology file."""
-
-    criticality: RiskTier = RiskTier.MEDIUM
-    depends_on: tuple[str, ...] = ()
-    owns: tuple[str, ...] = ()
-
-
-class Topology(Frozen):
-    """The topology file of DESIGN.md.
-
-    `populations` (optional) gives the size of a resource population by type
-    or address glob, for changes whose plan carries no prior state.
-    """
-
-    services: dict[str, ServiceSpec] = Field(default_factory=dict)
-    populations: dict[str, int] = Field(default_factory=dict)
+SERVICE = "service"
+RESOURCE = "resource"
+OWNS = "owns"
 
 
 @dataclass(frozen=True, slots=True)
 class Reached:
-    """A service reached from a change: how far, from which changed service."""
+    """A service reached from a change: how far, from which source."""
 
     distance: int
     via: str
 
 
-class OwnerIndex:
-    """Finds the services owning an address without trying every glob.
-
-    Exact addresses go in a dict; wildcard globs are bucketed by their
-    literal prefix, so a lookup tries only the globs whose prefix the address
-    starts with. `module.a.*` and `aws_iam_role.x[*]` are globs;
-    `aws_iam_role.x["k"]` is an exact address.
-    """
-
-    def __init__(self, owns: Mapping[str, Iterable[str]]) -> None:
-        self._exact: dict[str, list[str]] = {}
-        self._by_prefix: dict[str, list[tuple[str, str]]] = {}
-        for service, globs in owns.items():
-            for glob in globs:
-                cut = min((i for i, ch in enumerate(glob) if ch in _WILDCARDS), default=-1)
-                if cut < 0:
-                    self._exact.setdefault(glob, []).append(service)
-                else:
-                    pattern = glob.replace("[", "[[]")  # a literal bracket for fnmatch
-                    self._by_prefix.setdefault(glob[:cut], []).append((pattern, service))
-        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
-
-    def owners(self, address: str) -> set[str]:
-        """Every service one of whose globs matches the address."""
-        found = set(self._exact.get(address, ()))
-        for length in self._prefix_lengths:
-            if length > len(address):
-                break
-            for glob, service in self._by_prefix.get(address[:length], ()):
-                if fnmatchcase(address, glob):
-                    found.add(service)
-        return found
-
-
 class DependencyGraph:
-    """Services, what they own and who depends on whom."""
+    """Services and resources, who owns what, and who depends on whom (read-only)."""
 
-    def __init__(self, topology: Topology, *, origin: str = "<topology>") -> None:
+    def __init__(
+        self,
+        topology: Topology | None = None,
+        *,
+        origin: str = "<topology>",
+        catalog: Sequence[Entity] = (),
+    ) -> None:
+        topology = topology or Topology()
+        self._setup(from_topology(topology), dict(topology.populations), origin, catalog)
+
+    def _setup(
+        self,
+        services: Sequence[Service],
+        populations: dict[str, int],
+        origin: str,
+        catalog: Sequence[Entity],
+    ) -> None:
         self.origin = origin
-        self.topology = topology
-        self.graph: nx.DiGraph[str] = nx.DiGraph()
-        for name, spec in topology.services.items():
-            self.graph.add_node(name, criticality=spec.criticality)
-        for name, spec in topology.services.items():
-            for dependency in spec.depends_on:
-                if dependency not in self.graph:
-                    # An undeclared dependency still carries the edge; it is
-                    # medium until the topology says otherwise.
-                    self.graph.add_node(dependency, criticality=RiskTier.MEDIUM)
-                self.graph.add_edge(dependency, name, kind="depends_on", origin=origin)
-        self.owner_index = OwnerIndex({n: s.owns for n, s in topology.services.items()})
+        self.populations = populations
+        parts, owns = build(services, origin, catalog)
+        self.service_count = len(parts.names)
+        self.owner_index = OwnerIndex(owns)
+        self._bind(parts)
+
+    @property
+    def topology(self) -> Topology:
+        """The topology file's populations; its services live in the graph itself.
+
+        Kept for reviewers written when the graph held the validated file.
+        """
+        return Topology(populations=self.populations)
+
+    def _bind(self, parts: GraphParts) -> None:
+        self.parts = parts
+        # The walks read these lists directly: attribute lookups in a loop over
+        # a million edges are what makes a graph walk slow in Python.
+        self.names, self.succ, self.rank = parts.names, parts.succ, parts.rank
+        self.resource, self.services, self.resources = (
+            parts.resource,
+            parts.services,
+            parts.resources,
+        )
 
     @classmethod
     def empty(cls) -> DependencyGraph:
         """A graph with no services: every change reaches only itself."""
-        return cls(Topology(), origin="<none>")
+        return cls(origin="<none>")
 
     @classmethod
-    def load(cls, path: Path) -> DependencyGraph:
-        """Load a topology file (YAML, or JSON, which is valid YAML)."""
-        origin = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(origin, f"cannot read topology: {exc}") from None
-        data = _parse_topology_text(text, origin)
-        try:
-            topology = Topology.model_validate(data)
-        except ValidationError as exc:
-            message, where = first_error_place(exc, text)
-            raise ConfigError(origin, message, where=where) from None
-        return cls(topology, origin=origin)
+    def load(cls, path: Path | None, *, catalog: Path | None = None) -> DependencyGraph:
+        """Load a topology file and, optionally, a Backstage catalog file."""
+        services, populations = read_topology(path) if path is not None else ([], {})
+        entities: list[Entity] = []
+        if catalog is not None:
+            from orchestrator.backstage import load_catalog  # noqa: PLC0415 - rarely used
+
+            entities = load_catalog(catalog)
+        origins = [str(p) for p in (path, catalog) if p is not None]
+        graph = object.__new__(cls)
+        graph._setup(services, populations, " + ".join(origins) or "<none>", entities)
+        return graph
+
+    def with_plan(
+        self, addresses: Iterable[str], relations: Iterable[Relation], origin: str
+    ) -> DependencyGraph:
+        """This graph plus one proposal's resources, relations and ownership edges.
+
+        The copy shares every service's edge list (a resource only adds edges
+        out of itself), so it costs the proposal's size, not the topology's.
+        """
+        parts = self.parts.extension()
+        by_source: dict[str, list[Relation]] = {}
+        for rel in relations:
+            by_source.setdefault(rel.source, []).append(rel)
+            parts.resource_node(rel.source)
+            parts.resource_node(rel.target)
+        for address in addresses:
+            parts.resource_node(address)
+        owned = parts.tag(OWNS, self.origin)
+        kinds: dict[str, int] = {}
+        for address, node in parts.resources.items():
+            for rel in by_source.get(address, ()):
+                kind = kinds.get(rel.kind)
+                if kind is None:
+                    kind = kinds[rel.kind] = parts.tag(rel.kind, origin)
+                parts.edge(node, parts.resources[rel.target], kind)
+            for service in sorted(self.owner_index.owners(address)):
+                parts.edge(node, self.services[service], owned)
+        plan = object.__new__(DependencyGraph)
+        plan.__dict__.update(self.__dict__)
+        plan._bind(parts)
+        return plan
 
     def __len__(self) -> int:
-        return int(self.graph.number_of_nodes())
+        """The number of services (a graph without a topology has none)."""
+        return self.service_count
+
+    def node_kind(self, node: int) -> str:
+        """`service` or `resource`."""
+        return RESOURCE if self.resource[node] else SERVICE
+
+    def tier(self, node: int) -> RiskTier:
+        """A service node's criticality."""
+        return TIERS[self.rank[node]]
 
     def criticality(self, service: str) -> RiskTier:
         """A service's declared criticality (medium when undeclared)."""
-        value = self.graph.nodes[service].get("criticality", RiskTier.MEDIUM)
-        return RiskTier(value)
+        return self.tier(self.services[service])
 
     def owners(self, address: str) -> set[str]:
         """The services that own a resource address."""
         return self.owner_index.owners(address)
 
-    def reach(self, sources: Iterable[str]) -> dict[str, Reached]:
-        """Every service reachable from the sources, each with its nearest source.
+    def edge_tags(self, source: int) -> dict[int, EdgeTag]:
+        """The tag of each edge out of `source` (the first, when one is declared twice)."""
+        return self.parts.edge_tags(source)
 
-        One breadth-first walk seeded with all sources at once: O(V + E)
-        however many sources there are. Sources themselves are at distance 0.
-        """
-        succ = self.graph._succ
-        reached: dict[str, Reached] = {}
-        queue: deque[str] = deque()
-        for source in sorted(set(sources)):  # sorted: attribution must not depend on set order
-            if source in succ and source not in reached:
-                reached[source] = Reached(0, source)
-                queue.append(source)
-        while queue:
-            node = queue.popleft()
-            here = reached[node]
-            for nxt in succ[node]:
-                if nxt not in reached:
-                    reached[nxt] = Reached(here.distance + 1, here.via)
-                    queue.append(nxt)
-        return reached
+    def walk(self, sources: Iterable[int]) -> Walk:
+        """One multi-source walk; see `graph_walk.walk` (ownership edges cost nothing)."""
+        return walk(self.succ, self.resource, sorted(set(sources)))
+
+    def reach(self, sources: Iterable[str]) -> dict[str, Reached]:
+        """Every service reachable from the named services, each with its nearest source."""
+        nodes = [self.services[s] for s in set(sources) if s in self.services]
+        # sorted by name: attribution must not depend on set order
+        result = walk(self.succ, self.resource, sorted(nodes, key=self.names.__getitem__))
+        names = self.names
+        return {
+            names[node]: Reached(result.dist[node], names[result.via[node]])
+            for node in result.order
+            if not self.resource[node]
+        }
 
     def cycles(self, limit: int = 5) -> list[list[str]]:
-        """Up to `limit` dependency cycles, for reporting; they never hang a walk."""
-        found: list[list[str]] = []
-        for cycle in nx.simple_cycles(self.graph):
-            found.append(cycle)
-            if len(found) >= limit:
-                break
-        return found
+        """Up to `limit` groups of services that depend on each other in a circle, sorted."""
+        groups = strongly_connected(self.succ, range(len(self.names)), len(self.names))
+        named = sorted(sorted(self.names[n] for n in group) for group in groups)
+        return named[:limit]
 
+    def to_networkx(self, nodes: Iterable[int] | None = None) -> nx.DiGraph[str]:
+        """The graph, or the part spanned by `nodes`, as a networkx DiGraph.
 
-def _parse_topology_text(text: str, origin: str) -> Any:
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        # JSON is valid YAML but the JSON parser is ~50x faster on big files.
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            pass
-    data = parse_yaml(text, origin)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(origin, "a topology file is a mapping with a 'services' key")
-    return data
+        Nodes are named by service name or resource address and carry `kind`
+        and (services) `criticality`; edges carry `kind` and `origin`. A
+        service named like a resource address would share its node here.
+        """
+        import networkx as nx  # noqa: PLC0415 - 70 ms the review path does not need
+
+        keep = range(len(self.names)) if nodes is None else sorted(set(nodes))
+        inside = set(keep)
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        for node in keep:
+            attrs: dict[str, Any] = {"kind": self.node_kind(node)}
+            if not self.resource[node]:
+                attrs["criticality"] = self.tier(node).value
+            graph.add_node(self.names[node], **attrs)
+        for node in keep:
+            for target, tag in self.edge_tags(node).items():
+                if target in inside:
+                    graph.add_edge(
+                        self.names[node], self.names[target], kind=tag.kind, origin=tag.origin
+                    )
+        return graph

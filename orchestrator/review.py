@@ -1,9 +1,10 @@
 """The review path, end to end: input file in, recorded decision out.
 
 `run_review` is the one core function behind `commander review` (and, later,
-the HTTP service): load the policy, read and adapt the input, fan out to the
-reviewers, aggregate, record. Any failure raises; nothing is recorded unless
-the whole decision is.
+the HTTP service): load the policy, read and adapt the input, stop a frozen
+actor at once, fan out to the reviewers, aggregate with the actor's budgets,
+record (with the escalation or budget reservation, see gatekeeper). Any
+failure raises; nothing is recorded unless the whole decision is.
 """
 
 from __future__ import annotations
@@ -17,22 +18,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from orchestrator.adapters.base import Submission, load_proposal, read_input
+from orchestrator.adapters.base import AdapterOptions, Submission, load_proposal, read_input
+from orchestrator.agents import AgentRegistry
 from orchestrator.catalog import ResourceCatalog
-from orchestrator.commander import aggregate
 from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import UsageError
-from orchestrator.executors.local import LocalExecutor
+from orchestrator.executors import make_executor
 from orchestrator.fanout import fan_out
+from orchestrator.gatekeeper import (
+    Recording,
+    change_id_for,
+    decide_and_record,
+    frozen,
+    profile_of,
+    profile_with_elevations,
+)
 from orchestrator.gc_control import paused_gc
 from orchestrator.graph import DependencyGraph
 from orchestrator.models import Decision, Proposal
+from orchestrator.policies import PolicyBundle
 from orchestrator.registry import LoadedReviewer, discover, parse_settings
 from orchestrator.reviewer import ReviewContext
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
-    from orchestrator.store import Store
+    from orchestrator.agents import ActorProfile
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +54,12 @@ class ReviewRequest:
     submission: Submission
     settings: Settings
     executor: str = "local"
+    # Kubernetes manifests: review the deletion of the objects instead of their apply.
+    delete: bool = False
+    # Which change this submits (default actor:environment:file name); see gatekeeper.
+    change_id: str | None = None
+    # Who submitted it (they cannot approve it); None when unknown.
+    submitter: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +98,11 @@ def build_context(
             reviewers, config.reviewer_sections, known=config.commander.disabled_reviewers
         ),
         policy_version=config.policy_version,
+        # both validated here, before any reviewer runs: a typo is a ConfigError, not a pass
+        policies=PolicyBundle.from_sources(config.policy_sources),
+        agents=AgentRegistry.from_text(*config.agents_source)
+        if config.agents_source
+        else AgentRegistry.none(),
     )
     return reviewers, context
 
@@ -95,36 +116,52 @@ def run_review(request: ReviewRequest) -> ReviewResult:
 
 
 def _run_review(request: ReviewRequest) -> ReviewResult:
-    if request.executor != "local":
-        raise UsageError(f"--executor {request.executor} is not available in this build; use local")
+    if request.executor not in {"local", "ray"}:
+        raise UsageError(f"unknown executor {request.executor!r}: use local or ray")
     config = load_config(request.settings.config_dir)
     data, origin = read_input(request.path, max_bytes=config.commander.max_input_bytes)
-    proposal = load_proposal(data, origin, request.submission, kind=request.kind)
-    topology = request.settings.topology
-    graph = DependencyGraph.load(topology) if topology else DependencyGraph.empty()
+    options = AdapterOptions(delete=request.delete, diff_paths=config.diff_paths)
+    proposal = load_proposal(data, origin, request.submission, kind=request.kind, options=options)
+    graph = DependencyGraph.load(request.settings.topology, catalog=request.settings.backstage)
     reviewers, context = build_context(config, graph)
 
     from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the parse-error path
 
     store = Store.open(request.settings.database_url)
     try:
-        context = _with_history(context, store, proposal.actor)
+        started = now_iso()
+        profile = profile_of(context.agents, proposal)
+        # The kill switch comes first: a frozen actor's proposal meets no reviewer.
+        freeze = frozen(store, proposal, profile)
+        if freeze is not None:
+            recording = _recording(request, config, proposal, profile)
+            decision = decide_and_record(store, proposal, (), recording, freeze=freeze)
+            return ReviewResult(proposal=proposal, decision=decision)
+        profile = profile_with_elevations(store, context.agents, proposal, started)
+        context = dataclasses.replace(
+            context, history=store.history(proposal.actor, limit=100), actor=profile
+        )
+        # Ray joins its cluster here: unreachable, the review fails before anything is recorded.
+        executor = make_executor(request.executor, request.settings.ray_address)
         verdicts = asyncio.run(
-            fan_out(proposal, reviewers, context, LocalExecutor(), config.commander.timeout_for)
+            fan_out(proposal, reviewers, context, executor, config.commander.timeout_for)
         )
-        decision = aggregate(
-            proposal,
-            verdicts,
-            config.commander,
-            decision_id=new_decision_id(),
-            created_at=now_iso(),
-            policy_version=config.policy_version,
-        )
-        store.record(proposal, decision)
+        recording = _recording(request, config, proposal, profile)
+        decision = decide_and_record(store, proposal, verdicts, recording)
     finally:
         store.close()
     return ReviewResult(proposal=proposal, decision=decision)
 
 
-def _with_history(context: ReviewContext, store: Store, actor: str) -> ReviewContext:
-    return dataclasses.replace(context, history=store.history(actor, limit=100))
+def _recording(
+    request: ReviewRequest, config: LoadedConfig, proposal: Proposal, profile: ActorProfile
+) -> Recording:
+    """The decision's id and time, taken after the reviewers ran, and who submitted what."""
+    return Recording(
+        config=config,
+        profile=profile,
+        change_id=change_id_for(proposal, request.change_id),
+        submitter=request.submitter,
+        decision_id=new_decision_id(),
+        created_at=now_iso(),
+    )

@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from orchestrator.models import Proposal, Verdict
 
 if TYPE_CHECKING:
+    from orchestrator.agents import ActorProfile, AgentRegistry
     from orchestrator.catalog import ResourceCatalog
     from orchestrator.graph import DependencyGraph
+    from orchestrator.policies import PolicyBundle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +68,18 @@ def _empty_catalog() -> ResourceCatalog:
     return ResourceCatalog.empty()
 
 
+def _empty_policies() -> PolicyBundle:
+    from orchestrator.policies import PolicyBundle  # noqa: PLC0415 - avoids an import cycle
+
+    return PolicyBundle.empty()
+
+
+def _no_registry() -> AgentRegistry:
+    from orchestrator.agents import AgentRegistry  # noqa: PLC0415 - avoids an import cycle
+
+    return AgentRegistry.none()
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReviewContext:
     """Read-only facts a reviewer may consult besides the proposal.
@@ -80,6 +94,13 @@ class ReviewContext:
     prior_verdicts: tuple[Verdict, ...] = ()
     history: tuple[HistoryEntry, ...] = ()
     policy_version: str = ""
+    # configs/policies/: native YAML rules and Rego modules
+    policies: PolicyBundle = field(default_factory=_empty_policies)
+    # configs/agents.yaml: who each actor is, what it exists for, where it may act
+    agents: AgentRegistry = field(default_factory=_no_registry)
+    # the proposing actor as judged at review time, with its elevations in force;
+    # None: reviewers derive it from `agents` (without elevations)
+    actor: ActorProfile | None = None
 
     def settings_for(self, reviewer: str) -> Any:
         """The validated settings of one reviewer (None when it has none)."""

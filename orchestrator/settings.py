@@ -14,6 +14,8 @@ from pathlib import Path
 ENV_DATABASE_URL = "COMMANDER_DATABASE_URL"
 ENV_CONFIG = "COMMANDER_CONFIG"
 ENV_TOPOLOGY = "COMMANDER_TOPOLOGY"
+ENV_BACKSTAGE = "COMMANDER_BACKSTAGE"
+ENV_RAY_ADDRESS = "COMMANDER_RAY_ADDRESS"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +25,11 @@ class Settings:
     database_url: str
     config_dir: Path | None
     topology: Path | None
+    # A Backstage catalog file: more services and dependencies for the graph.
+    backstage: Path | None = None
+    # The Ray cluster `--executor ray` joins (HOST:PORT, or "auto" for the one
+    # `ray start` runs on this machine); None starts a private local Ray.
+    ray_address: str | None = None
 
 
 def default_database_url() -> str:
@@ -37,14 +44,19 @@ def resolve(
     db: str | None = None,
     config: str | None = None,
     topology: str | None = None,
+    backstage: str | None = None,
+    ray_address: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Apply the documented precedence: flag, environment variable, default."""
     env = os.environ if environ is None else environ
     config_value = config or env.get(ENV_CONFIG) or None
     topology_value = topology or env.get(ENV_TOPOLOGY) or None
+    backstage_value = backstage or env.get(ENV_BACKSTAGE) or None
     return Settings(
         database_url=db or env.get(ENV_DATABASE_URL) or default_database_url(),
         config_dir=Path(config_value) if config_value else None,
         topology=Path(topology_value) if topology_value else None,
+        backstage=Path(backstage_value) if backstage_value else None,
+        ray_address=ray_address or env.get(ENV_RAY_ADDRESS) or None,
     )

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue, StringConstraints, model_validator
 
-from orchestrator.models import Environment, Frozen, Source
+from orchestrator.models import Environment, Frozen, RiskTier, Source
 from reviewers._shared import type_matches
 
 Predicate = Literal["true", "false", "not-true", "set", "unset", "positive", "not-positive", "zero"]
@@ -193,6 +193,30 @@ class SourceScope(Frozen):
         return source in self.sources and environment in self.environments
 
 
+class SqlOperation(Frozen):
+    """How one SQL operation (sql_statements.py) is undone, and what that costs."""
+
+    klass: Literal["irreversible", "costly", "reversible"] = Field(alias="class")
+    restore: str = Field(min_length=1)
+
+
+class DiffFiles(Frozen):
+    """How the files of a git diff are undone (a revert, except where noted)."""
+
+    # category -> tier of the finding a deleted file gets; `default` for the others
+    deleted_file_tiers: dict[str, RiskTier] = Field(default_factory=dict)
+    # category -> what deleting such a file does beyond the repository
+    deleted_file_notes: dict[str, str] = Field(default_factory=dict)
+    # category or signal -> the restore path of a change a revert does not undo
+    costly_categories: dict[str, str] = Field(default_factory=dict)
+    costly_signals: dict[str, str] = Field(default_factory=dict)
+
+    def deleted_tier(self, category: str | None) -> RiskTier:
+        """The tier of a deleted file of this category."""
+        found = self.deleted_file_tiers.get(category or "")
+        return found or self.deleted_file_tiers.get("default", RiskTier.MEDIUM)
+
+
 class ReversibilitySettings(Frozen):
     """configs/reviewers/reversibility.yaml."""
 
@@ -204,6 +228,8 @@ class ReversibilitySettings(Frozen):
     protection_types: tuple[Glob, ...] = ()
     recoveries: tuple[Recovery, ...] = ()
     aggravations: tuple[Aggravation, ...] = ()
+    sql_operations: dict[str, SqlOperation] = Field(default_factory=dict)
+    diff_files: DiffFiles = DiffFiles()
 
     @model_validator(mode="after")
     def _complete(self) -> ReversibilitySettings:

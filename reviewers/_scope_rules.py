@@ -17,6 +17,7 @@ from orchestrator.models import (
     Action,
     Environment,
     Frozen,
+    ProposalKind,
     RiskTier,
     Source,
 )
@@ -26,9 +27,18 @@ Effect = Literal["deny", "require-approval", "warn"]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
 Glob = Annotated[str, StringConstraints(pattern=r"^\S+$")]
+# A fact read inside a change: `kubernetes.<fact>` (reviewers/_scope_kubernetes.py) or
+# `diff.<signal>` (a signal of configs/diff-paths.yaml).
+FactId = Annotated[str, StringConstraints(pattern=r"^(?:kubernetes|diff)\.[a-z0-9-]+$")]
 
 # Finding ids the reviewer itself emits; a configured rule may not take them.
-RESERVED_PREFIXES = ("scope.category.", "scope.environment.", "scope.catalog.")
+RESERVED_PREFIXES = (
+    "scope.category.",
+    "scope.environment.",
+    "scope.catalog.",
+    "scope.kubernetes.",
+    "scope.diff.",
+)
 
 
 class ScopeRule(Frozen):
@@ -96,7 +106,12 @@ class ScopeSettings(Frozen):
     """configs/reviewers/scope.yaml."""
 
     environment_floor: dict[Environment, RiskTier]
+    # Floors for input kinds that are not deploys (a diff is code on its way to review).
+    kind_environment_floor: dict[ProposalKind, dict[Environment, RiskTier]] = Field(
+        default_factory=dict
+    )
     category_tiers: dict[Name, RiskTier] = Field(default_factory=dict)
+    content_tiers: dict[FactId, RiskTier] = Field(default_factory=dict)
     non_production_step_down: int = Field(default=1, ge=0, le=3)
     rules: tuple[ScopeRule, ...] = ()
 
@@ -105,12 +120,20 @@ class ScopeSettings(Frozen):
         missing = sorted(e.value for e in Environment if e not in self.environment_floor)
         if missing:
             raise ValueError(f"environment_floor: no tier for {missing}")
+        for kind, floors in self.kind_environment_floor.items():
+            if gaps := sorted(e.value for e in Environment if e not in floors):
+                raise ValueError(f"kind_environment_floor.{kind}: no tier for {gaps}")
         seen: set[str] = set()
         for rule in self.rules:
             if rule.id in seen:
                 raise ValueError(f"rules: duplicate id {rule.id!r}")
             seen.add(rule.id)
         return self
+
+    def floor(self, kind: ProposalKind, environment: Environment) -> RiskTier:
+        """The least tier of any change of this kind to this environment."""
+        floors = self.kind_environment_floor.get(kind, self.environment_floor)
+        return floors[environment]
 
     def unknown_names(self, categories: frozenset[str], traits: frozenset[str]) -> list[str]:
         """Category and trait names these settings use that a catalog does not define."""

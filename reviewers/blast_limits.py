@@ -1,25 +1,30 @@
-"""The limits of the blast-radius reviewer: its settings and the findings they trigger.
+"""The limits of the blast-radius reviewer: its settings, its score and the findings they trigger.
 
-Limits that block: deleting or replacing a large share (or count) of one
-resource population at once, and deleting or replacing most of what exists
-(rebuilding the environment). Limits that escalate: a smaller bulk delete,
-changing most of a fleet in one step, and a wide or critical fan-out.
+Limits that block (hard denials): deleting or replacing a large share or
+count of one resource population at once; deleting or replacing most of what
+exists (rebuilding the environment); an irreversible change (a delete or
+replace of a stateful type) that can reach a critical service. Limits that
+escalate: a smaller bulk delete, changing most of a fleet in one step, a
+wide or critical fan-out, and a score at or over `score_escalate`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import islice
 
 from pydantic import Field
 
-from orchestrator.graph import Reached
+from orchestrator.graph_build import RANK, TIERS
 from orchestrator.models import Action, Finding, Frozen, Proposal, ResourceChange, RiskTier
-from orchestrator.reviewer import ReviewContext
+from reviewers.blast_reach import Reach
 from reviewers.populations import PopulationShare
+
+CRITICAL = RANK[RiskTier.CRITICAL]
 
 
 class BlastRadiusSettings(Frozen):
-    """configs/reviewers/blast-radius.yaml."""
+    """configs/reviewers/blast-radius.yaml (README.md, "Blast-radius score", explains them)."""
 
     criticality_weights: dict[RiskTier, float] = Field(
         default_factory=lambda: {
@@ -29,8 +34,10 @@ class BlastRadiusSettings(Frozen):
             RiskTier.CRITICAL: 8.0,
         }
     )
-    service_weight_saturation: float = Field(default=100.0, gt=0)
-    destructive_saturation: int = Field(default=100, gt=0)
+    services_half_weight: float = Field(default=50.0, gt=0)
+    fleet_saturation: float = Field(default=0.25, gt=0, le=1)
+    destructive_half: float = Field(default=50.0, gt=0)
+    score_escalate: int = Field(default=50, ge=0, le=101)
     bulk_min_population: int = Field(default=20, ge=1)
     bulk_block_fraction: float = Field(default=0.10, ge=0, le=1)
     bulk_block_count: int = Field(default=500, ge=1)
@@ -39,50 +46,130 @@ class BlastRadiusSettings(Frozen):
     fleet_touch_escalate_fraction: float = Field(default=0.5, ge=0, le=1)
     rebuild_block_fraction: float = Field(default=0.5, ge=0, le=1)
     rebuild_min_destroyed: int = Field(default=5, ge=1)
+    irreversible_critical_hard: bool = True
     fanout_escalate_services: int = Field(default=10, ge=1)
+    choke_point_min_services: int = Field(default=2, ge=1)
+    choke_points: int = Field(default=5, ge=0)
     evidence_cap: int = Field(default=200, ge=1)
 
 
-def fanout_finding(
-    dependents: dict[str, Reached],
-    context: ReviewContext,
-    owners: dict[str, list[str]],
-    tier: RiskTier,
-) -> Finding:
-    graph = context.graph
-    critical = sorted(s for s in dependents if graph.criticality(s) == RiskTier.CRITICAL)
-    listed, more = capped(dependents, 50)
+def score_parts(
+    reach: Reach, shares: list[PopulationShare], settings: BlastRadiusSettings
+) -> dict[str, float]:
+    """The three measures of the score, each in [0, 1]."""
+    weights = settings.criticality_weights
+    weight = sum(weights.get(TIERS[r], 1.0) * n for r, n in enumerate(reach.rank_counts))
+    # as for the bulk limits, shares of tiny populations say little
+    destroyed = max(
+        (s.destroyed_fraction for s in shares if s.population >= settings.bulk_min_population),
+        default=0.0,
+    )
+    destructive = sum(1 for c in reach.changes if c.is_destructive)
+    return {
+        "services": round(1 - 0.5 ** (weight / settings.services_half_weight), 4),
+        "fleet": round(min(1.0, destroyed / settings.fleet_saturation), 4),
+        "volume": round(1 - 0.5 ** (destructive / settings.destructive_half), 4),
+    }
+
+
+def fanout_finding(reach: Reach, tier: RiskTier) -> Finding:
+    """The change reaches many dependents, or critical ones."""
+    graph, dependents = reach.graph, reach.dependents
+    names, rank = graph.names, graph.rank
+    critical = sorted(names[s] for s in dependents if rank[s] == CRITICAL)
+    dist, index = reach.walk.dist, graph.services
+    listed = list(islice((s for s in reach.sorted_names if dist[index[s]] > 0), 50))
     return Finding(
         rule="blast-radius.fan-out",
         message=(
-            f"The change reaches {len(dependents)} dependent services"
-            + (f", {len(critical)} of them critical" if critical else "")
+            f"The change reaches {len(dependents):,} dependent services"
+            + (f", {len(critical):,} of them critical" if critical else "")
             + "."
         ),
-        resources=tuple(sorted(owners)[:50]),
+        resources=tuple(sorted(reach.owners)[:50]),
         evidence={
             "dependents": len(dependents),
             "critical_dependents": critical[:50],
             "listed": listed,
-            "more": more,
+            "more": len(dependents) - len(listed),
         },
         severity=tier,
     )
 
 
+def irreversible_finding(reach: Reach, settings: BlastRadiusSettings) -> Finding | None:
+    """An irreversible change that can break a critical service."""
+    if not reach.irreversible_critical:
+        return None
+    name = reach.name
+    paths = {name(s): reach.irreversible_path(s) for s in reach.irreversible_critical}
+    hits = sorted((service, name(path[0])) for service, path in paths.items())
+    changes = sorted({change for _, change in hits})
+    return Finding(
+        rule="blast-radius.irreversible-critical",
+        message=(
+            f"{len(changes)} irreversible change(s) (delete or replace of a stateful resource) "
+            f"can break {len(hits)} critical service(s): {', '.join(s for s, _ in hits[:5])}"
+            + (" …" if len(hits) > 5 else "")
+            + "."
+        ),
+        resources=tuple(changes[:50]),
+        evidence={
+            "critical_services": dict(hits[:50]),
+            "irreversible_changes": reach.irreversible[:50],
+            "example_path": [name(n) for n in paths[hits[0][0]]],
+        },
+        severity=RiskTier.CRITICAL,
+        hard=settings.irreversible_critical_hard,
+    )
+
+
+def score_finding(score: int, parts: dict[str, float], settings: BlastRadiusSettings) -> Finding:
+    """A score at or over the escalation threshold."""
+    worst = max(parts, key=lambda k: parts[k])
+    return Finding(
+        rule="blast-radius.score",
+        message=(
+            f"Blast-radius score {score}/100 (driven by {worst}) "
+            f"reaches the escalation threshold {settings.score_escalate}."
+        ),
+        evidence={"score": score, "parts": dict(parts), "threshold": settings.score_escalate},
+        severity=RiskTier.HIGH,
+    )
+
+
+def cycle_finding(reach: Reach) -> Finding | None:
+    """Services that depend on each other in a circle, on the change's path."""
+    if not reach.cycles:
+        return None
+    groups = sorted(sorted(reach.name(n) for n in group) for group in reach.cycles)
+    return Finding(
+        rule="blast-radius.cycle",
+        message=(
+            f"The change reaches {len(groups)} dependency cycle(s), e.g. "
+            f"{' -> '.join(groups[0][:6])}{' …' if len(groups[0]) > 6 else ''}: "
+            "a failure there can feed back on itself."
+        ),
+        evidence={"cycles": [g[:20] for g in groups[:10]], "cycles_total": len(groups)},
+        severity=RiskTier.LOW,
+    )
+
+
 def bulk_finding(share: PopulationShare, settings: BlastRadiusSettings) -> Finding | None:
+    """Deleting or replacing, or changing, much of one resource population."""
     evidence = share.evidence()
     big_enough = share.population >= settings.bulk_min_population
+    destroyed = (
+        f"Deletes or replaces {share.destroyed:,} of {share.population:,} "
+        f"{share.resource_type} ({share.destroyed_fraction:.1%})"
+    )
     if share.destroyed and (
         (big_enough and share.destroyed_fraction > settings.bulk_block_fraction)
         or share.destroyed >= settings.bulk_block_count
     ):
         return Finding(
             rule="blast-radius.bulk-destroy",
-            message=(
-                f"Deletes or replaces {share.destroyed:,} of {share.population:,} "
-                f"{share.resource_type} ({share.destroyed_fraction:.1%}) at once."
-            ),
+            message=destroyed + " at once.",
             resources=share.examples,
             evidence=evidence,
             severity=RiskTier.CRITICAL,
@@ -94,10 +181,7 @@ def bulk_finding(share: PopulationShare, settings: BlastRadiusSettings) -> Findi
     ):
         return Finding(
             rule="blast-radius.bulk-destroy-warning",
-            message=(
-                f"Deletes or replaces {share.destroyed:,} of {share.population:,} "
-                f"{share.resource_type} ({share.destroyed_fraction:.1%})."
-            ),
+            message=destroyed + ".",
             resources=share.examples,
             evidence=evidence,
             severity=RiskTier.HIGH,

@@ -16,6 +16,7 @@ from pydantic import Field, JsonValue
 
 from orchestrator.models import Finding, Frozen, Proposal, RiskTier, Verdict, max_tier
 from orchestrator.reviewer import ReviewContext
+from reviewers._contrarian_intent import intent_effect_finding
 from reviewers.populations import population_shares
 
 
@@ -29,6 +30,10 @@ class ContrarianSettings(Frozen):
     intent_destructive_count: int = Field(default=3, ge=1)
     sensitive_categories: tuple[str, ...] = ("iam", "account-iam", "rbac", "secrets", "kms", "auth")
     unknown_share: float = Field(default=0.5, ge=0, le=1)
+    # Intent against effect: the categories an intent's words name, and the categories a
+    # change may not touch unnamed (with the severity of the challenge).
+    intent_categories: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    intent_watched_categories: dict[str, RiskTier] = Field(default_factory=dict)
 
 
 class ContrarianReviewer:
@@ -78,18 +83,22 @@ def _missed(
 ) -> list[Finding]:
     findings: list[Finding] = []
     changes = proposal.effective_changes
-    if not proposal.status.judgeable:
+    status = proposal.status
+    if not status.judgeable:
+        evidence: dict[str, JsonValue] = {
+            "complete": status.complete,
+            "errored": status.errored,
+            "deferred_changes": status.deferred_changes,
+        }
+        if status.notes:
+            evidence["notes"] = list[JsonValue](status.notes)
+        why = f" ({'; '.join(status.notes[:2])})" if status.notes else ""
         findings.append(
             Finding(
                 rule="contrarian.plan-not-judgeable",
-                message=(
-                    "The plan is incomplete or errored, so nobody can see everything it will do."
-                ),
-                evidence={
-                    "complete": proposal.status.complete,
-                    "errored": proposal.status.errored,
-                    "deferred_changes": proposal.status.deferred_changes,
-                },
+                message=f"The {proposal.kind} input is incomplete or errored{why}, so nobody "
+                "can see everything it will do.",
+                evidence=evidence,
                 severity=RiskTier.HIGH,
             )
         )
@@ -129,6 +138,11 @@ def _missed(
                 )
             )
     findings += _intent_mismatch(proposal, context, settings)
+    effect = intent_effect_finding(
+        proposal, context.catalog, settings.intent_categories, settings.intent_watched_categories
+    )
+    if effect is not None:
+        findings.append(effect)
     unknown = [
         c.address
         for c in changes
@@ -172,7 +186,8 @@ def _intent_mismatch(
     sensitive = sorted(
         c.address
         for c in changes
-        if context.catalog.categories(c.type) & set(settings.sensitive_categories)
+        if (context.catalog.categories(c.type) | {c.category or ""})
+        & set(settings.sensitive_categories)
     )
     facts: dict[str, JsonValue] = {"intent": proposal.intent, "intent_keywords": claimed}
     problems = []

@@ -6,14 +6,13 @@ with downtime, or inside a soft-delete window) or irreversible (stateful
 data, keys, zones or prefixes destroyed with no evidence of a way back).
 An update that turns a protection off is costly too: it prepares an
 irreversible delete. Each class carries the restore path it would need.
+Diff files, SQL operations and applied manifests are judged by their kind
+first (`_reversibility_kinds`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-
-from pydantic import JsonValue
 
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.errors import ConfigError
@@ -22,27 +21,20 @@ from orchestrator.models import (
     Environment,
     Finding,
     Proposal,
-    ResourceChange,
     RiskTier,
     Stance,
     Verdict,
     max_tier,
+    tier_rank,
 )
 from orchestrator.reviewer import ReviewContext
-from reviewers._reversibility_judge import (
-    CLASS_TIER,
-    Judgement,
-    Klass,
-    TypeFacts,
-    judge,
-    type_facts,
-)
+from reviewers._reversibility_findings import Gathered, class_finding, removed_finding
+from reviewers._reversibility_judge import CLASS_TIER, Klass, TypeFacts, judge, type_facts
+from reviewers._reversibility_kinds import deleted_file_finding, kind_judgement
 from reviewers._reversibility_rules import ReversibilitySettings
-from reviewers._shared import capped, counts, load_shipped, step_down
+from reviewers._shared import load_shipped, step_down
 
 __all__ = ["ReversibilityReviewer", "ReversibilitySettings", "assess"]
-
-_NOTE_SAMPLE = 10
 
 
 class ReversibilityReviewer:
@@ -61,28 +53,6 @@ class ReversibilityReviewer:
         """Class every change as reversible, costly or irreversible."""
         settings = context.settings_for(self.name) or self.load_default_settings()
         return assess(proposal, context.catalog, settings)
-
-
-@dataclass(slots=True)
-class _Class:
-    """The changes of one class, gathered for its finding."""
-
-    addresses: list[str] = field(default_factory=list)
-    types: Counter[str] = field(default_factory=Counter)
-    actions: Counter[str] = field(default_factory=Counter)
-    restores: Counter[str] = field(default_factory=Counter)
-    recoveries: Counter[str] = field(default_factory=Counter)
-    notes: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, change: ResourceChange, judgement: Judgement) -> None:
-        self.addresses.append(change.address)
-        self.types[change.type] += 1
-        self.actions[change.action.value] += 1
-        self.restores[judgement.restore] += 1
-        if judgement.recovery:
-            self.recoveries[judgement.recovery] += 1
-        for note in judgement.notes:
-            self.notes.setdefault(note, []).append(change.address)
 
 
 def assess(
@@ -106,16 +76,19 @@ def assess(
             f"define: {', '.join(unknown)}",
         )
     facts: dict[str, TypeFacts] = {}
-    classes: dict[Klass, _Class] = {k: _Class() for k in CLASS_TIER}
-    removed = _Class()
+    classes: dict[Klass, Gathered] = {k: Gathered() for k in CLASS_TIER}
+    removed = Gathered()
     removed_classes: set[Klass] = set()
     reasons: Counter[str] = Counter()
     destructive = unknown_destructive = 0
+    by_kind = proposal.kind != "terraform"  # plans are judged by type alone: skip the call
     for change in changes:
         tf = facts.get(change.type)
         if tf is None:
             tf = facts[change.type] = type_facts(change.type, catalog, settings)
-        judgement = judge(change, tf)
+        judgement = (by_kind and kind_judgement(proposal.kind, change, settings)) or judge(
+            change, tf
+        )
         classes[judgement.klass].add(change, judgement)
         if change.is_destructive:
             destructive += 1
@@ -139,7 +112,7 @@ def assess(
     for klass in ("irreversible", "costly", "weakened"):
         if classes[klass].addresses:
             findings.append(
-                _class_finding(
+                class_finding(
                     klass,
                     classes[klass],
                     tiers[klass],
@@ -149,12 +122,20 @@ def assess(
             )
     if removed.addresses:
         worst = max_tier(*(tiers[k] for k in removed_classes))
-        findings.append(_removed_finding(removed, reasons, proposal, worst))
+        findings.append(removed_finding(removed, reasons, proposal, worst))
+    deleted = deleted_file_finding(proposal, settings, steps)
+    if deleted is not None:
+        findings.append(deleted)
+        tier = max_tier(tier, deleted.severity)
 
     stance: Stance = "approve"
     if classes["irreversible"].addresses:
         stance = "block"
-    elif classes["costly"].addresses or classes["weakened"].addresses:
+    elif (
+        classes["costly"].addresses
+        or classes["weakened"].addresses
+        or (deleted is not None and tier_rank(deleted.severity) >= tier_rank(RiskTier.MEDIUM))
+    ):
         stance = "concern"
     known = 1 - (unknown_destructive / destructive if destructive else 0)
     return Verdict(
@@ -167,77 +148,9 @@ def assess(
     )
 
 
-_MESSAGES: dict[Klass, tuple[str, str]] = {
-    "irreversible": (
-        "destroys state that cannot be brought back",
-        "destroy state that cannot be brought back",
-    ),
-    "costly": ("can be undone only at a cost (re-creation, downtime or a restore window)",) * 2,
-    "weakened": (
-        "turns a protection off, preparing an irreversible delete",
-        "turn a protection off, preparing an irreversible delete",
-    ),
-}
-
-
-def _class_finding(
-    klass: Klass, gathered: _Class, tier: RiskTier, proposal: Proposal, *, hard: bool
-) -> Finding:
-    resources, total = capped(gathered.addresses)
-    top = ", ".join(
-        f"{n} {t}" for t, n in sorted(gathered.types.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    )
-    rule = "protection-weakened" if klass == "weakened" else klass
-    return Finding(
-        rule=f"reversibility.{rule}",
-        message=f"{total} change{'s' * (total != 1)} {_MESSAGES[klass][total != 1]}: {top}",
-        resources=resources,
-        evidence=_evidence(gathered, total, proposal),
-        severity=tier,
-        hard=hard,
-    )
-
-
-def _removed_finding(
-    removed: _Class,
-    reasons: Counter[str],
-    proposal: Proposal,
-    worst: RiskTier,
-) -> Finding:
-    resources, total = capped(removed.addresses)
-    evidence = _evidence(removed, total, proposal)
-    evidence["action_reasons"] = counts(reasons)
-    return Finding(
-        rule="reversibility.removed-from-config",
-        message=f"{total} resource{'s are' if total != 1 else ' is'} deleted because "
-        f"{'they' if total != 1 else 'it'} vanished from the configuration (often an "
-        "accident: a renamed module, a bad merge, a shrunk count or for_each)",
-        resources=resources,
-        evidence=evidence,
-        severity=worst,
-    )
-
-
-def _evidence(gathered: _Class, total: int, proposal: Proposal) -> dict[str, JsonValue]:
-    evidence: dict[str, JsonValue] = {
-        "resource_count": total,
-        "types": counts(gathered.types),
-        "actions": counts(gathered.actions),
-        "restore_paths": counts(gathered.restores),
-        "environment": proposal.environment.value,
-        "source": proposal.source.value,
-    }
-    if gathered.recoveries:
-        evidence["recoveries"] = counts(gathered.recoveries)
-    if gathered.notes:
-        evidence["attributes"] = {
-            note: {"count": len(addrs), "resources": [*sorted(addrs)[:_NOTE_SAMPLE]]}
-            for note, addrs in sorted(gathered.notes.items())
-        }
-    return evidence
-
-
-def _rationale(classes: dict[Klass, _Class], total: int, proposal: Proposal, *, hard: bool) -> str:
+def _rationale(
+    classes: dict[Klass, Gathered], total: int, proposal: Proposal, *, hard: bool
+) -> str:
     """One or two sentences: how many changes fall in each class, and the worst one's way back."""
     n = {k: len(c.addresses) for k, c in classes.items()}
     env = proposal.environment.value

@@ -1,10 +1,13 @@
 """The scope reviewer: may this actor touch this, here?
 
 It applies the risk-tier matrix of DESIGN.md: an environment floor (any
-change in production is a production deploy, at least high), a tier per
-resource category (account IAM, auth and billing are critical; IAM, RBAC,
-secrets, keys, network and DNS high), stepped down outside production, and
-an ordered list of explicit rules that deny, require approval or warn.
+change in production is a production deploy, at least high; a git diff is
+code, not a deploy, and has a floor of its own), a tier per resource
+category (account IAM, auth and billing are critical; IAM, RBAC, secrets,
+keys, network and DNS high; a diff's docs and tests low), stepped down
+outside production, what is inside the changes (the powers a manifest
+grants, the signals of a diff: `_scope_content`), and an ordered list of
+explicit rules that deny, require approval or warn.
 
 Work is grouped by (type, action) before any rule runs: a 10,000-change plan
 holds a few dozen such groups, so rules and globs are evaluated a few dozen
@@ -12,11 +15,6 @@ times, not ten thousand.
 """
 
 from __future__ import annotations
-
-from collections import Counter
-from collections.abc import Iterable
-
-from pydantic import JsonValue
 
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.errors import ConfigError
@@ -32,8 +30,16 @@ from orchestrator.models import (
     tier_rank,
 )
 from orchestrator.reviewer import ReviewContext
+from reviewers._scope_content import content_findings, objects
+from reviewers._scope_findings import (
+    Hits,
+    category_finding,
+    floor_finding,
+    rule_finding,
+    unclassified_finding,
+)
 from reviewers._scope_rules import ScopeRule, ScopeSettings
-from reviewers._shared import capped, counts, load_shipped, step_down
+from reviewers._shared import load_shipped, step_down
 
 __all__ = ["ScopeReviewer", "ScopeRule", "ScopeSettings", "assess"]
 
@@ -54,38 +60,6 @@ class ScopeReviewer:
         """Apply the environment floor, category tiers and rules to every change."""
         settings = context.settings_for(self.name) or self.load_default_settings()
         return assess(proposal, context.catalog, settings)
-
-
-class _Hits:
-    """The changes one finding is about, gathered group by group."""
-
-    __slots__ = ("actions", "addresses", "categories", "types")
-
-    def __init__(self) -> None:
-        self.addresses: list[str] = []
-        self.types: Counter[str] = Counter()
-        self.actions: Counter[str] = Counter()
-        self.categories: set[str] = set()
-
-    def add(self, rtype: str, action: Action, cats: Iterable[str], addresses: list[str]) -> None:
-        self.addresses.extend(addresses)
-        self.types[rtype] += len(addresses)
-        self.actions[action.value] += len(addresses)
-        self.categories.update(cats)
-
-    def summary(self, proposal: Proposal) -> tuple[tuple[str, ...], int, dict[str, JsonValue]]:
-        """The capped resources, their number and the evidence common to every finding."""
-        resources, total = capped(self.addresses)
-        categories: list[JsonValue] = [*sorted(self.categories)]
-        evidence: dict[str, JsonValue] = {
-            "resource_count": total,
-            "types": counts(self.types),
-            "actions": counts(self.actions),
-            "categories": categories,
-            "environment": proposal.environment.value,
-            "source": proposal.source.value,
-        }
-        return resources, total, evidence
 
 
 def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings) -> Verdict:
@@ -110,7 +84,7 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
             )
 
     env, source = proposal.environment, proposal.source
-    floor = settings.environment_floor[env]
+    floor = settings.floor(proposal.kind, env)
     steps = 0 if env is Environment.PRODUCTION else settings.non_production_step_down
     rules = [r for r in settings.rules if r.applies_to(source, env)]
 
@@ -118,9 +92,9 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
     for change in changes:
         groups.setdefault((change.type, change.action, change.category), []).append(change.address)
 
-    rule_hits: dict[str, _Hits] = {}
-    category_hits: dict[str, _Hits] = {}
-    unclassified = _Hits()
+    rule_hits: dict[str, Hits] = {}
+    category_hits: dict[str, Hits] = {}
+    unclassified = Hits()
     for (rtype, action, declared), addresses in groups.items():
         cats = catalog.categories(rtype)
         if declared:
@@ -128,37 +102,42 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
         if not cats:
             unclassified.add(rtype, action, (), addresses)
         for cat in cats & settings.category_tiers.keys():
-            category_hits.setdefault(cat, _Hits()).add(rtype, action, (cat,), addresses)
+            category_hits.setdefault(cat, Hits()).add(rtype, action, (cat,), addresses)
         traits = catalog.traits(rtype)
         for rule in rules:
             if rule.matches(rtype, action, cats, traits):
-                rule_hits.setdefault(rule.id, _Hits()).add(rtype, action, cats, addresses)
+                rule_hits.setdefault(rule.id, Hits()).add(rtype, action, cats, addresses)
 
     category_tier = {
         cat: step_down(settings.category_tiers[cat], steps, floor) for cat in category_hits
     }
     fired = [r for r in rules if r.id in rule_hits]
+    content = content_findings(proposal, settings, steps=steps, floor=floor)
     tier = max_tier(
-        floor, *category_tier.values(), *(t for r in fired if (t := r.effective_tier) is not None)
+        floor,
+        *category_tier.values(),
+        *(t for r in fired if (t := r.effective_tier) is not None),
+        *(f.severity for f in content),
     )
 
-    findings = [_rule_finding(r, rule_hits[r.id], proposal) for r in fired]
+    findings = [rule_finding(r, rule_hits[r.id], proposal) for r in fired]
+    findings.extend(content)
     for cat in sorted(category_tier, key=lambda c: (-tier_rank(category_tier[c]), c)):
         findings.append(
-            _category_finding(cat, category_tier[cat], category_hits[cat], proposal, catalog)
+            category_finding(cat, category_tier[cat], category_hits[cat], proposal, catalog)
         )
     if tier_rank(floor) > 0:
-        everything = _Hits()
+        everything = Hits()
         for (rtype, action, _), addresses in groups.items():
             everything.add(rtype, action, (), addresses)
-        findings.append(_floor_finding(floor, everything, proposal))
+        findings.append(floor_finding(floor, everything, proposal))
     if unclassified.addresses:
-        findings.append(_unclassified_finding(unclassified, proposal, catalog))
+        findings.append(unclassified_finding(unclassified, proposal, catalog))
 
     stance: Stance = "approve"
     if any(r.effect == "deny" for r in fired):
         stance = "block"
-    elif fired or tier_rank(tier) >= tier_rank(RiskTier.HIGH):
+    elif fired or objects(content) or tier_rank(tier) >= tier_rank(RiskTier.HIGH):
         stance = "concern"
     classified = 1 - len(unclassified.addresses) / len(changes)
     return Verdict(
@@ -174,62 +153,8 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
             floor=floor,
             category_tier=category_tier,
             fired=fired,
+            content=content,
         ),
-    )
-
-
-def _rule_finding(rule: ScopeRule, hits: _Hits, proposal: Proposal) -> Finding:
-    resources, total, evidence = hits.summary(proposal)
-    evidence["effect"] = rule.effect
-    return Finding(
-        rule=rule.id,
-        message=f"{rule.message} ({total} change{'s' * (total != 1)})",
-        resources=resources,
-        evidence=evidence,
-        severity=rule.severity,
-        hard=rule.effect == "deny",
-    )
-
-
-def _category_finding(
-    category: str, tier: RiskTier, hits: _Hits, proposal: Proposal, catalog: ResourceCatalog
-) -> Finding:
-    resources, total, evidence = hits.summary(proposal)
-    evidence["description"] = catalog.description(category)
-    return Finding(
-        rule=f"scope.category.{category}",
-        message=f"{total} change{'s' * (total != 1)} touch {category}: {tier.value} in "
-        f"{proposal.environment.value}",
-        resources=resources,
-        evidence=evidence,
-        severity=tier,
-    )
-
-
-def _floor_finding(floor: RiskTier, hits: _Hits, proposal: Proposal) -> Finding:
-    resources, total, evidence = hits.summary(proposal)
-    env = proposal.environment.value
-    return Finding(
-        rule=f"scope.environment.{env}",
-        message=f"{total} change{'s' * (total != 1)} to {env} "
-        f"(named {proposal.environment_name!r}): at least {floor.value}",
-        resources=resources,
-        evidence=evidence,
-        severity=floor,
-    )
-
-
-def _unclassified_finding(hits: _Hits, proposal: Proposal, catalog: ResourceCatalog) -> Finding:
-    resources, total, evidence = hits.summary(proposal)
-    evidence["catalog"] = catalog.origin
-    return Finding(
-        rule="scope.catalog.unclassified",
-        message=f"{total} change{'s' * (total != 1)} of {len(hits.types)} type"
-        f"{'s' * (len(hits.types) != 1)} the resource catalog does not know were judged "
-        "by environment and rules alone",
-        resources=resources,
-        evidence=evidence,
-        severity=RiskTier.LOW,
     )
 
 
@@ -241,6 +166,7 @@ def _rationale(
     floor: RiskTier,
     category_tier: dict[str, RiskTier],
     fired: list[ScopeRule],
+    content: list[Finding],
 ) -> str:
     """One or two sentences: what decided the tier and, when denied, by which rule."""
     env = proposal.environment.value
@@ -248,6 +174,7 @@ def _rationale(
     reasons.append(
         _listed("category", [c for c in sorted(category_tier) if category_tier[c] == tier])
     )
+    reasons.append(_listed("finding", [f.rule for f in content if f.severity == tier]))
     if floor == tier:
         reasons.append(f"the {env} floor")
     head = (
@@ -263,5 +190,6 @@ def _rationale(
 def _listed(kind: str, names: list[str]) -> str:
     if not names:
         return ""
-    plural = {"rule": "rules", "category": "categories"}[kind] if len(names) > 1 else kind
+    plural = {"rule": "rules", "category": "categories", "finding": "findings"}[kind]
+    plural = plural if len(names) > 1 else kind
     return f"{plural} {', '.join(names)}"

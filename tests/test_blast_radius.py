@@ -136,8 +136,17 @@ async def test_iam_boundary_reaches_its_47_dependents() -> None:
     assert reach["owners"] == {BOUNDARY_POLICY: [BOUNDARY]}
     dependents = reach["dependents"]
     assert isinstance(dependents, dict)
-    assert dependents[BOUNDARY] == {"distance": 0, "criticality": "critical", "via": BOUNDARY}
-    assert dependents["svc-46"] == {"distance": 1, "criticality": "medium", "via": BOUNDARY}
+    assert dependents[BOUNDARY] == {
+        "distance": 0,
+        "criticality": "critical",
+        "via": BOUNDARY_POLICY,
+    }
+    assert dependents["svc-46"] == {"distance": 1, "criticality": "medium", "via": BOUNDARY_POLICY}
+    assert reach["dependents_total"] == 47
+    assert reach["choke_points"] == [
+        {"node": BOUNDARY_POLICY, "kind": "resource", "services": 48, "share": 1.0},
+        {"node": BOUNDARY, "kind": "service", "services": 47, "share": 0.9792},
+    ]
     fan_out = finding(verdict, "blast-radius.fan-out")
     assert fan_out.evidence["dependents"] == 47
     assert fan_out.resources == (BOUNDARY_POLICY,)
@@ -330,7 +339,8 @@ async def test_evidence_edges_are_capped() -> None:
     assert isinstance(edges, list)
     assert len(edges) == 10
     assert reach["edges_omitted"] == 38  # 1 owner edge + 47 dependency edges, 10 listed
-    assert edges[0] == [BOUNDARY_POLICY, BOUNDARY]
+    assert edges[0] == [BOUNDARY_POLICY, BOUNDARY, "owns"]
+    assert edges[1][0::2] == [BOUNDARY, "depends_on"]
     assert isinstance(reach["dependents"], dict)
     assert len(reach["dependents"]) == 10
     assert reach["affected_services_total"] == 48

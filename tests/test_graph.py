@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from orchestrator.errors import ConfigError
 from orchestrator.graph import DependencyGraph, OwnerIndex, Reached, Topology
-from orchestrator.models import RiskTier
+from orchestrator.models import Relation, RiskTier
 
 BOUNDARY = "shared-iam-boundary"
 BOUNDARY_POLICY = "aws_iam_policy.shared_permission_boundary"
@@ -104,10 +105,16 @@ def test_cycles_do_not_hang_reach_and_are_reported() -> None:
     assert cycles == {frozenset({"A", "B", "C"}), frozenset({"self"})}
 
 
-def test_cycles_are_capped_at_the_limit() -> None:
-    """cycles() stops after `limit` cycles, however many the topology holds."""
+def test_cycles_are_groups_capped_at_the_limit() -> None:
+    """cycles() gives one group per circle of services (however many loops it holds), capped."""
     services = {f"s{i}": {"depends_on": [f"s{j}" for j in range(6) if j != i]} for i in range(6)}
-    assert len(graph_of(services).cycles(limit=3)) == 3
+    for k in range(5):
+        services[f"loop{k}"] = {"depends_on": [f"loop{k}"]}
+    graph = graph_of(services)
+    assert graph.cycles(limit=10)[0] == ["loop0"]
+    assert [f"s{i}" for i in range(6)] in graph.cycles(limit=10)
+    assert len(graph.cycles(limit=10)) == 6
+    assert len(graph.cycles(limit=3)) == 3
 
 
 def test_undeclared_dependency_is_a_medium_service() -> None:
@@ -301,3 +308,72 @@ def test_json_topology_error_names_the_line(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"line 5: services\.b\.critcality"):
         DependencyGraph.load(path)
+
+
+# --- one graph from every source ---------------------------------------------------
+
+
+def test_plan_resources_join_the_graph_without_touching_it() -> None:
+    """with_plan adds resources, relations of any kind and owns edges; the topology is unchanged."""
+    graph = graph_of(
+        {
+            "config": {"criticality": "high", "owns": ["prod/ConfigMap/app-config"]},
+            "web": {"depends_on": ["config"], "owns": ["prod/Deployment/web"]},
+        }
+    )
+    before = ([list(s) for s in graph.succ], list(graph.names))
+    relations = (
+        Relation(source="prod/ConfigMap/app-config", target="prod/Deployment/web", kind="config"),
+        Relation(source="prod/Service/web", target="prod/Deployment/web", kind="selects"),
+    )
+    plan = graph.with_plan(["prod/ConfigMap/app-config"], relations, "manifests.yaml")
+    assert ([list(s) for s in graph.succ], list(graph.names)) == before
+    assert len(plan) == len(graph) == 2  # services only
+    config_map = plan.resources["prod/ConfigMap/app-config"]
+    tags = {plan.names[t]: (tag.kind, tag.origin) for t, tag in plan.edge_tags(config_map).items()}
+    assert tags == {
+        "prod/Deployment/web": ("config", "manifests.yaml"),
+        "config": ("owns", "<topology>"),
+    }
+    walked = plan.walk([config_map])
+    distance = {plan.names[n]: walked.dist[n] for n in walked.order}
+    # owning costs nothing: the ConfigMap's owner is at 0, the Deployment it configures at 1
+    assert distance == {
+        "prod/ConfigMap/app-config": 0,
+        "config": 0,
+        "prod/Deployment/web": 1,
+        "web": 1,
+    }
+
+
+def test_networkx_view_carries_kinds_and_origins() -> None:
+    """to_networkx() is the same graph: node kinds, criticality, each edge's kind and origin."""
+    graph = graph_of(
+        {
+            "db": {"criticality": "critical", "owns": ["aws_db_instance.main"]},
+            "app": {"depends_on": ["db"]},
+        }
+    )
+    plan = graph.with_plan(["aws_db_instance.main"], (), "plan.json")
+    twin = plan.to_networkx()
+    assert dict(twin.nodes(data=True)) == {
+        "db": {"kind": "service", "criticality": "critical"},
+        "app": {"kind": "service", "criticality": "medium"},
+        "aws_db_instance.main": {"kind": "resource"},
+    }
+    assert sorted(twin.edges(data=True)) == [
+        ("aws_db_instance.main", "db", {"kind": "owns", "origin": "<topology>"}),
+        ("db", "app", {"kind": "depends_on", "origin": "<topology>"}),
+    ]
+    assert set(plan.to_networkx([plan.services["db"]]).nodes) == {"db"}
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.text(alphabet='ab.[]"*?', max_size=8),
+    st.text(alphabet='ab.[]"', max_size=10),
+)
+def test_owner_index_agrees_with_fnmatch(glob: str, address: str) -> None:
+    """Whatever shortcut the index takes, it matches exactly when fnmatch does."""
+    expected = fnmatch.fnmatchcase(address, glob.replace("[", "[[]"))
+    assert (OwnerIndex({"x": [glob]}).owners(address) == {"x"}) == expected

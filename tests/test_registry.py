@@ -150,11 +150,12 @@ def test_unimportable_entry_point_names_itself() -> None:
         load_entry_point(ep)
 
 
-def test_discover_finds_the_four_built_ins_in_sorted_order() -> None:
+def test_discover_finds_the_five_built_ins_in_sorted_order() -> None:
     """The built-in reviewers are installed entry points and load sorted by name."""
     loaded = discover()
-    assert [r.name for r in loaded] == ["blast-radius", "contrarian", "reversibility", "scope"]
-    assert [r.stage for r in loaded] == [1, 2, 1, 1]
+    names = ["blast-radius", "contrarian", "policy", "reversibility", "scope"]
+    assert [r.name for r in loaded] == names
+    assert [r.stage for r in loaded] == [1, 2, 1, 1, 1]
     assert all(r.origin.startswith(f"{r.name}[reviewers.") for r in loaded)
 
 
@@ -162,6 +163,7 @@ def test_discover_skips_disabled_reviewers() -> None:
     """disabled_reviewers keeps a built-in from loading at all."""
     assert [r.name for r in discover(disabled=["contrarian", "scope"])] == [
         "blast-radius",
+        "policy",
         "reversibility",
     ]
 

@@ -468,12 +468,12 @@ def test_explicit_kind_reads_a_plan_detection_would_miss() -> None:
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
-        ("kubernetes", "kubernetes input is not supported yet"),
-        ("sql", "sql input is not supported yet"),
+        ("kubernetes", "no kind: every Kubernetes object needs one"),
+        ("sql", "no SQL statement can be reviewed"),
     ],
 )
-def test_kinds_without_an_adapter_fail_closed(kind: str, message: str) -> None:
-    """A kind that has no adapter yet is an input error, never an empty approval."""
+def test_forced_kind_that_does_not_fit_fails_closed(kind: str, message: str) -> None:
+    """Forcing --kind onto content of another kind is an input error, never an empty approval."""
     with pytest.raises(InputError, match=message):
         load_proposal(b"apiVersion: v1\n", "m.yaml", SUBMISSION, kind=kind)
 

@@ -41,6 +41,16 @@ class Submission:
     environment: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class AdapterOptions:
+    """What an input cannot say about itself, for the adapters that take options."""
+
+    # Kubernetes: review the deletion of every object in the input instead of its apply.
+    delete: bool = False
+    # Git diffs: configs/diff-paths.yaml as (data, text, origin); None reads the shipped file.
+    diff_paths: tuple[Any, str, str] | None = None
+
+
 class Adapter(Protocol):
     """Turns the decoded text of one input kind into a Proposal."""
 
@@ -52,13 +62,18 @@ class Adapter(Protocol):
         *,
         document: object = None,
         sensitive_keys: tuple[str, ...] | None = None,
+        options: AdapterOptions | None = None,  # only for kinds in _TAKES_OPTIONS
     ) -> Proposal: ...
 
 
 # kind -> "module:function"; a kind without an entry is recognised but not reviewable yet.
 _ADAPTERS: Final[dict[str, str]] = {
     "terraform": "orchestrator.adapters.terraform:parse_plan",
+    "kubernetes": "orchestrator.adapters.kubernetes:parse_manifests",
+    "diff": "orchestrator.adapters.gitdiff:parse_diff",
+    "sql": "orchestrator.adapters.sql:parse_sql",
 }
+_TAKES_OPTIONS: Final = frozenset({"kubernetes", "diff", "sql"})
 
 
 def read_input(path: str, *, max_bytes: int) -> tuple[bytes, str]:
@@ -198,12 +213,32 @@ _PLAN_KEYS: Final = (
     "resource_changes", "planned_values", "prior_state", "configuration", "terraform_version",
 )  # fmt: skip
 
+
+def _is_kubernetes_document(document: object) -> bool:
+    # `kubectl get -o json` writes one object or a List; a bare array of objects is accepted too.
+    items = document if isinstance(document, list) else [document]
+    return bool(items) and all(
+        isinstance(item, dict) and ("apiVersion" in item or "kind" in item) for item in items
+    )
+
+
 # Checked in order; the first that claims a parsed JSON document names its kind.
 _DOCUMENT_KINDS: Final[tuple[tuple[ProposalKind, Callable[[object], bool]], ...]] = (
     ("terraform", _is_terraform_plan),
+    ("kubernetes", _is_kubernetes_document),
 )
-# Checked in order on text that is not JSON (manifests, diffs, SQL).
-_TEXT_KINDS: Final[tuple[tuple[ProposalKind, Callable[[str], bool]], ...]] = ()
+# Checked in order on text that is not JSON, by content alone ("module:function", imported
+# on first use). A diff goes first: the files it changes may hold manifests or SQL.
+_TEXT_KINDS: Final[tuple[tuple[ProposalKind, str], ...]] = (
+    ("diff", "orchestrator.adapters.gitdiff_parse:looks_like_diff"),
+    ("kubernetes", "orchestrator.adapters.kubernetes_objects:looks_like_manifest"),
+    ("sql", "orchestrator.adapters.sql_split:looks_like_sql"),
+)
+
+
+def _resolve(target: str) -> Any:
+    module_name, _, function = target.partition(":")
+    return getattr(importlib.import_module(module_name), function)
 
 
 def detect_kind_from_document(document: object) -> ProposalKind | None:
@@ -220,7 +255,7 @@ def detect_kind(text: str, document: object = None) -> ProposalKind | None:
             return None
     if document is not None:
         return detect_kind_from_document(document)
-    return next((kind for kind, claims in _TEXT_KINDS if claims(text)), None)
+    return next((kind for kind, claims in _TEXT_KINDS if _resolve(claims)(text)), None)
 
 
 def load_proposal(
@@ -230,13 +265,14 @@ def load_proposal(
     *,
     kind: str = "auto",
     sensitive_keys: tuple[str, ...] | None = None,
+    options: AdapterOptions | None = None,
 ) -> Proposal:
     """Decode an input, recognise (or take) its kind and build its Proposal."""
     kinds = get_args(ProposalKind)
     if kind != "auto" and kind not in kinds:
         raise UsageError(f"unknown kind {kind!r}: use auto, {', '.join(kinds)}")
     with paused_gc():
-        return _load(data, origin, submission, kind, sensitive_keys)
+        return _load(data, origin, submission, kind, sensitive_keys, options=options)
 
 
 def _load(
@@ -245,6 +281,8 @@ def _load(
     submission: Submission,
     kind: str,
     sensitive_keys: tuple[str, ...] | None,
+    *,
+    options: AdapterOptions | None = None,
 ) -> Proposal:
     text = decode_text(data, origin)
     if not text or text.isspace():
@@ -258,12 +296,16 @@ def _load(
             raise InputError(origin, _UNKNOWN_FORMAT)
     else:
         chosen = cast(ProposalKind, kind)
+    if options is not None and options.delete and chosen != "kubernetes":
+        raise UsageError(f"--delete applies to Kubernetes manifests, not to {chosen} input")
     target = _ADAPTERS.get(chosen)
     if target is None:
         raise InputError(origin, f"{chosen} input is not supported yet")
-    module_name, _, function = target.partition(":")
-    adapter = cast(Adapter, getattr(importlib.import_module(module_name), function))
-    return adapter(text, origin, submission, document=document, sensitive_keys=sensitive_keys)
+    adapter = cast(Adapter, _resolve(target))
+    extra = {"options": options} if options is not None and chosen in _TAKES_OPTIONS else {}
+    return adapter(
+        text, origin, submission, document=document, sensitive_keys=sensitive_keys, **extra
+    )
 
 
 def type_name(value: object) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
@@ -23,6 +24,10 @@ from orchestrator.render import (
     join_preview,
     plural,
 )
+from orchestrator.render.signoff import contrarian_outcome, signoff_lines
+
+if TYPE_CHECKING:
+    from orchestrator.store.governance import Escalation
 
 WIDTH = 100
 # Evidence is cut to these sizes: enough to check a claim, not a data dump.
@@ -36,8 +41,18 @@ COMPACT_WIDTH = WIDTH - 8
 _OUTCOME_SGR = {"approve": "1;32", "escalate": "1;33", "reject": "1;31"}
 
 
-def render_explain(decision: Decision, proposal: Proposal, *, color: bool) -> str:
-    """Tell the story of `decision`: the proposal, every verdict, the rules, the approvals."""
+def render_explain(
+    decision: Decision,
+    proposal: Proposal,
+    *,
+    color: bool,
+    escalation: Escalation | None = None,
+) -> str:
+    """Tell the story of `decision`: the proposal, every verdict, the rules, the approvals.
+
+    `escalation` is what the human gate made of an escalated decision: who
+    signed or denied it, and so whether the contrarian was overruled.
+    """
 
     def style(text: str, sgr: str) -> str:
         return f"\x1b[{sgr}m{text}\x1b[0m" if color else text
@@ -59,11 +74,13 @@ def render_explain(decision: Decision, proposal: Proposal, *, color: bool) -> st
     if not decision.verdicts:
         lines.append("  no verdicts were recorded")
     lines.append(heading("The contrarian"))
-    lines += _contrarian(decision)
+    lines += _contrarian(decision, escalation)
     lines.append(heading("How the commander decided"))
     lines += _decided(decision)
     lines.append(heading("Who must sign off"))
     lines.append(f"  {_sign_off(decision)}")
+    for fact in signoff_lines(decision, escalation):
+        lines += _wrap(fact, "    ", first="  ")
     return "\n".join(lines) + "\n"
 
 
@@ -223,7 +240,7 @@ def _trim(value: JsonValue, depth: int) -> JsonValue:
     return value
 
 
-def _contrarian(decision: Decision) -> list[str]:
+def _contrarian(decision: Decision, escalation: Escalation | None) -> list[str]:
     verdict = contrarian_verdict(decision)
     if verdict is None:
         return ["  no contrarian took part in this decision"]
@@ -235,6 +252,9 @@ def _contrarian(decision: Decision) -> list[str]:
     if verdict.findings:
         lines.append(f"  evidence: {join_preview([f.rule for f in verdict.findings], 10)}")
     lines += _wrap(f"so: {contrarian_followed(decision, verdict)}", "  ")
+    humans = contrarian_outcome(decision, verdict, escalation)
+    if humans is not None:
+        lines += _wrap(f"then: {humans}", "  ")
     return lines
 
 

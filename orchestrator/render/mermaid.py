@@ -1,25 +1,26 @@
 """A Mermaid flowchart of the changed resources and the services they reach.
 
-The blast-radius reviewer records the edges it walked in its
-`blast-radius.reach` finding (`evidence.edges`, already capped, plus
-`edges_omitted`); without that finding the diagram shows just the changed
-resources. Either way the diagram stops at `MAX_NODES` nodes and says how
-much it left out, so a 4,000-resource plan still renders on GitHub.
+It draws the subgraph the blast-radius reviewer recorded (`subgraph`: the
+shortest-path tree from the change to the services it lists, most critical
+first); without that finding the diagram shows just the changed resources.
+Either way the diagram stops at `MAX_NODES` nodes and says how much it left
+out, so a 4,000-resource plan still renders on GitHub. Edges are labelled
+with their kind (`reference`, `owns`, `depends_on`, ...), choke points drawn
+with a thick border.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
-from pydantic import JsonValue
+from orchestrator.models import Decision, Proposal
+from orchestrator.render.subgraph import reach_evidence, subgraph
 
-from orchestrator.models import Decision, Proposal, ResourceChange
+__all__ = ["MAX_NODES", "escape_label", "reach_evidence", "render_mermaid"]
 
 MAX_NODES = 40
-BLAST_REVIEWER = "blast-radius"
-REACH_RULE = "blast-radius.reach"
 _ID_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
+_KIND_UNSAFE = re.compile(r"[^0-9A-Za-z_. -]")
 _ID_MAX = 40
 # Mermaid entity codes: quotes, angle brackets and backticks would otherwise end
 # the label, open HTML or turn the label into a markdown string.
@@ -31,17 +32,6 @@ _LABEL_ESCAPES = (
     ("`", "#96;"),
     ("&", "#amp;"),
 )
-
-
-def reach_evidence(decision: Decision) -> Mapping[str, JsonValue] | None:
-    """The evidence of the blast-radius reviewer's reach finding, if it made one."""
-    for verdict in decision.verdicts:
-        if verdict.reviewer != BLAST_REVIEWER:
-            continue
-        for finding in verdict.findings:
-            if finding.rule == REACH_RULE:
-                return finding.evidence
-    return None
 
 
 def escape_label(text: str) -> str:
@@ -73,32 +63,9 @@ class _Ids:
         return node_id
 
 
-def _edges(evidence: Mapping[str, JsonValue] | None) -> tuple[list[tuple[str, str]], int]:
-    """The well-formed edges of the evidence and how many were omitted or unreadable."""
-    if evidence is None:
-        return [], 0
-    raw_omitted = evidence.get("edges_omitted", 0)
-    omitted = raw_omitted if isinstance(raw_omitted, int) and raw_omitted > 0 else 0
-    raw = evidence.get("edges")
-    edges: list[tuple[str, str]] = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, list) and len(item) == 2 and all(isinstance(e, str) for e in item):
-            edges.append((str(item[0]), str(item[1])))
-        else:
-            omitted += 1
-    return edges, omitted
-
-
-def _criticality(evidence: Mapping[str, JsonValue] | None, service: str) -> str | None:
-    dependents = evidence.get("dependents") if evidence is not None else None
-    info = dependents.get(service) if isinstance(dependents, dict) else None
-    crit = info.get("criticality") if isinstance(info, dict) else None
-    return crit if isinstance(crit, str) else None
-
-
 def _select(
-    edges: list[tuple[str, str]], changed: list[str], max_nodes: int
-) -> tuple[list[str], list[tuple[str, str]], int, int]:
+    edges: list[tuple[str, str, str]], changed: list[str], max_nodes: int
+) -> tuple[list[str], list[tuple[str, str, str]], int, int]:
     """Pick the nodes and edges to draw: edges in the reviewer's order, then lone resources.
 
     Returns the nodes, the edges, how many nodes were left out and how many
@@ -106,68 +73,69 @@ def _select(
     """
     included: list[str] = []
     seen: set[str] = set()
-    drawn: list[tuple[str, str]] = []
+    drawn: list[tuple[str, str, str]] = []
     skipped_edges = 0
-    for source, target in edges:
-        missing = [n for n in dict.fromkeys((source, target)) if n not in seen]
+    for edge in edges:
+        missing = [n for n in dict.fromkeys(edge[:2]) if n not in seen]
         if len(included) + len(missing) > max_nodes:
             skipped_edges += 1
             continue
         included.extend(missing)
         seen.update(missing)
-        drawn.append((source, target))
+        drawn.append(edge)
     for address in changed:
         if address not in seen and len(included) < max_nodes:
             included.append(address)
             seen.add(address)
-    everything = {n for edge in edges for n in edge} | set(changed)
+    everything = {n for edge in edges for n in edge[:2]} | set(changed)
     return included, drawn, len(everything) - len(included), skipped_edges
 
 
 def render_mermaid(decision: Decision, proposal: Proposal, *, max_nodes: int = MAX_NODES) -> str:
     """Mermaid flowchart source (no fences) of what the change touches and reaches."""
-    evidence = reach_evidence(decision)
-    edges, omitted_edges = _edges(evidence)
-    changes: dict[str, ResourceChange] = {}
-    for change in proposal.changes:
-        changes.setdefault(change.address, change)
+    graph = subgraph(decision, proposal)
     # reads and no-ops are drawn only when an edge names them or nothing else changes
     lone = [c.address for c in proposal.effective_changes or proposal.changes]
-    included, drawn, hidden, skipped = _select(edges, list(dict.fromkeys(lone)), max_nodes)
+    included, drawn, hidden, skipped = _select(graph.edges, list(dict.fromkeys(lone)), max_nodes)
 
     ids = _Ids()
     lines = ["flowchart LR"]
-    destructive: list[str] = []
-    critical: list[str] = []
+    classes: dict[str, list[str]] = {"destructive": [], "critical": [], "choke": []}
     for name in included:
-        resource = changes.get(name)
-        if resource is not None:
+        if graph.is_resource(name):
             node_id = ids(name, "r")
-            label = escape_label(f"{name} ({resource.action.value})")
-            lines.append(f'  {node_id}["{label}"]')
-            if resource.is_destructive:
-                destructive.append(node_id)
-            continue
-        node_id = ids(name, "s")
-        crit = _criticality(evidence, name)
-        label = escape_label(f"{name} ({crit})" if crit else name)
-        lines.append(f'  {node_id}("{label}")')
-        if crit in ("high", "critical"):
-            critical.append(node_id)
+            resource = graph.changes.get(name)
+            label = f"{name} ({resource.action.value})" if resource is not None else name
+            lines.append(f'  {node_id}["{escape_label(label)}"]')
+            if resource is not None and resource.is_destructive:
+                classes["destructive"].append(node_id)
+        else:
+            node_id = ids(name, "s")
+            crit = graph.criticality.get(name)
+            label = escape_label(f"{name} ({crit})" if crit else name)
+            lines.append(f'  {node_id}("{label}")')
+            if crit in ("high", "critical"):
+                classes["critical"].append(node_id)
+        if name in graph.choke_points:
+            classes["choke"].append(node_id)
     # every drawn endpoint was named above, so these lookups never mint new ids
-    lines.extend(f"  {ids(s, 'r')} --> {ids(t, 's')}" for s, t in drawn)
+    for source, target, kind in drawn:
+        label = _KIND_UNSAFE.sub("_", kind)[:30]
+        arrow = f" -->|{label}| " if label else " --> "
+        lines.append(f"  {ids(source, 'r')}{arrow}{ids(target, 's')}")
 
-    note = _note(hidden, omitted_edges + skipped, empty=not included)
+    note = _note(hidden, graph.omitted_edges + skipped, empty=not included)
+    services = sum(1 for name in included if not graph.is_resource(name))
+    if note and graph.reached_total > services:
+        note += f"; {graph.reached_total:,} services reached in all"
     if note:
         lines.append(f'  more["{escape_label(note)}"]')
         lines.append("  class more note")
     lines.append("  classDef destructive fill:#fde2e1,stroke:#c62828,color:#000")
     lines.append("  classDef critical fill:#fff4e5,stroke:#e65100,stroke-width:2px,color:#000")
+    lines.append("  classDef choke stroke-width:4px")
     lines.append("  classDef note fill:#f5f5f5,stroke:#9e9e9e,stroke-dasharray:3 3,color:#000")
-    if destructive:
-        lines.append(f"  class {','.join(destructive)} destructive")
-    if critical:
-        lines.append(f"  class {','.join(critical)} critical")
+    lines.extend(f"  class {','.join(nodes)} {name}" for name, nodes in classes.items() if nodes)
     return "\n".join(lines) + "\n"
 
 

@@ -40,6 +40,7 @@ from orchestrator.store.tables import (
     table_of,
     verdict_rows,
 )
+from orchestrator.store.tables_audit import audit_rows
 
 MIN_PREFIX = 6
 _EVENT_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,49}")
@@ -389,6 +390,7 @@ class _Rows:
                 (VerdictRow, verdict_rows(decision)),
                 (FindingRow, finding_rows(decision)),
                 (FindingResourceRow, resource_rows(decision)),
+                *audit_rows(decision, doc),
             ),
             digest=chain.sha256_hex(decision_json),
         )

@@ -216,3 +216,7 @@ def proposal_columns(doc: dict[str, Any]) -> dict[str, Any]:
         "change_count": sum(1 for a in actions if a not in INERT_ACTIONS),
         "destructive_count": sum(1 for a in actions if a in DESTRUCTIVE_ACTIONS),
     }
+
+
+# Every table shares Base.metadata: importing tables.py must bring them all in.
+from orchestrator.store import tables_governance as _governance  # noqa: E402, F401

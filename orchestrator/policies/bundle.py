@@ -1,0 +1,193 @@
+"""A policy bundle: every rule file and Rego module of one config, validated, with a digest.
+
+The bundle is built once per review from the files `load_config` found
+(`policies/*.yaml` and `policies/*.rego`, a user file overriding the shipped
+file of the same name). YAML is validated here, at load time; Rego is only
+scanned for its package and rule names here — compiling it needs `regopy`,
+which is imported when a review first evaluates the bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from orchestrator.errors import ConfigError
+from orchestrator.policies.rules import PolicyFile, PolicyRule, RegoPackageSettings
+from orchestrator.policies.yamlcheck import validate
+from orchestrator.yamlfile import parse_yaml
+
+_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
+# conftest's convention: rules named deny, warn or violation, or with a `_suffix`
+_RULE = re.compile(r"^[ \t]*((?:deny|warn|violation)(?:_\w+)?)\b", re.MULTILINE)
+BASE_RULES = ("deny", "violation", "warn")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegoModule:
+    """One .rego file: its text and what a scan of it found."""
+
+    name: str
+    origin: str
+    text: str
+    package: str | None
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyBundle:
+    """The native rules and Rego modules one review is judged by (read-only)."""
+
+    rules: tuple[PolicyRule, ...] = ()
+    # rule id -> "file: line N", so a finding can say where its rule is written
+    rule_origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    rego_modules: tuple[RegoModule, ...] = ()
+    rego_settings: Mapping[str, RegoPackageSettings] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    digest: str = ""
+    rego_digest: str = ""
+
+    @classmethod
+    def empty(cls) -> PolicyBundle:
+        """A bundle with no rules and no Rego."""
+        return cls()
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the bundle holds nothing to evaluate."""
+        return not self.rules and not self.rego_modules
+
+    @classmethod
+    def load(cls, directory: Path) -> PolicyBundle:
+        """Read every *.yaml and *.rego file of one directory (tests and tools)."""
+        files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".rego"})
+        sources = []
+        for path in files:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(str(path), f"cannot read: {exc}") from None
+            sources.append((f"policies/{path.name}", text, str(path)))
+        return cls.from_sources(sources)
+
+    @classmethod
+    def from_sources(cls, sources: Iterable[tuple[str, str, str]]) -> PolicyBundle:
+        """Validate (relative name, text, origin) triples into a bundle."""
+        ordered = sorted(sources)  # sorted: rule order must not depend on listing order
+        rules: list[PolicyRule] = []
+        origins: dict[str, str] = {}
+        settings: dict[str, RegoPackageSettings] = {}
+        setting_places: dict[str, tuple[str, str | None]] = {}
+        modules: list[RegoModule] = []
+        for name, text, origin in ordered:
+            if name.endswith(".rego"):
+                modules.append(_scan_rego(name, text, origin))
+                continue
+            parsed = validate(parse_yaml(text, origin), text, origin, PolicyFile)
+            lines = _item_lines(text, "rules")
+            for index, rule in enumerate(parsed.rules):
+                where = f"line {lines[index]}" if index < len(lines) else None
+                if rule.id in origins:
+                    raise ConfigError(
+                        origin,
+                        f"rule {rule.id!r} is already defined in {origins[rule.id]}",
+                        where=where,
+                    )
+                origins[rule.id] = f"{origin}: {where}" if where else origin
+                rules.append(rule)
+            keys = _key_lines(text, "rego")
+            for package, value in parsed.rego.items():
+                line = keys.get(package)
+                where = f"line {line}" if line else None
+                if package in settings:
+                    first, first_where = setting_places[package]
+                    raise ConfigError(
+                        origin,
+                        f"rego package {package!r} is already configured in {first}"
+                        + (f" ({first_where})" if first_where else ""),
+                        where=where,
+                    )
+                settings[package] = value
+                setting_places[package] = (origin, where)
+        known = {m.package for m in modules if m.package}
+        for package, (origin, where) in sorted(setting_places.items()):
+            if package not in known:
+                listed = ", ".join(sorted(known)) or "none"
+                raise ConfigError(
+                    origin,
+                    f"rego package {package!r} is not declared by any .rego file (found: {listed})",
+                    where=where,
+                )
+        return cls(
+            rules=tuple(rules),
+            rule_origins=MappingProxyType(origins),
+            rego_modules=tuple(modules),
+            rego_settings=MappingProxyType(settings),
+            digest=_digest((n, t) for n, t, _ in ordered),
+            # the origin too: compiled errors and findings name the files they came from
+            rego_digest=_digest((f"{m.name}\0{m.origin}", m.text) for m in modules),
+        )
+
+    def settings_for(self, package: str) -> RegoPackageSettings:
+        """How the failures of one Rego package count."""
+        return self.rego_settings.get(package, _DEFAULT_REGO)
+
+
+_DEFAULT_REGO = RegoPackageSettings()
+
+
+def _scan_rego(name: str, text: str, origin: str) -> RegoModule:
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    package = _PACKAGE.search(code)
+    found = {m.group(1) for m in _RULE.finditer(code)}
+    return RegoModule(
+        name=name,
+        origin=origin,
+        text=text,
+        package=package.group(1) if package else None,
+        rules=tuple(sorted(found | set(BASE_RULES))),
+    )
+
+
+def _digest(items: Iterable[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for name, text in items:
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def _top_value(text: str, key: str) -> yaml.Node | None:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for k, v in root.value:
+        if k.value == key:
+            node: yaml.Node = v
+            return node
+    return None
+
+
+def _item_lines(text: str, key: str) -> list[int]:
+    """The 1-based line of each item of the sequence under a top-level key."""
+    node = _top_value(text, key)
+    if not isinstance(node, yaml.SequenceNode):
+        return []
+    return [item.start_mark.line + 1 for item in node.value]
+
+
+def _key_lines(text: str, key: str) -> Mapping[str, int]:
+    """The 1-based line of each key of the mapping under a top-level key."""
+    node = _top_value(text, key)
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}

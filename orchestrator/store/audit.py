@@ -1,0 +1,158 @@
+"""Audit queries: find decisions by actor, resource, service, outcome, tier, dissent, time.
+
+Every filter is answered from an index: the actor from proposals, outcome, tier
+and time from decisions, and resource addresses, services and dissenters from
+the projection tables of tables_audit.py. An address glob (`*` any run of
+characters, `?` one character, everything else literal, as in topology `owns`)
+becomes GLOB on SQLite and LIKE on PostgreSQL, both case-sensitive, so its
+literal prefix narrows an index range.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import ColumnElement, Connection, Select, SQLColumnExpression, exists, func, select
+
+from orchestrator.models import Frozen, Outcome, RiskTier
+from orchestrator.store import chain
+from orchestrator.store.store import DecisionSummary, Store
+from orchestrator.store.tables import DecisionRow, ProposalRow
+from orchestrator.store.tables_audit import (
+    DecisionDissenterRow,
+    DecisionResourceRow,
+    DecisionServiceRow,
+)
+
+DEFAULT_LIMIT = 100
+# Up to this many proposals an actor's own index beats walking every decision by time.
+ACTOR_INDEX_MAX = 5_000
+_WILDCARDS = frozenset("*?")
+_JOIN = ProposalRow.digest == DecisionRow.proposal_digest
+
+
+class AuditFilter(Frozen):
+    """What `commander audit query` asks for; every given filter must hold."""
+
+    actor: str | None = None
+    resource: str | None = None  # an address or an address glob
+    service: str | None = None
+    outcome: Outcome | None = None
+    tier: RiskTier | None = None
+    dissenter: str | None = None
+    since: datetime | None = None  # naive UTC, inclusive
+    until: datetime | None = None  # naive UTC, exclusive
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1)
+
+
+def query_decisions(store: Store, wanted: AuditFilter) -> list[DecisionSummary]:
+    """The decisions matching every filter, newest first, at most `wanted.limit`."""
+    with store.reading("query the audit record") as conn:
+        rows = conn.execute(build_query(conn, wanted)).mappings().all()
+    return [_summary(r) for r in rows]
+
+
+def build_query(conn: Connection, wanted: AuditFilter) -> Select[*tuple[Any, ...]]:
+    """The SELECT behind `query_decisions`, for this connection's dialect."""
+    query: Select[*tuple[Any, ...]] = (
+        select(
+            DecisionRow.decision_id,
+            DecisionRow.proposal_digest,
+            DecisionRow.outcome,
+            DecisionRow.risk_tier,
+            DecisionRow.dissent,
+            DecisionRow.created_at,
+            ProposalRow.actor,
+            ProposalRow.source,
+            ProposalRow.kind,
+            ProposalRow.environment,
+            ProposalRow.intent,
+            ProposalRow.input_name,
+            ProposalRow.change_count,
+        )
+        .join(ProposalRow, _JOIN)
+        .order_by(DecisionRow.created_at.desc(), DecisionRow.decision_id.desc())
+        .limit(wanted.limit)
+    )
+    # SQLite keeps no statistics, so the plan is chosen here: walk decisions newest
+    # first and stop at the limit. An address (selective by nature) and an actor with
+    # few proposals drive the search from their own index instead; a busy actor, a
+    # tier or an outcome matches a large share of decisions, and fetching and sorting
+    # all of them costs more than the walk. PostgreSQL's planner has statistics.
+    plain = conn.dialect.name != "sqlite"
+    if wanted.actor is not None:
+        few = select(func.count()).where(ProposalRow.actor == wanted.actor)
+        by_index = plain or (conn.execute(few).scalar() or 0) <= ACTOR_INDEX_MAX
+        actor = ProposalRow.actor if by_index else _unindexed(ProposalRow.actor)
+        query = query.where(actor == wanted.actor)
+    if wanted.outcome is not None:
+        outcome = DecisionRow.outcome if plain else _unindexed(DecisionRow.outcome)
+        query = query.where(outcome == wanted.outcome)
+    if wanted.tier is not None:
+        tier = DecisionRow.risk_tier if plain else _unindexed(DecisionRow.risk_tier)
+        query = query.where(tier == wanted.tier.value)
+    if wanted.since is not None:
+        query = query.where(DecisionRow.created_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(DecisionRow.created_at < wanted.until)
+    if wanted.resource is not None and wanted.resource.strip("*"):
+        matches = address_matches(conn.dialect.name, wanted.resource)
+        ids = select(DecisionResourceRow.decision_id).where(matches)
+        query = query.where(DecisionRow.decision_id.in_(ids))
+    if wanted.service is not None:
+        query = query.where(
+            exists().where(
+                DecisionServiceRow.decision_id == DecisionRow.decision_id,
+                DecisionServiceRow.service == wanted.service,
+            )
+        )
+    if wanted.dissenter is not None:
+        query = query.where(
+            exists().where(
+                DecisionDissenterRow.decision_id == DecisionRow.decision_id,
+                DecisionDissenterRow.reviewer == wanted.dissenter,
+            )
+        )
+    return query
+
+
+def _unindexed(column: SQLColumnExpression[str]) -> ColumnElement[str]:
+    """The column in an expression no index serves: `column || ''`."""
+    return column.concat("")
+
+
+def address_matches(dialect: str, pattern: str) -> ColumnElement[bool]:
+    """The condition "address matches this glob", using the address index."""
+    column = DecisionResourceRow.address
+    if not _WILDCARDS & set(pattern):
+        return column == pattern
+    if dialect == "sqlite":
+        # GLOB: * and ? as ours; a bracket opens a class there, so "[[]" is a literal one.
+        return column.op("GLOB")(pattern.replace("[", "[[]"))
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(escaped.replace("*", "%").replace("?", "_"), escape="\\")
+
+
+def decision_ids(
+    store: Store, *, since: datetime | None = None, until: datetime | None = None
+) -> list[str]:
+    """The ids of every decision recorded in [since, until), oldest first."""
+    query = select(DecisionRow.decision_id).order_by(
+        DecisionRow.created_at, DecisionRow.decision_id
+    )
+    if since is not None:
+        query = query.where(DecisionRow.created_at >= since)
+    if until is not None:
+        query = query.where(DecisionRow.created_at < until)
+    with store.reading("list decisions in a window") as conn:
+        return list(conn.execute(query).scalars())
+
+
+def _summary(row: Any) -> DecisionSummary:
+    return DecisionSummary(
+        **{k: v for k, v in row.items() if k not in ("created_at", "change_count")},
+        changed_resources=row["change_count"],
+        created_at=chain.iso_utc(row["created_at"]),
+    )

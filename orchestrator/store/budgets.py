@@ -1,0 +1,87 @@
+"""Action budgets in the store: what an actor used in each rolling window, and counting use.
+
+A change counts against its actor's budgets when it is approved: by the
+commander (in the transaction that records the decision) or by humans (in the
+transaction whose signature completes the escalation). The usage rows are
+keyed by the actor's compared name, so changing the case of a name does not
+open a fresh budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select
+
+from orchestrator.guards import BudgetRule, BudgetWindow
+from orchestrator.store.gate_common import iso, moment, person_key
+from orchestrator.store.store import Store
+from orchestrator.store.tables_governance import BudgetUsageRow
+
+
+def budget_windows(
+    conn: Connection, actor: str, rules: Iterable[BudgetRule], at: datetime
+) -> tuple[BudgetWindow, ...]:
+    """Each rule with what `actor` used since `at - rule.window`."""
+    key = person_key(actor)
+    sums: dict[datetime, tuple[int, int, int]] = {}
+    windows = []
+    for rule in rules:
+        since = at - rule.window
+        if since not in sums:
+            row = conn.execute(
+                select(
+                    func.coalesce(func.sum(BudgetUsageRow.deletes), 0),
+                    func.coalesce(func.sum(BudgetUsageRow.changed_resources), 0),
+                    func.coalesce(func.sum(BudgetUsageRow.blast_radius), 0),
+                ).where(
+                    BudgetUsageRow.actor == key,
+                    # No upper bound: a racing review may have counted at a later time.
+                    BudgetUsageRow.counted_at > since,
+                )
+            ).one()
+            sums[since] = (int(row[0]), int(row[1]), int(row[2]))
+        deletes, changed, blast = sums[since]
+        used = {"deletes": deletes, "changed-resources": changed, "blast-radius": blast}
+        windows.append(
+            BudgetWindow(
+                rule=rule, used=used[rule.metric], since=iso(since) or "", until=iso(at) or ""
+            )
+        )
+    return tuple(windows)
+
+
+def read_budget_windows(
+    store: Store, actor: str, rules: Iterable[BudgetRule], *, now: str | None = None
+) -> tuple[BudgetWindow, ...]:
+    """Each rule with what `actor` used in its window ending `now`."""
+    rules = tuple(rules)
+    if not rules:
+        return ()
+    with store.reading("read an actor's budget use") as conn:
+        return budget_windows(conn, actor, rules, moment(now))
+
+
+def count_usage(
+    conn: Connection,
+    decision_id: str,
+    actor: str,
+    *,
+    deletes: int,
+    changed_resources: int,
+    blast_radius: int,
+    at: datetime,
+) -> None:
+    """Count one approved change against its actor's budgets from `at` on."""
+    conn.execute(
+        insert(BudgetUsageRow),
+        {
+            "decision_id": decision_id,
+            "actor": person_key(actor),
+            "counted_at": at,
+            "deletes": deletes,
+            "changed_resources": changed_resources,
+            "blast_radius": blast_radius,
+        },
+    )

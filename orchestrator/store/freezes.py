@@ -1,0 +1,175 @@
+"""The kill switch: freeze an actor (or every AI agent), thaw it, ask who is frozen.
+
+A freeze takes effect in its own transaction: the actor's open escalations are
+cancelled there, so nobody approves them by mistake, and reviews check it
+before any reviewer runs and again in the transaction that records their
+decision. Names are compared case-insensitively: "Refactor-Bot" is frozen
+with "refactor-bot".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, delete, func, insert, or_, select
+
+from orchestrator.guards import ALL_AI_AGENTS, Freeze
+from orchestrator.models import Frozen, Source
+from orchestrator.store.escalations import cancel_open
+from orchestrator.store.gate_common import (
+    Identities,
+    Refused,
+    chain_event,
+    iso,
+    lock_writers,
+    moment,
+    named,
+    person_key,
+)
+from orchestrator.store.store import Store
+from orchestrator.store.tables_governance import EscalationRow, FreezeRow
+
+
+class FreezeResult(Frozen):
+    """A freeze in force, whether this call made it, and the escalations it cancelled."""
+
+    freeze: Freeze
+    created: bool
+    cancelled: tuple[str, ...] = ()
+
+
+def target_of(actor: str | None) -> str:
+    """The stored freeze target: the actor's compared name, or every AI agent."""
+    return ALL_AI_AGENTS if actor is None else person_key(named(actor, "ACTOR"))
+
+
+def active_freeze(conn: Connection, actor: str, *, ai_agent: bool) -> Freeze | None:
+    """The freeze stopping `actor` now, its own before the all-AI-agents one."""
+    targets = [person_key(actor)] + ([ALL_AI_AGENTS] if ai_agent else [])
+    rows = conn.execute(select(FreezeRow).where(FreezeRow.target.in_(targets))).mappings().all()
+    for target in targets:
+        for row in rows:
+            if row["target"] == target:
+                return _freeze(row)
+    return None
+
+
+def current_freeze(store: Store, actor: str, *, ai_agent: bool) -> Freeze | None:
+    """The freeze stopping `actor` now, if any."""
+    with store.reading("check for a freeze") as conn:
+        return active_freeze(conn, actor, ai_agent=ai_agent)
+
+
+def list_freezes(store: Store) -> list[Freeze]:
+    """Every freeze in force, oldest first."""
+    with store.reading("list freezes") as conn:
+        rows = conn.execute(select(FreezeRow).order_by(FreezeRow.frozen_at, FreezeRow.target))
+        return [_freeze(r) for r in rows.mappings()]
+
+
+def freeze(
+    store: Store,
+    actor: str | None,
+    *,
+    by: str,
+    reason: str,
+    identities: Identities,
+    now: str | None = None,
+) -> FreezeResult:
+    """Freeze one actor (None: every AI agent) and cancel its open escalations."""
+    target = target_of(actor)
+    by, reason = named(by, "--as"), named(reason, "--reason")
+    at = moment(now)
+    with store.writing(f"freeze {target}") as conn:
+        lock_writers(conn)
+        found = conn.execute(select(FreezeRow).where(FreezeRow.target == target)).mappings()
+        existing = found.first()
+        if existing is not None:
+            return FreezeResult(freeze=_freeze(existing), created=False)
+        row = {"target": target, "frozen_by": by, "reason": reason, "frozen_at": at}
+        conn.execute(insert(FreezeRow), row)
+        whom = "every AI agent was" if target == ALL_AI_AGENTS else f"{target} was"
+        cancelled = cancel_open(
+            conn,
+            _escalations_of(target, identities),
+            reason=f"{whom} frozen by {by}: {reason}",
+            by=by,
+            at=at,
+        )
+        chain_event(
+            conn,
+            "actor.freeze",
+            ref_id=target,
+            actor=by,
+            payload={
+                "target": target,
+                "frozen_by": by,
+                "reason": reason,
+                "cancelled": list(cancelled),
+            },
+            at=at,
+        )
+    return FreezeResult(freeze=_freeze(row), created=True, cancelled=tuple(cancelled))
+
+
+def thaw(
+    store: Store,
+    actor: str | None,
+    *,
+    by: str,
+    reason: str = "",
+    identities: Identities,
+    now: str | None = None,
+) -> Freeze:
+    """Lift a freeze; AI agents, automation and the frozen actor itself cannot."""
+    target = target_of(actor)
+    by = named(by, "--as")
+    at = moment(now)
+    identities.refuse_machine(by, "thaw nothing")
+    if target != ALL_AI_AGENTS and person_key(by) == target:
+        raise Refused(f"{by} is the frozen actor; nobody thaws themselves")
+    with store.writing(f"thaw {target}") as conn:
+        lock_writers(conn)
+        row = conn.execute(select(FreezeRow).where(FreezeRow.target == target)).mappings().first()
+        if row is None:
+            also = ""
+            if target != ALL_AI_AGENTS and active_freeze(conn, target, ai_agent=True):
+                also = " (every AI agent is frozen: thaw --all-ai-agents lifts that)"
+            raise Refused(f"{actor or 'every AI agent'} is not frozen{also}")
+        lifted = _freeze(row)
+        conn.execute(delete(FreezeRow).where(FreezeRow.target == target))
+        chain_event(
+            conn,
+            "actor.thaw",
+            ref_id=target,
+            actor=by,
+            payload={
+                "target": target,
+                "thawed_by": by,
+                "reason": reason,
+                "frozen_by": lifted.frozen_by,
+                "frozen_at": lifted.frozen_at,
+                "frozen_reason": lifted.reason,
+            },
+            at=at,
+        )
+    return lifted
+
+
+def _escalations_of(target: str, identities: Identities) -> ColumnElement[bool]:
+    """Which escalations a freeze of `target` stops."""
+    actor = func.lower(EscalationRow.actor)
+    if target != ALL_AI_AGENTS:
+        return actor == target
+    agents = sorted(identities.ai_agents())
+    return or_(EscalationRow.source == Source.AI_AGENT.value, actor.in_(agents))
+
+
+def _freeze(row: RowMapping | Mapping[str, Any]) -> Freeze:
+    return Freeze(
+        target=row["target"],
+        frozen_by=row["frozen_by"],
+        reason=row["reason"],
+        frozen_at=iso(row["frozen_at"]) or "",
+    )

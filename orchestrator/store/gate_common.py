@@ -1,0 +1,133 @@
+"""What every gate operation shares: refusals, the writers' lock, the clock, identities.
+
+Gate operations (approve, deny, freeze, thaw, elevate) run in one write
+transaction each. They first take the chain head's lock, so on PostgreSQL
+they read and write in turn with every other writer (SQLite's BEGIN IMMEDIATE
+already serialises them), and they append their audit event in that same
+transaction: the gate's state and its record change together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from pydantic import JsonValue
+from sqlalchemy import Connection, select
+
+from orchestrator.errors import UsageError, UserError
+from orchestrator.models import Source
+from orchestrator.store import chain
+from orchestrator.store.chain import ChainEntry
+from orchestrator.store.tables import ChainHeadRow
+
+MACHINE_KINDS = frozenset({Source.AI_AGENT, Source.AUTOMATION})
+
+
+class Refused(UserError):
+    """A gate action the rules forbid: a self-approval, a stale plan, an expired escalation."""
+
+
+def lock_writers(conn: Connection) -> None:
+    """Wait for, then hold, the writers' turn until this transaction ends."""
+    conn.execute(
+        select(ChainHeadRow.seq).where(ChainHeadRow.id == chain.HEAD_ID).with_for_update()
+    ).one()
+
+
+def moment(now: str | None) -> datetime:
+    """`now` (ISO 8601) as naive UTC; the current time when the caller gives none."""
+    if now is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        return chain.parse_utc(now)
+    except ValueError:
+        raise UsageError(f"{now!r} is not an ISO 8601 time") from None
+
+
+def iso(value: datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO 8601 with a Z (None stays None)."""
+    return None if value is None else chain.iso_utc(value)
+
+
+def person_key(name: str) -> str:
+    """A name as compared: case and surrounding blanks do not make another person."""
+    return name.strip().casefold()
+
+
+def named(value: str, flag: str) -> str:
+    """A required name or text, stripped; blank is a usage error naming the flag."""
+    text = value.strip()
+    if not text:
+        raise UsageError(f"{flag} must not be blank")
+    return text
+
+
+def chain_event(
+    conn: Connection,
+    kind: str,
+    *,
+    ref_id: str | None,
+    actor: str | None,
+    payload: dict[str, JsonValue],
+    at: datetime,
+) -> ChainEntry:
+    """Append one audit event in the caller's transaction."""
+    return chain.append(
+        conn,
+        kind=kind,
+        ref_id=ref_id,
+        actor=actor,
+        payload=payload,
+        payload_digest=chain.event_digest(actor, at, payload),
+        created_at=at,
+    )
+
+
+def _empty() -> Mapping[str, Source]:
+    return MappingProxyType({})
+
+
+def _no_approvers() -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Identities:
+    """Who is who at the gate: registered kinds (agents.yaml) and configured approvers."""
+
+    kinds: Mapping[str, Source] = field(default_factory=_empty)
+    # name -> roles that person may sign; empty: anyone not a machine signs any role.
+    approvers: Mapping[str, tuple[str, ...]] = field(default_factory=_no_approvers)
+
+    @classmethod
+    def of(
+        cls, kinds: Mapping[str, Source], approvers: Mapping[str, tuple[str, ...]]
+    ) -> Identities:
+        """Index both by the compared form of each name."""
+        return cls(
+            kinds=MappingProxyType({person_key(k): v for k, v in kinds.items()}),
+            approvers=MappingProxyType({person_key(k): v for k, v in approvers.items()}),
+        )
+
+    def kind_of(self, name: str) -> Source | None:
+        """The registered kind of a name, None when it is not registered."""
+        return self.kinds.get(person_key(name))
+
+    def ai_agents(self) -> frozenset[str]:
+        """Compared names of every actor registered as an AI agent."""
+        return frozenset(k for k, v in self.kinds.items() if v == Source.AI_AGENT)
+
+    def refuse_machine(self, name: str, doing: str) -> None:
+        """Refuse an identity registered as an AI agent or automation."""
+        kind = self.kind_of(name)
+        if kind in MACHINE_KINDS:
+            raise Refused(f"{name} is registered as {kind}; AI agents and automation {doing}")
+
+    def roles_of(self, name: str) -> tuple[str, ...] | None:
+        """The roles a configured approver may sign; None when approvers are not configured."""
+        if not self.approvers:
+            return None
+        return self.approvers.get(person_key(name), ())

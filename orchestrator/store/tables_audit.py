@@ -1,0 +1,158 @@
+"""The audit store's query and post-incident tables, on the same Base as tables.py.
+
+    decisions ◀── decision_resources   every address the proposal changes
+              ◀── decision_services    every service its blast radius reaches
+              ◀── decision_dissenters  every reviewer in the minority
+              ◀── incidents            "this change caused that incident" (+ a chain event)
+
+The first three are projections, written by `Store.record` in the decision's
+own transaction and checked by `audit verify`; an incident row mirrors the
+payload of the `incident.link` chain event written with it. store.py imports
+this module, so the tables are on `Base.metadata` whenever the store is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orchestrator.models import INERT_ACTIONS, Decision, Stance, Verdict
+from orchestrator.store.tables import Base
+
+INCIDENT_EVENT = "incident.link"
+Projection = tuple[type[Base], list[dict[str, Any]]]
+# Ties go to the stricter stance, as commander.minority_opinion breaks them.
+_STANCE_SCORE: dict[Stance, float] = {"approve": 0.0, "concern": 0.5, "block": 1.0}
+_MIN_WEIGHT = 1e-6
+_INERT = frozenset(a.value for a in INERT_ACTIONS)  # plain strings: plans hold 10,000s of changes
+
+
+class DecisionResourceRow(Base):
+    """An address a decision's proposal changes: "which decisions touched X"."""
+
+    __tablename__ = "decision_resources"
+    __table_args__ = (
+        # Covering (address, decision_id): a lookup never visits the table. text_pattern_ops:
+        # LIKE 'prefix%' can use the index whatever the PostgreSQL database's collation.
+        Index(
+            "ix_decision_resources_address",
+            "address",
+            "decision_id",
+            postgresql_ops={"address": "text_pattern_ops"},
+        ),
+        # A 10,000-change plan writes 10,000 rows on the review path: on SQLite the
+        # primary key is the table itself, one b-tree fewer to insert into.
+        {"sqlite_with_rowid": False},
+    )
+
+    decision_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("decisions.decision_id"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class DecisionServiceRow(Base):
+    """A service a decision's blast radius reached."""
+
+    __tablename__ = "decision_services"
+
+    decision_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("decisions.decision_id"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class DecisionDissenterRow(Base):
+    """A reviewer whose stance stood apart from the weighted majority of a decision."""
+
+    __tablename__ = "decision_dissenters"
+
+    decision_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("decisions.decision_id"), primary_key=True
+    )
+    reviewer: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    stance: Mapped[str] = mapped_column(String(20))
+
+
+class IncidentRow(Base):
+    """A recorded finding that a decided change caused an incident."""
+
+    __tablename__ = "incidents"
+
+    incident_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("decisions.decision_id"), primary_key=True, index=True
+    )
+    linked_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    linked_at: Mapped[datetime] = mapped_column(DateTime)
+    # The chain link that records this row; `audit verify` compares the two.
+    chain_seq: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+# The projection tables, in the order `audit_rows` returns them.
+PROJECTIONS: tuple[type[Base], ...] = (
+    DecisionResourceRow,
+    DecisionServiceRow,
+    DecisionDissenterRow,
+)
+
+
+def changed_addresses(doc: dict[str, Any]) -> list[str]:
+    """Every address a proposal document changes, moves or imports, sorted, once each."""
+    found: set[str] = set()
+    for change in doc["changes"]:
+        moved = change.get("previous_address")
+        if change["action"] in _INERT and not moved and not change.get("importing"):
+            continue
+        found.add(change["address"])
+        if moved:
+            found.add(moved)
+    return sorted(found)
+
+
+def dissenting(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    """The verdicts whose stance differs from the confidence-weighted majority."""
+    voting = [v for v in verdicts if v.error is None]
+    weight: dict[Stance, float] = {}
+    for v in voting:
+        weight[v.stance] = weight.get(v.stance, 0.0) + max(v.confidence, _MIN_WEIGHT)
+    if len(weight) < 2:
+        return []
+    majority = max(weight, key=lambda s: (weight[s], _STANCE_SCORE[s]))
+    return [v for v in voting if v.stance != majority]
+
+
+def decision_resource_rows(decision_id: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The decision_resources rows of one decision, from its proposal's document."""
+    return [{"decision_id": decision_id, "address": a} for a in changed_addresses(doc)]
+
+
+def decision_service_rows(decision: Decision) -> list[dict[str, Any]]:
+    """The decision_services rows of one decision."""
+    services = sorted(set(decision.blast_radius.affected_services))
+    return [{"decision_id": decision.decision_id, "service": s} for s in services]
+
+
+def decision_dissenter_rows(decision: Decision) -> list[dict[str, Any]]:
+    """The decision_dissenters rows of one decision (one per reviewer name)."""
+    stances: dict[str, str] = {}
+    for verdict in dissenting(decision.verdicts):
+        stances.setdefault(verdict.reviewer, verdict.stance)
+    return [
+        {"decision_id": decision.decision_id, "reviewer": r, "stance": s}
+        for r, s in sorted(stances.items())
+    ]
+
+
+def audit_rows(decision: Decision, doc: dict[str, Any]) -> tuple[Projection, ...]:
+    """Every projection of this module for one decision: (row class, rows) pairs."""
+    return (
+        (DecisionResourceRow, decision_resource_rows(decision.decision_id, doc)),
+        (DecisionServiceRow, decision_service_rows(decision)),
+        (DecisionDissenterRow, decision_dissenter_rows(decision)),
+    )

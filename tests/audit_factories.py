@@ -1,0 +1,137 @@
+"""Factories and fixtures shared by the audit, incident, replay and trailer tests.
+
+`db_url` and `store` are the store suite's fixtures (a SQLite file, and a fresh
+PostgreSQL schema when COMMANDER_TEST_POSTGRES_URL is set), re-exported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from orchestrator.models import (
+    BlastRadius,
+    Decision,
+    Finding,
+    Outcome,
+    Proposal,
+    RequiredApproval,
+    ResourceChange,
+    RiskTier,
+    Stance,
+    Verdict,
+)
+from orchestrator.store import Store, database_url
+from tests.test_store import PG_SKIP, PG_URL, count, db_url, run_sql, store, with_search_path
+
+__all__ = ["count", "db_url", "record", "run_sql", "seq_of", "store"]
+
+# The dialects a module-scoped database fixture is parametrised over, as db_url's are.
+DIALECTS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP)],
+    ),
+]
+
+
+@contextmanager
+def fresh_database(dialect: str, folder: Path) -> Iterator[str]:
+    """An empty database's URL: a SQLite file in `folder`, or a PostgreSQL schema dropped after."""
+    if dialect == "sqlite":
+        yield f"sqlite:///{folder / 'audit.db'}"
+        return
+    assert PG_URL is not None
+    schema = f"commander_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(database_url(PG_URL))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield with_search_path(PG_URL, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def ident(seed: str) -> str:
+    """A deterministic decision id."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def record(
+    store: Store,
+    seed: str,
+    *,
+    actor: str = "agent-7",
+    addresses: Sequence[str] = ("aws_s3_bucket.logs",),
+    services: Sequence[str] = (),
+    stances: Mapping[str, Stance] | None = None,
+    outcome: Outcome = "escalate",
+    tier: RiskTier = RiskTier.HIGH,
+    created_at: str = "2026-05-01T10:00:00Z",
+    errors: Sequence[str] = (),
+) -> Decision:
+    """Record one decision with exactly the facets the audit filters read; return it."""
+    changes = tuple(
+        ResourceChange(address=a, type=a.split(".")[-2] if "." in a else "file", action="update")
+        for a in addresses
+    )
+    proposal = Proposal(
+        kind="terraform",
+        source="ai-agent",
+        actor=actor,
+        intent=f"change for {seed}",
+        environment="production",
+        environment_name="production",
+        changes=changes,
+        input_name=f"{seed}.json",
+        raw={"seed": seed},
+    )
+    verdicts = tuple(
+        Verdict.failed(name, "timed out")
+        if name in errors
+        else Verdict(
+            reviewer=name,
+            stance=stance,
+            risk_tier=tier,
+            confidence=0.8,
+            findings=(Finding(rule=f"{name}.seen", message="seen", resources=tuple(addresses)),)
+            if stance != "approve"
+            else (),
+            rationale=f"{name} says {stance}",
+        )
+        for name, stance in sorted((stances or {"scope": "approve"}).items())
+    )
+    decision = Decision(
+        decision_id=ident(seed),
+        proposal_digest=proposal.digest(),
+        outcome=outcome,
+        risk_tier=tier,
+        required_approvals=(RequiredApproval(role="senior-engineer"),)
+        if outcome == "escalate"
+        else (),
+        dissent=0.0,
+        blast_radius=BlastRadius(changed_resources=len(changes), affected_services=tuple(services)),
+        verdicts=verdicts,
+        rationale=("seeded",),
+        policy_version="test",
+        created_at=created_at,
+    )
+    store.record(proposal, decision)
+    return decision
+
+
+def seq_of(url: str, decision_id: str) -> int:
+    """The chain seq of a decision's link."""
+    rows = run_sql(
+        url, "SELECT seq FROM audit_chain WHERE kind = 'decision' AND ref_id = :id", id=decision_id
+    )
+    return int(rows[0][0])

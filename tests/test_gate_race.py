@@ -1,0 +1,130 @@
+"""Approvers racing for the last role in parallel processes produce one final decision.
+
+Real processes, a real SQLite file and the real PostgreSQL server: each of four
+people tries to sign the last open role of the same three escalations at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from orchestrator.store import Store
+from orchestrator.store.governance import Identities, approve, get_escalation
+from tests.gate_support import (
+    DATABASES,
+    REPO,
+    chain_kinds,
+    database,
+    make_decision,
+    make_proposal,
+    record,
+    run_sql,
+)
+
+RACERS = ("carol", "dave", "erin", "frank")
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from orchestrator.store import Store
+    from orchestrator.store.governance import Identities, Refused, approve
+
+    url, name, ids, gate = sys.argv[1], sys.argv[2], sys.argv[3].split(","), Path(sys.argv[4])
+    store = Store.open(url)
+    (gate.parent / f"ready-{name}").touch()
+    deadline = time.monotonic() + 60
+    while not gate.exists():
+        if time.monotonic() > deadline:
+            sys.exit("no go signal")
+        time.sleep(0.002)
+    results = {}
+    for ident in ids:
+        try:
+            done = approve(store, ident, name=name, role="team-lead", identities=Identities())
+            results[ident] = "completed" if done.completed else "signed"
+        except Refused as refused:
+            results[ident] = f"refused: {refused}"
+    store.close()
+    print(json.dumps(results))
+    """
+)
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty audit database: a SQLite file, or a fresh PostgreSQL schema."""
+    yield from database(request.param, tmp_path)
+
+
+def test_racing_approvers_for_the_last_role_make_one_final_decision(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Exactly one racer completes each escalation; the others are refused; the chain holds."""
+    with Store.open(db_url) as store:
+        ids = []
+        for i in range(3):
+            proposal = make_proposal(tag=f"race-{i}")
+            # Decided now: the racers read the real clock, and the escalation must be open.
+            decision = make_decision(proposal, created_at=datetime.now(UTC).isoformat())
+            record(store, proposal, decision, change_id=f"race-{i}")
+            approve(
+                store,
+                decision.decision_id,
+                name="bob",
+                role="senior-engineer",
+                identities=Identities(),
+            )
+            ids.append(decision.decision_id)
+
+    gate = tmp_path / "go"
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, db_url, name, ",".join(ids), str(gate)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in RACERS
+    ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready-{n}").exists() for n in RACERS):
+        assert time.monotonic() < deadline, [w.poll() for w in workers]
+        assert all(w.poll() is None for w in workers), [w.communicate() for w in workers]
+        time.sleep(0.01)
+    gate.touch()
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert [w.returncode for w in workers] == [0] * len(RACERS), outputs
+    results = [json.loads(out) for out, _ in outputs]
+
+    with Store.open(db_url) as store:
+        for ident in ids:
+            outcomes = [r[ident] for r in results]
+            assert outcomes.count("completed") == 1, outcomes
+            assert all(o.startswith("refused: ") for o in outcomes if o != "completed"), outcomes
+            winner = RACERS[outcomes.index("completed")]
+            esc = get_escalation(store, ident)
+            assert esc is not None
+            assert esc.status == "approved-by-humans"
+            assert {(a.role, a.name) for a in esc.approvals} == {
+                ("senior-engineer", "bob"),
+                ("team-lead", winner),
+            }
+        assert store.verify_chain().ok
+    finals = [
+        str(ref) for kind, ref in chain_kinds(db_url) if kind == "escalation.approved-by-humans"
+    ]
+    assert sorted(finals) == sorted(ids)
+    counted = run_sql(db_url, "SELECT decision_id FROM budget_usage ORDER BY decision_id")
+    assert [r[0] for r in counted] == sorted(ids)

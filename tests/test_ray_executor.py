@@ -1,0 +1,416 @@
+"""The Ray executor on a real two-node local Ray cluster: same verdicts, same fail-closed rules.
+
+One cluster (`ray.cluster_utils.Cluster`, two nodes of two logical CPUs)
+serves the whole module. The Ray tests skip, with the reason, only when Ray
+is not installed; the test that the default path never imports Ray always runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.adapters.base import Submission, load_proposal
+from orchestrator.commander import aggregate
+from orchestrator.config import LoadedConfig, load_config
+from orchestrator.errors import ReviewRunError
+from orchestrator.executors import make_executor
+from orchestrator.executors.base import ReviewCall
+from orchestrator.executors.local import LocalExecutor
+from orchestrator.fanout import fan_out
+from orchestrator.graph import DependencyGraph
+from orchestrator.models import Proposal, RiskTier, Source, Verdict
+from orchestrator.registry import LoadedReviewer, validate_reviewer
+from orchestrator.review import build_context
+from orchestrator.reviewer import ReviewContext, Reviewer
+from orchestrator.testing import CrashingReviewer, SlowReviewer, plan_document, resource_change
+
+try:
+    import ray
+except ImportError:  # the extra is not installed: only the Ray tests skip
+    ray = None
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "iam-boundary"
+MB = 1024 * 1024
+EXIT = {"approve": 0, "escalate": 3, "reject": 4}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A real local Ray cluster with two nodes, this process connected as its driver."""
+    if ray is None:
+        pytest.skip("Ray is not installed: pip install 'commander[ray]'")
+    from ray.cluster_utils import Cluster
+
+    node = {"num_cpus": 2, "object_store_memory": 80 * MB}
+    started = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
+    try:
+        started.add_node(**node)
+        started.wait_for_nodes()
+        ray.init(address=started.address, logging_level=logging.WARNING, log_to_driver=False)
+        # warm a worker on each node, so the first timed review does not pay for its start
+        ray.get([ray.remote(_node_of).remote(0.2) for _ in range(4)])
+        yield started
+    finally:
+        ray.shutdown()
+        started.shutdown()
+
+
+class PidReviewer:
+    """Writes its worker's pid to a file, then exits the process, hangs or approves."""
+
+    stage = 1
+
+    def __init__(self, name: str, pid_file: Path, then: str) -> None:
+        self.name = name
+        self._pid_file = pid_file
+        self._then = then
+
+    async def review(self, proposal: Proposal, context: ReviewContext) -> Verdict:
+        """Record the pid, then do what the test asked for."""
+        self._pid_file.write_text(str(os.getpid()), encoding="utf-8")
+        if self._then == "exit":
+            os._exit(1)  # the worker dies mid-review, as on a segfault or the OOM killer
+        if self._then == "hang":
+            await asyncio.sleep(120)
+        return Verdict(reviewer=self.name, stance="approve", risk_tier=RiskTier.LOW, confidence=1.0)
+
+
+def _setup(
+    plan: Path | dict[str, Any],
+    *,
+    topology: Path | None = None,
+    environment: str = "production",
+    actor: str = "refactor-bot",
+) -> tuple[Proposal, list[LoadedReviewer], ReviewContext, LoadedConfig]:
+    """The shipped config, its reviewers and context, and a proposal from a real plan."""
+    config = load_config(None)
+    data = plan.read_bytes() if isinstance(plan, Path) else json.dumps(plan).encode()
+    proposal = load_proposal(
+        data,
+        str(plan) if isinstance(plan, Path) else "plan.json",
+        Submission(source=Source.AI_AGENT, actor=actor, environment=environment),
+    )
+    reviewers, context = build_context(config, DependencyGraph.load(topology))
+    return proposal, reviewers, context, config
+
+
+def _comparable(verdicts: tuple[Verdict, ...] | list[Verdict]) -> list[dict[str, Any]]:
+    return [v.model_dump(mode="json", exclude={"duration_ms"}) for v in verdicts]
+
+
+def _small_dev_plan() -> dict[str, Any]:
+    """One new bucket: in development, by an agent that exists for it, all reviewers approve."""
+    return plan_document(
+        [resource_change("aws_s3_bucket.scratch", ["create"], after={"bucket": "scratch"})]
+    )
+
+
+def _with(reviewers: list[LoadedReviewer], extra: Reviewer) -> list[LoadedReviewer]:
+    return [*reviewers, validate_reviewer(extra, label=f"{extra.name}[test]")]
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@pytest.mark.parametrize(
+    ("plan", "topology"),
+    [
+        pytest.param(EXAMPLE / "plan.json", EXAMPLE / "topology.yaml", id="iam-boundary"),
+        pytest.param(_small_dev_plan(), None, id="small-create"),
+    ],
+)
+def test_ray_gives_the_same_verdicts_as_local(
+    cluster: Any, plan: Path | dict[str, Any], topology: Path | None
+) -> None:
+    """The real reviewers on Ray return exactly the verdicts they return in-process."""
+    proposal, reviewers, context, config = _setup(plan, topology=topology)
+    timeout = config.commander.timeout_for
+    local = _run(fan_out(proposal, reviewers, context, LocalExecutor(), timeout))
+    remote = _run(fan_out(proposal, reviewers, context, make_executor("ray"), timeout))
+    assert _comparable(remote) == _comparable(local)
+    assert all(v.error is None for v in remote)
+
+
+def test_context_and_proposal_go_to_the_object_store_once(
+    cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both stages and two reviews share one copy of the graph, catalog, policies and proposal."""
+    proposal, reviewers, context, config = _setup(
+        EXAMPLE / "plan.json", topology=EXAMPLE / "topology.yaml"
+    )
+    put: list[str] = []
+    real_put = ray.put
+    monkeypatch.setattr(
+        ray, "put", lambda value: put.append(type(value).__name__) or real_put(value)
+    )
+    executor = make_executor("ray")
+    for _ in range(2):
+        verdicts = _run(
+            fan_out(proposal, reviewers, context, executor, config.commander.timeout_for)
+        )
+        assert all(v.error is None for v in verdicts)
+    assert len(reviewers) >= 4
+    assert any(r.stage == 2 for r in reviewers)
+    for name in ("DependencyGraph", "ResourceCatalog", "PolicyBundle", "AgentRegistry", "Proposal"):
+        assert put.count(name) == 1, put
+
+
+def test_a_raising_reviewer_becomes_an_error_verdict(cluster: Any) -> None:
+    """A reviewer's own exception on a Ray worker is its error verdict, as in-process."""
+    proposal, reviewers, context, config = _setup(_small_dev_plan())
+    verdicts = _run(
+        fan_out(
+            proposal,
+            _with(reviewers, CrashingReviewer("crashing")),
+            context,
+            make_executor("ray"),
+            config.commander.timeout_for,
+        )
+    )
+    crashed = next(v for v in verdicts if v.reviewer == "crashing")
+    assert crashed.error == "RuntimeError: boom"
+    assert crashed.stance != "approve"
+    assert all(v.error is None for v in verdicts if v.reviewer != "crashing")
+
+
+def test_a_slow_reviewer_times_out_and_its_worker_is_killed(cluster: Any, tmp_path: Path) -> None:
+    """Past its timeout a task fails as 'timed out' and is force-cancelled, worker and all."""
+    pid_file = tmp_path / "pid"
+    proposal, _, context, _ = _setup(_small_dev_plan())
+
+    def call(reviewer: Reviewer, timeout: float) -> ReviewCall:
+        return ReviewCall(
+            name=reviewer.name,
+            reviewer=reviewer,
+            proposal=proposal,
+            context=context,
+            timeout=timeout,
+        )
+
+    started = time.monotonic()
+    hanging, quick = PidReviewer("hanging", pid_file, "hang"), SlowReviewer("quick", 0.1)
+    verdicts = _run(make_executor("ray").run([call(hanging, 3.0), call(quick, 20.0)]))
+    assert time.monotonic() - started < 20
+    assert verdicts[0].error == "timed out after 3 s"
+    assert verdicts[0].stance != "approve"
+    assert (verdicts[1].stance, verdicts[1].error) == ("approve", None)
+    assert pid_file.exists(), "the hanging task never started: the cluster is too slow for 3 s"
+    pid = int(pid_file.read_text(encoding="utf-8"))
+    deadline = time.monotonic() + 15
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), "the timed-out task's worker is still running"
+
+
+@pytest.mark.parametrize("death", ["exits", "killed"])
+def test_a_worker_dying_mid_review_escalates_not_approves(
+    cluster: Any, tmp_path: Path, death: str
+) -> None:
+    """A worker that exits or is SIGKILLed mid-review fails its reviewer: the decision escalates."""
+    proposal, reviewers, context, config = _setup(
+        _small_dev_plan(), environment="development", actor="coding-agent"
+    )
+    pid_file = tmp_path / "pid"
+    victim = PidReviewer("victim", pid_file, "exit" if death == "exits" else "hang")
+
+    async def review_and_kill() -> tuple[Verdict, ...]:
+        running = asyncio.ensure_future(
+            fan_out(
+                proposal, _with(reviewers, victim), context, make_executor("ray"), lambda _: 60.0
+            )
+        )
+        if death == "killed":
+            # another process writes the file: there is no event to wait on
+            while not pid_file.exists() or not pid_file.read_text(encoding="utf-8"):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            os.kill(int(pid_file.read_text(encoding="utf-8")), signal.SIGKILL)
+        return await running
+
+    started = time.monotonic()
+    verdicts = _run(review_and_kill())
+    assert time.monotonic() - started < 30, "a dead worker must fail at once, not at the timeout"
+    failed = next(v for v in verdicts if v.reviewer == "victim")
+    assert failed.error is not None
+    assert failed.error.startswith("Ray task failed:")
+    others = [v for v in verdicts if v.reviewer != "victim"]
+    assert all(v.stance == "approve" and v.error is None for v in others), "control: all approve"
+
+    def decide(verdicts: tuple[Verdict, ...]) -> str:
+        return aggregate(
+            proposal,
+            verdicts,
+            config.commander,
+            decision_id="d",
+            created_at="2026-11-20T10:00:00Z",
+            policy_version=config.policy_version,
+        ).outcome
+
+    assert decide(tuple(others)) == "approve"
+    assert decide(verdicts) == "escalate"
+
+
+def _node_of(seconds: float) -> str:
+    """Which Ray node ran this item (after holding its CPU a moment)."""
+    time.sleep(seconds)
+    return str(ray.get_runtime_context().get_node_id())
+
+
+def _square_or_fail(n: int) -> int:
+    if n == 3:
+        raise ValueError("three is not allowed")
+    return n * n
+
+
+def test_map_reviews_spreads_items_over_both_nodes_in_order(cluster: Any) -> None:
+    """A batch runs on both nodes, at most max_in_flight at once, results in item order."""
+    from orchestrator.executors.ray import map_reviews
+
+    assert map_reviews(range(10), lambda n: n * n, max_in_flight=3) == [n * n for n in range(10)]
+    nodes = map_reviews([0.5] * 8, _node_of)
+    assert len(set(nodes)) == 2
+
+
+def test_map_reviews_fails_the_batch_on_a_failed_item(cluster: Any) -> None:
+    """One failing item fails the whole batch with its index: a batch is never silently partial."""
+    from orchestrator.executors.ray import map_reviews
+
+    with pytest.raises(ReviewRunError, match=r"batch item 3 failed: ValueError: three is not"):
+        map_reviews(range(6), _square_or_fail, max_in_flight=2)
+
+
+def _review_cli(run_cli: Any, plan: Path, *args: str) -> dict[str, Any]:
+    result = run_cli(
+        "review", str(plan), "--output", "json", "--topology", str(EXAMPLE / "topology.yaml"), *args
+    )
+    assert result.code in EXIT.values(), result.stderr
+    decision = json.loads(result.stdout)
+    assert result.code == EXIT[decision["outcome"]]
+    return decision
+
+
+def test_cli_review_on_the_cluster_decides_as_local(
+    cluster: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    """`commander review --executor ray --ray-address ADDR` reaches the same decision as local."""
+    plan = EXAMPLE / "plan.json"
+    # separate stores: the second review must not see the first in the actor's history
+    remote = _review_cli(
+        run_cli,
+        plan,
+        *("--db", f"sqlite:///{tmp_path / 'ray.db'}"),
+        *("--executor", "ray", "--ray-address", cluster.address),
+    )
+    local = _review_cli(run_cli, plan, "--db", f"sqlite:///{tmp_path / 'local.db'}")
+    assert remote["outcome"] == local["outcome"] == "escalate"
+    assert remote["proposal_digest"] == local["proposal_digest"]
+
+    def verdicts(decision: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in x.items() if k != "duration_ms"} for x in decision["verdicts"]]
+
+    assert verdicts(remote) == verdicts(local)
+
+
+def test_cli_unreachable_ray_fails_in_one_line_and_records_nothing(
+    run_cli: Any, cli_env: dict[str, str]
+) -> None:
+    """A Ray address nobody answers on is exit 1 with one line, fast, and no decision stored."""
+    if ray is None:
+        pytest.skip("Ray is not installed: pip install 'commander[ray]'")
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    result = run_cli(
+        "review",
+        str(EXAMPLE / "plan.json"),
+        "--executor",
+        "ray",
+        "--ray-address",
+        f"127.0.0.1:{port}",
+    )
+    assert time.monotonic() - started < 30
+    assert result.code == 1, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"commander: error: cannot reach the Ray cluster at 127.0.0.1:{port}")
+    from orchestrator.store import Store
+
+    store = Store.open(cli_env["COMMANDER_DATABASE_URL"])
+    try:
+        assert store.history("unknown", limit=10) == ()
+    finally:
+        store.close()
+
+
+def test_the_default_path_never_imports_ray(cli_env: dict[str, str]) -> None:
+    """A local `commander review` runs start to finish without loading a single Ray module."""
+    script = (
+        "import sys\n"
+        "from orchestrator.cli import main\n"
+        "try:\n"
+        f"    main(['review', {str(EXAMPLE / 'plan.json')!r}, '--output', 'json'])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "loaded = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
+        "sys.stderr.write(f'EXIT={code} RAY={loaded}\\n')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=120,
+        check=False,
+    )
+    assert "EXIT=3 RAY=[]" in proc.stderr, proc.stderr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+        return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has died
+    return True
+
+
+@pytest.mark.parametrize(
+    ("flag", "environ", "expected"),
+    [
+        (None, {}, None),
+        (None, {"COMMANDER_RAY_ADDRESS": "10.0.0.5:6379"}, "10.0.0.5:6379"),
+        ("auto", {"COMMANDER_RAY_ADDRESS": "10.0.0.5:6379"}, "auto"),
+    ],
+)
+def test_ray_address_precedence_is_flag_then_environment(
+    flag: str | None, environ: dict[str, str], expected: str | None
+) -> None:
+    """--ray-address wins over COMMANDER_RAY_ADDRESS; neither means a private local Ray."""
+    from orchestrator.settings import resolve
+
+    assert resolve(db="sqlite://", ray_address=flag, environ=environ).ray_address == expected
+
+
+def test_an_unknown_executor_is_a_usage_error() -> None:
+    """Only local and ray are executors; anything else is wrong usage (exit 2)."""
+    from orchestrator.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown executor 'dask'"):
+        make_executor("dask")

@@ -1,0 +1,118 @@
+"""SQL migrations through the reviewers: what cannot be undone and what stalls a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.adapters.base import Submission, load_proposal
+from orchestrator.catalog import ResourceCatalog
+from orchestrator.models import Proposal, RiskTier, Source, Verdict, tier_rank
+from reviewers import reversibility, scope
+from reviewers.rollouts import rollout_findings
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sql"
+CATALOG = ResourceCatalog.load_default()
+REVERSIBILITY = reversibility.ReversibilityReviewer.load_default_settings()
+SCOPE = scope.ScopeReviewer.load_default_settings()
+
+
+def migration(name: str, source: Source = Source.HUMAN, environment: str = "prod") -> Proposal:
+    return load_proposal(
+        (FIXTURES / name).read_bytes(),
+        name,
+        Submission(source=source, actor="t", environment=environment),
+    )
+
+
+def attributes(verdict: Verdict, rule: str) -> set[str]:
+    finding = next(f for f in verdict.findings if f.rule == rule)
+    notes = finding.evidence["attributes"]
+    assert isinstance(notes, dict)
+    return {note.split(": ")[1] for note in notes}
+
+
+def test_destructive_migration_is_irreversible_and_denied_to_ai_agents() -> None:
+    """DROP TABLE, DROP COLUMN, DELETE without WHERE and TRUNCATE lose data for good."""
+    verdict = reversibility.assess(
+        migration("destructive.sql", Source.AI_AGENT), CATALOG, REVERSIBILITY
+    )
+    assert verdict.stance == "block"
+    assert attributes(verdict, "reversibility.irreversible") == {
+        "drop-table",
+        "drop-column",
+        "delete-rows",
+        "truncate",
+    }
+    assert all(f.hard for f in verdict.findings if f.rule == "reversibility.irreversible")
+    human = reversibility.assess(migration("destructive.sql"), CATALOG, REVERSIBILITY)
+    assert not any(f.hard for f in human.findings)
+    assert human.risk_tier == RiskTier.CRITICAL
+
+
+def test_locking_migration_is_costly_and_stalls_the_table() -> None:
+    """A type change, a rename and a NOT NULL column without default cost a way back; a plain
+    index build, SET NOT NULL, the type change and the rename stall every query at once."""
+    proposal = migration("locking.sql")
+    verdict = reversibility.assess(proposal, CATALOG, REVERSIBILITY)
+    assert attributes(verdict, "reversibility.costly") == {
+        "alter-column-type",
+        "rename-column",
+        "add-column",
+    }
+    assert attributes(verdict, "reversibility.irreversible") == {"update-rows"}  # no WHERE
+    (lock,) = rollout_findings(proposal)
+    assert lock.rule == "blast-radius.table-lock"
+    operations = lock.evidence["operations"]
+    assert isinstance(operations, list)
+    assert {o["operation"] for o in operations if isinstance(o, dict)} == {
+        "create-index",
+        "alter-column-type",
+        "set-not-null",
+        "rename-column",
+    }
+    assert lock.resources == ("shop.orders",)
+
+
+def test_safe_additive_migration_is_reversible_and_locks_nothing() -> None:
+    """CREATE TABLE, nullable or defaulted columns and a concurrent index: all reversible."""
+    proposal = migration("additive.sql", Source.AI_AGENT)
+    verdict = reversibility.assess(proposal, CATALOG, REVERSIBILITY)
+    assert (verdict.stance, verdict.risk_tier, verdict.findings) == ("approve", RiskTier.LOW, ())
+    assert rollout_findings(proposal) == []
+    scoped = scope.assess(proposal, CATALOG, SCOPE)
+    assert scoped.risk_tier == RiskTier.CRITICAL  # a schema migration, per DESIGN.md
+    assert not any(f.hard for f in scoped.findings)
+
+
+@pytest.mark.parametrize(
+    ("statement", "locked"),
+    [
+        ("CREATE INDEX i ON t (x);", True),
+        ("CREATE INDEX CONCURRENTLY i ON t (x);", False),
+        ("-- dialect: mysql\nCREATE INDEX i ON t (x);", False),
+        ("ALTER TABLE t ADD CONSTRAINT c CHECK (x > 0) NOT VALID;", False),
+        ("ALTER TABLE t ADD CONSTRAINT c CHECK (x > 0);", True),
+        ("ALTER TABLE t ADD COLUMN y int;", False),
+    ],
+)
+def test_lock_findings_follow_the_dialect(statement: str, locked: bool) -> None:
+    """PostgreSQL index builds lock writes unless CONCURRENTLY; MySQL builds them online."""
+    proposal = load_proposal(
+        statement.encode(), "l.sql", Submission(source=Source.HUMAN, actor="t")
+    )
+    assert bool(rollout_findings(proposal)) is locked
+
+
+def test_an_ai_agent_is_never_judged_more_leniently_than_a_person() -> None:
+    """For every SQL fixture, an AI agent's tier and stance are at least a person's."""
+    order = ("approve", "concern", "block")
+    for path in sorted(FIXTURES.glob("*.sql")):
+        if path.name == "unreadable.sql":
+            continue
+        for assess, settings in ((scope.assess, SCOPE), (reversibility.assess, REVERSIBILITY)):
+            agent = assess(migration(path.name, Source.AI_AGENT), CATALOG, settings)  # type: ignore[operator]
+            human = assess(migration(path.name, Source.HUMAN), CATALOG, settings)  # type: ignore[operator]
+            assert order.index(agent.stance) >= order.index(human.stance), path.name
+            assert tier_rank(agent.risk_tier) >= tier_rank(human.risk_tier), path.name
