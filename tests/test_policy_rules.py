@@ -337,10 +337,11 @@ def test_change_order_never_changes_which_rules_fire(order: list[int]) -> None:
     ]
 
 
-def test_matching_a_large_plan_is_fast() -> None:
-    """10,000 changes against the shipped rules and an address glob take well under a second."""
-    import time
+def test_matching_a_large_plan_finds_the_glob_rule() -> None:
+    """10,000 changes against the shipped rules and an address glob: the glob rule matches.
 
+    Speed is measured in bench/review_bench.py, not asserted here.
+    """
     rng = random.Random(7)  # noqa: S311 - a fixed seed for a reproducible plan
     types = ["aws_instance", "aws_s3_bucket", "aws_iam_role", "aws_route53_record", "aws_kms_key"]
     changes = [
@@ -354,7 +355,5 @@ def test_matching_a_large_plan_is_fast() -> None:
             "rules:\n" + textwrap.indent(RULE + "  match: {addresses: ['module.m1*']}\n", "  ")
         ).rules
     )
-    start = time.perf_counter()
     hits = evaluate_rules(rules, prop, source=A, catalog=CATALOG, populations={})
-    assert time.perf_counter() - start < 0.5
     assert any(h.rule.id == "t.rule" for h in hits)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -286,17 +285,15 @@ def _big(n: int) -> Proposal:
     )
 
 
-def test_ten_thousand_changes_are_fast() -> None:
-    """A 10,000-change plan is scoped in well under 100 ms (best of three, generous bound)."""
-    p = _big(10_000)
-    best = min(_timed(p) for _ in range(3))
-    assert best < 0.1
+def test_ten_thousand_changes_give_one_finding_per_rule() -> None:
+    """A 10,000-change plan is judged with findings grouped per rule, not per resource.
 
-
-def _timed(p: Proposal) -> float:
-    start = time.perf_counter()
-    assess(p, CATALOG, SETTINGS)
-    return time.perf_counter() - start
+    Speed is measured in bench/, not asserted here: these machines are shared.
+    """
+    verdict = assess(_big(10_000), CATALOG, SETTINGS)
+    rules = [f.rule for f in verdict.findings]
+    assert len(rules) == len(set(rules))
+    assert all(len(f.resources) <= 50 for f in verdict.findings)
 
 
 TYPES = [
