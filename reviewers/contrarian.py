@@ -120,7 +120,7 @@ def _missed(
                 severity=RiskTier.HIGH,
             )
         )
-    for share in population_shares(proposal, graph.topology.populations):
+    for share in population_shares(proposal, graph.populations):
         if (
             share.population >= settings.population_min
             and share.touched_fraction >= settings.population_share

@@ -61,7 +61,7 @@ def assess(proposal: Proposal, context: ReviewContext) -> Verdict:
     groups = group_changes(proposal, context.catalog)
     populations: dict[str, int] = {}
     if any(_SHARE_METRICS & rule.when.keys() for rule in bundle.rules):
-        shares = population_shares(proposal, context.graph.topology.populations)
+        shares = population_shares(proposal, context.graph.populations)
         populations = {s.resource_type: s.population for s in shares}
     hits = evaluate_rules(
         bundle.rules,
