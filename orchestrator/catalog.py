@@ -41,24 +41,42 @@ class _CatalogFile(Frozen):
 
 
 class _Matcher:
-    """One named set of globs, split into exact names and one compiled regex."""
+    """One named set of globs: exact names, plain prefixes (`aws_iam_*`), and the rest.
 
-    __slots__ = ("exact", "name", "pattern")
+    Most globs are a literal and a trailing `*`, which `str.startswith` answers
+    without a regex. The rest are compiled into one regex only when a type
+    first passes their literal heads: compiling every catalog regex up front
+    cost a short review 40-60 ms of start-up.
+    """
+
+    __slots__ = ("_heads", "_pattern", "_wild", "exact", "name", "prefixes")
 
     def __init__(self, name: str, globs: Iterable[str]) -> None:
         self.name = name
         unique = set(globs)
         plain = {g for g in unique if not _GLOB_META & set(g)}
-        wild = sorted(unique - plain)
+        prefixed = {g for g in unique - plain if g.endswith("*") and not _GLOB_META & set(g[:-1])}
         self.exact = frozenset(plain)
-        self.pattern = (
-            re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in wild)) if wild else None
-        )
+        self.prefixes = tuple(sorted(g[:-1] for g in prefixed))
+        self._wild = tuple(sorted(unique - plain - prefixed))
+        self._heads = tuple(_literal_head(g) for g in self._wild)
+        self._pattern: re.Pattern[str] | None = None
 
     def matches(self, resource_type: str) -> bool:
-        return resource_type in self.exact or (
-            self.pattern is not None and self.pattern.match(resource_type) is not None
-        )
+        if resource_type in self.exact or resource_type.startswith(self.prefixes):
+            return True
+        # A glob can only match a type that starts with the glob's literal head.
+        if not self._wild or not resource_type.startswith(self._heads):
+            return False
+        if self._pattern is None:
+            self._pattern = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in self._wild))
+        return self._pattern.match(resource_type) is not None
+
+
+def _literal_head(glob: str) -> str:
+    """The part of a glob before its first wildcard."""
+    cut = min((i for i, c in enumerate(glob) if c in _GLOB_META), default=len(glob))
+    return glob[:cut]
 
 
 class ResourceCatalog:

@@ -8,6 +8,7 @@ line, never a traceback. No path through here can exit 0 after a failure.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -141,6 +142,9 @@ def review(
     from orchestrator.review import ReviewRequest, run_review  # noqa: PLC0415
     from orchestrator.settings import resolve  # noqa: PLC0415
 
+    # One review, then the process exits: the cycle collector would only
+    # rescan a heap that is about to be freed whole (the service keeps it on).
+    gc.disable()
     result = run_review(
         ReviewRequest(
             path=path,

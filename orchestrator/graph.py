@@ -23,13 +23,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from orchestrator.graph_build import TIERS, EdgeTag, GraphParts, Service, build, from_topology
+from orchestrator.graph_cache import graph_from_state, graph_state
 from orchestrator.graph_walk import Walk, strongly_connected, walk
 from orchestrator.models import Relation, RiskTier
 from orchestrator.owners import OwnerIndex
-from orchestrator.topology import ServiceSpec, Topology, read_topology
+from orchestrator.topology import (
+    ServiceSpec,
+    Topology,
+    parse_topology,
+    read_topology,
+    topology_bytes,
+)
+from orchestrator.topology_cache import cached
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -103,9 +111,28 @@ class DependencyGraph:
         return cls(origin="<none>")
 
     @classmethod
-    def load(cls, path: Path | None, *, catalog: Path | None = None) -> DependencyGraph:
-        """Load a topology file and, optionally, a Backstage catalog file."""
-        services, populations = read_topology(path) if path is not None else ([], {})
+    def load(
+        cls, path: Path | None, *, catalog: Path | None = None, cache: Path | None = None
+    ) -> DependencyGraph:
+        """Load a topology file and, optionally, a Backstage catalog file.
+
+        With `cache` (a directory, see settings.cache_dir), a large topology's
+        built graph is kept there and reused while the file's content is the same.
+        """
+        if path is not None and catalog is None:
+            # The common case, and the one whose whole graph the cache can hold.
+            data, origin = topology_bytes(path), str(path)
+            return cached(
+                data,
+                cache,
+                "graph",
+                lambda: cls._built(parse_topology(data, origin), origin),
+                encode=graph_state,
+                decode=lambda state: graph_from_state(cls, state, origin),
+            )
+        services, populations = (
+            read_topology(path, cache=cache) if path is not None else ([], {})
+        )
         entities: list[Entity] = []
         if catalog is not None:
             from orchestrator.backstage import load_catalog  # noqa: PLC0415 - rarely used
@@ -114,6 +141,12 @@ class DependencyGraph:
         origins = [str(p) for p in (path, catalog) if p is not None]
         graph = object.__new__(cls)
         graph._setup(services, populations, " + ".join(origins) or "<none>", entities)
+        return graph
+
+    @classmethod
+    def _built(cls, topology: tuple[list[Service], dict[str, int]], origin: str) -> Self:
+        graph = object.__new__(cls)
+        graph._setup(*topology, origin, ())
         return graph
 
     def with_plan(

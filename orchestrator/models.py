@@ -196,9 +196,26 @@ class Proposal(Frozen):
         return self.model_dump(mode="json")
 
     @cached_property
+    def canonical_json(self) -> str:
+        """The document's canonical JSON (sorted keys, no spaces), as the audit store keeps it."""
+        return "{" + ",".join(self._members.values()) + "}"
+
+    @cached_property
+    def _members(self) -> dict[str, str]:
+        # Each top-level `"key":value` of the canonical text, in its order: the digest's
+        # text is the same without input_name, so a big document is encoded once.
+        doc = self.document
+        return {
+            key: json.dumps(
+                {key: doc[key]}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )[1:-1]
+            for key in sorted(doc)
+        }
+
+    @cached_property
     def _digest(self) -> str:
-        content = {k: v for k, v in self.document.items() if k != "input_name"}
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        members = (text for key, text in self._members.items() if key != "input_name")
+        canonical = "{" + ",".join(members) + "}"
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def digest(self) -> str:

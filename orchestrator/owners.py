@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
+from typing import Any
 
 # Only `*` and `?` are wildcards: brackets are literal, because Terraform
 # addresses carry them (`aws_iam_role.x["k"]`, `aws_instance.web[0]`).
@@ -54,3 +55,14 @@ class OwnerIndex:
                 elif fnmatchcase(address, pattern):
                     found.add(service)
         return found
+
+    def state(self) -> tuple[object, ...]:
+        """The index as plain data, for `from_state` (the topology cache stores it)."""
+        return self._exact, self._by_prefix, self._prefix_lengths
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> OwnerIndex:
+        """The index `state` describes, without indexing the globs again."""
+        index = object.__new__(cls)
+        index._exact, index._by_prefix, index._prefix_lengths = state
+        return index

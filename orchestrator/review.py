@@ -122,7 +122,10 @@ def _run_review(request: ReviewRequest) -> ReviewResult:
     data, origin = read_input(request.path, max_bytes=config.commander.max_input_bytes)
     options = AdapterOptions(delete=request.delete, diff_paths=config.diff_paths)
     proposal = load_proposal(data, origin, request.submission, kind=request.kind, options=options)
-    graph = DependencyGraph.load(request.settings.topology, catalog=request.settings.backstage)
+    settings = request.settings
+    graph = DependencyGraph.load(
+        settings.topology, catalog=settings.backstage, cache=settings.cache_dir
+    )
     reviewers, context = build_context(config, graph)
 
     from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the parse-error path

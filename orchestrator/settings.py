@@ -16,6 +16,7 @@ ENV_CONFIG = "COMMANDER_CONFIG"
 ENV_TOPOLOGY = "COMMANDER_TOPOLOGY"
 ENV_BACKSTAGE = "COMMANDER_BACKSTAGE"
 ENV_RAY_ADDRESS = "COMMANDER_RAY_ADDRESS"
+ENV_CACHE_DIR = "COMMANDER_CACHE_DIR"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,8 @@ class Settings:
     # The Ray cluster `--executor ray` joins (HOST:PORT, or "auto" for the one
     # `ray start` runs on this machine); None starts a private local Ray.
     ray_address: str | None = None
+    # Where derived files (a large topology's built graph) are cached; None: nowhere.
+    cache_dir: Path | None = None
 
 
 def default_database_url() -> str:
@@ -37,6 +40,16 @@ def default_database_url() -> str:
     from platformdirs import user_data_dir  # noqa: PLC0415 - only when no URL is given
 
     return f"sqlite:///{Path(user_data_dir('commander', appauthor=False)) / 'commander.db'}"
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where derived files (the parsed topology) are kept: COMMANDER_CACHE_DIR, else the user's."""
+    env = os.environ if environ is None else environ
+    if value := env.get(ENV_CACHE_DIR):
+        return Path(value)
+    from platformdirs import user_cache_dir  # noqa: PLC0415 - only for a large topology
+
+    return Path(user_cache_dir("commander", appauthor=False))
 
 
 def resolve(
@@ -59,4 +72,5 @@ def resolve(
         topology=Path(topology_value) if topology_value else None,
         backstage=Path(backstage_value) if backstage_value else None,
         ray_address=ray_address or env.get(ENV_RAY_ADDRESS) or None,
+        cache_dir=cache_dir(env),
     )

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError
 from orchestrator.errors import ConfigError
 from orchestrator.graph_build import RANK, Service, from_topology
 from orchestrator.models import Frozen, RiskTier
+from orchestrator.topology_cache import cached
 from orchestrator.yamlfile import first_error_place, parse_yaml
 
 _SERVICE_KEYS = frozenset({"criticality", "depends_on", "owns"})
@@ -47,23 +48,59 @@ class Topology(Frozen):
     populations: dict[str, int] = Field(default_factory=dict)
 
 
-def read_topology(path: Path) -> tuple[list[Service], dict[str, int]]:
-    """The services and populations of a topology file (YAML, or JSON, which is valid YAML)."""
-    origin = str(path)
+def read_topology(path: Path, *, cache: Path | None = None) -> tuple[list[Service], dict[str, int]]:
+    """The services and populations of a topology file (YAML, or JSON, which is valid YAML).
+
+    With `cache` (a directory), a large file's result is kept there and reused
+    while the file's content stays the same.
+    """
+    data, origin = topology_bytes(path), str(path)
+    return cached(
+        data,
+        cache,
+        "services",
+        lambda: parse_topology(data, origin),
+        encode=_encode,
+        decode=_decode,
+    )
+
+
+def topology_bytes(path: Path) -> bytes:
+    """The bytes of a topology file, or a ConfigError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read topology: {exc}") from None
+
+
+def parse_topology(data: bytes, origin: str) -> tuple[list[Service], dict[str, int]]:
+    """The services and populations of a topology file's bytes."""
+    try:
+        # What read_text does: UTF-8, universal newlines (YAML errors name lines).
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
         raise ConfigError(origin, f"cannot read topology: {exc}") from None
-    data = _parse(text, origin)
-    plain = plain_services(data)
+    parsed = _parse(text, origin)
+    plain = plain_services(parsed)
     if plain is not None:
         return plain
     try:
-        topology = Topology.model_validate(data)
+        topology = Topology.model_validate(parsed)
     except ValidationError as exc:
         message, where = first_error_place(exc, text)
         raise ConfigError(origin, message, where=where) from None
     return from_topology(topology), dict(topology.populations)
+
+
+def _encode(value: tuple[list[Service], dict[str, int]]) -> object:
+    return list(value[0]), dict(value[1])
+
+
+def _decode(stored: Any) -> tuple[list[Service], dict[str, int]] | None:
+    if type(stored) is not tuple or len(stored) != 2:
+        return None
+    services, populations = stored
+    return (services, populations) if type(services) is list and type(populations) is dict else None
 
 
 def plain_services(data: Any) -> tuple[list[Service], dict[str, int]] | None:

@@ -27,6 +27,8 @@ _PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
 # conftest's convention: rules named deny, warn or violation, or with a `_suffix`
 _RULE = re.compile(r"^[ \t]*((?:deny|warn|violation)(?:_\w+)?)\b", re.MULTILINE)
 BASE_RULES = ("deny", "violation", "warn")
+# The C loader when PyYAML has it: composing is most of the cost of reading a bundle.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +93,8 @@ class PolicyBundle:
                 modules.append(_scan_rego(name, text, origin))
                 continue
             parsed = validate(parse_yaml(text, origin), text, origin, PolicyFile)
-            lines = _item_lines(text, "rules")
+            root = _compose(text)  # once: both line maps below read the same node tree
+            lines = _item_lines(root, "rules")
             for index, rule in enumerate(parsed.rules):
                 where = f"line {lines[index]}" if index < len(lines) else None
                 if rule.id in origins:
@@ -102,7 +105,7 @@ class PolicyBundle:
                     )
                 origins[rule.id] = f"{origin}: {where}" if where else origin
                 rules.append(rule)
-            keys = _key_lines(text, "rego")
+            keys = _key_lines(root, "rego")
             for package, value in parsed.rego.items():
                 line = keys.get(package)
                 where = f"line {line}" if line else None
@@ -163,11 +166,15 @@ def _digest(items: Iterable[tuple[str, str]]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _top_value(text: str, key: str) -> yaml.Node | None:
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text (None when it does not parse), for line numbers."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
+
+
+def _top_value(root: yaml.Node | None, key: str) -> yaml.Node | None:
     if not isinstance(root, yaml.MappingNode):
         return None
     for k, v in root.value:
@@ -177,17 +184,17 @@ def _top_value(text: str, key: str) -> yaml.Node | None:
     return None
 
 
-def _item_lines(text: str, key: str) -> list[int]:
+def _item_lines(root: yaml.Node | None, key: str) -> list[int]:
     """The 1-based line of each item of the sequence under a top-level key."""
-    node = _top_value(text, key)
+    node = _top_value(root, key)
     if not isinstance(node, yaml.SequenceNode):
         return []
     return [item.start_mark.line + 1 for item in node.value]
 
 
-def _key_lines(text: str, key: str) -> Mapping[str, int]:
+def _key_lines(root: yaml.Node | None, key: str) -> Mapping[str, int]:
     """The 1-based line of each key of the mapping under a top-level key."""
-    node = _top_value(text, key)
+    node = _top_value(root, key)
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}

@@ -373,7 +373,7 @@ class _Rows:
                 "digest": digest,
                 **proposal_columns(doc),
                 "created_at": created_at,
-                "proposal_json": chain.canonical(doc),
+                "proposal_json": proposal.canonical_json,
                 "raw_zlib": _compress(proposal.raw),
             },
             decision={

@@ -36,14 +36,11 @@ class DecisionResourceRow(Base):
 
     __tablename__ = "decision_resources"
     __table_args__ = (
-        # Covering (address, decision_id): a lookup never visits the table. text_pattern_ops:
-        # LIKE 'prefix%' can use the index whatever the PostgreSQL database's collation.
-        Index(
-            "ix_decision_resources_address",
-            "address",
-            "decision_id",
-            postgresql_ops={"address": "text_pattern_ops"},
-        ),
+        # Covering (address, decision_id): a lookup never visits the table. On PostgreSQL
+        # migration 0003 adds text_pattern_ops (LIKE 'prefix%' uses the index whatever the
+        # collation); it lives only there, since naming a postgresql_* option here would
+        # import the PostgreSQL dialect into every SQLite review (~25 ms of start-up).
+        Index("ix_decision_resources_address", "address", "decision_id"),
         # A 10,000-change plan writes 10,000 rows on the review path: on SQLite the
         # primary key is the table itself, one b-tree fewer to insert into.
         {"sqlite_with_rowid": False},
