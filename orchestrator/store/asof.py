@@ -18,7 +18,7 @@ from orchestrator.models import Frozen
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
 from orchestrator.store.gate_common import person_key
-from orchestrator.store.store import Store
+from orchestrator.store.store import Store, history_entries
 from orchestrator.store.tables import ChainRow, DecisionRow, ProposalRow
 from orchestrator.store.tables_governance import BudgetUsageRow, ElevationRow
 
@@ -62,17 +62,7 @@ def history_before(
     )
     with store.reading("read an actor's history") as conn:
         rows = conn.execute(query).all()
-    return tuple(
-        HistoryEntry(
-            decision_id=r.decision_id,
-            outcome=r.outcome,
-            risk_tier=r.risk_tier,
-            changed_resources=r.change_count,
-            destructive_changes=r.destructive_count,
-            created_at=chain.iso_utc(r.created_at),
-        )
-        for r in rows
-    )
+    return history_entries(rows)
 
 
 def elevations_at(store: Store, actor: str, at: datetime) -> tuple[Elevation, ...]:

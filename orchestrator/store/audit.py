@@ -17,8 +17,7 @@ from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, Select, SQLColumnExpression, exists, func, select
 
 from orchestrator.models import Frozen, Outcome, RiskTier
-from orchestrator.store import chain
-from orchestrator.store.store import DecisionSummary, Store
+from orchestrator.store.store import SUMMARY_COLUMNS, DecisionSummary, Store, summary_of
 from orchestrator.store.tables import DecisionRow, ProposalRow
 from orchestrator.store.tables_audit import (
     DecisionDissenterRow,
@@ -51,27 +50,13 @@ def query_decisions(store: Store, wanted: AuditFilter) -> list[DecisionSummary]:
     """The decisions matching every filter, newest first, at most `wanted.limit`."""
     with store.reading("query the audit record") as conn:
         rows = conn.execute(build_query(conn, wanted)).mappings().all()
-    return [_summary(r) for r in rows]
+    return [summary_of(r) for r in rows]
 
 
 def build_query(conn: Connection, wanted: AuditFilter) -> Select[*tuple[Any, ...]]:
     """The SELECT behind `query_decisions`, for this connection's dialect."""
     query: Select[*tuple[Any, ...]] = (
-        select(
-            DecisionRow.decision_id,
-            DecisionRow.proposal_digest,
-            DecisionRow.outcome,
-            DecisionRow.risk_tier,
-            DecisionRow.dissent,
-            DecisionRow.created_at,
-            ProposalRow.actor,
-            ProposalRow.source,
-            ProposalRow.kind,
-            ProposalRow.environment,
-            ProposalRow.intent,
-            ProposalRow.input_name,
-            ProposalRow.change_count,
-        )
+        select(*SUMMARY_COLUMNS)
         .join(ProposalRow, _JOIN)
         .order_by(DecisionRow.created_at.desc(), DecisionRow.decision_id.desc())
         .limit(wanted.limit)
@@ -148,11 +133,3 @@ def decision_ids(
         query = query.where(DecisionRow.created_at < until)
     with store.reading("list decisions in a window") as conn:
         return list(conn.execute(query).scalars())
-
-
-def _summary(row: Any) -> DecisionSummary:
-    return DecisionSummary(
-        **{k: v for k, v in row.items() if k not in ("created_at", "change_count")},
-        changed_resources=row["change_count"],
-        created_at=chain.iso_utc(row["created_at"]),
-    )

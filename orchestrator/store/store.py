@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +88,48 @@ class DecisionSummary(BaseModel):
 
 
 _DECISION_JOIN = ProposalRow.digest == DecisionRow.proposal_digest
+
+
+# The columns of a decision listing (recent, audit queries), in DecisionSummary's terms.
+SUMMARY_COLUMNS = (
+    DecisionRow.decision_id,
+    DecisionRow.proposal_digest,
+    DecisionRow.outcome,
+    DecisionRow.risk_tier,
+    DecisionRow.dissent,
+    DecisionRow.created_at,
+    ProposalRow.actor,
+    ProposalRow.source,
+    ProposalRow.kind,
+    ProposalRow.environment,
+    ProposalRow.intent,
+    ProposalRow.input_name,
+    ProposalRow.change_count,
+)
+
+
+def summary_of(row: Any) -> DecisionSummary:
+    """A DecisionSummary from a row (mapping) of SUMMARY_COLUMNS."""
+    return DecisionSummary(
+        **{k: v for k, v in row.items() if k not in ("created_at", "change_count")},
+        changed_resources=row["change_count"],
+        created_at=chain.iso_utc(row["created_at"]),
+    )
+
+
+def history_entries(rows: Iterable[Any]) -> tuple[HistoryEntry, ...]:
+    """History entries from rows with outcome, tier, counts and time."""
+    return tuple(
+        HistoryEntry(
+            decision_id=r.decision_id,
+            outcome=r.outcome,
+            risk_tier=r.risk_tier,
+            changed_resources=r.change_count,
+            destructive_changes=r.destructive_count,
+            created_at=chain.iso_utc(r.created_at),
+        )
+        for r in rows
+    )
 
 
 class Store:
@@ -215,21 +257,7 @@ class Store:
     def recent(self, *, actor: str | None = None, limit: int = 50) -> list[DecisionSummary]:
         """The newest decisions, optionally of one actor, newest first."""
         query = (
-            select(
-                DecisionRow.decision_id,
-                DecisionRow.proposal_digest,
-                DecisionRow.outcome,
-                DecisionRow.risk_tier,
-                DecisionRow.dissent,
-                DecisionRow.created_at,
-                ProposalRow.actor,
-                ProposalRow.source,
-                ProposalRow.kind,
-                ProposalRow.environment,
-                ProposalRow.intent,
-                ProposalRow.input_name,
-                ProposalRow.change_count,
-            )
+            select(*SUMMARY_COLUMNS)
             .join(ProposalRow, _DECISION_JOIN)
             .order_by(DecisionRow.created_at.desc(), DecisionRow.decision_id.desc())
             .limit(_positive(limit))
@@ -238,13 +266,7 @@ class Store:
             query = query.where(ProposalRow.actor == actor)
         with self._read("list decisions") as conn:
             rows = conn.execute(query).mappings().all()
-        return [
-            DecisionSummary(
-                **{k: v for k, v in r.items() if k not in ("created_at", "change_count")},
-                changed_resources=r["change_count"],
-                created_at=chain.iso_utc(r["created_at"]),
-            )
-            for r in rows
+        return [summary_of(r) for r in rows
         ]
 
     def history(self, actor: str, *, limit: int = 100) -> tuple[HistoryEntry, ...]:
@@ -266,17 +288,7 @@ class Store:
         )
         with self._read("read an actor's history") as conn:
             rows = conn.execute(query).all()
-        return tuple(
-            HistoryEntry(
-                decision_id=r.decision_id,
-                outcome=r.outcome,
-                risk_tier=r.risk_tier,
-                changed_resources=r.change_count,
-                destructive_changes=r.destructive_count,
-                created_at=chain.iso_utc(r.created_at),
-            )
-            for r in rows
-        )
+        return history_entries(rows)
 
     def append_event(
         self,
