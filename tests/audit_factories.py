@@ -7,13 +7,7 @@ PostgreSQL schema when COMMANDER_TEST_POSTGRES_URL is set), re-exported here.
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-
-import pytest
-import sqlalchemy as sa
+from collections.abc import Mapping, Sequence
 
 from orchestrator.models import (
     BlastRadius,
@@ -27,39 +21,11 @@ from orchestrator.models import (
     Stance,
     Verdict,
 )
-from orchestrator.store import Store, database_url
-from tests.test_store import PG_SKIP, PG_URL, count, db_url, run_sql, store, with_search_path
+from orchestrator.store import Store
+from tests.databases import DIALECTS, fresh_database, run_sql
+from tests.test_store import count, db_url, store
 
-__all__ = ["count", "db_url", "record", "run_sql", "seq_of", "store"]
-
-# The dialects a module-scoped database fixture is parametrised over, as db_url's are.
-DIALECTS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP)],
-    ),
-]
-
-
-@contextmanager
-def fresh_database(dialect: str, folder: Path) -> Iterator[str]:
-    """An empty database's URL: a SQLite file in `folder`, or a PostgreSQL schema dropped after."""
-    if dialect == "sqlite":
-        yield f"sqlite:///{folder / 'audit.db'}"
-        return
-    assert PG_URL is not None
-    schema = f"commander_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(database_url(PG_URL))
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield with_search_path(PG_URL, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
+__all__ = ["DIALECTS", "count", "db_url", "fresh_database", "record", "run_sql", "seq_of", "store"]
 
 def ident(seed: str) -> str:
     """A deterministic decision id."""

@@ -7,7 +7,6 @@ a fresh PostgreSQL schema per test, dropped afterwards.
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,8 +14,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
 import yaml
 
 from orchestrator.guards import BudgetRule, GateFacts
@@ -31,50 +28,20 @@ from orchestrator.models import (
     Source,
     Verdict,
 )
-from orchestrator.store import Store, database_url
+from orchestrator.store import Store
 from orchestrator.store.governance import GateTerms, Identities, settle
+from tests.databases import DIALECTS, fresh_database, run_sql
 
 REPO = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("COMMANDER_TEST_POSTGRES_URL")
-PG_SKIP = "set COMMANDER_TEST_POSTGRES_URL to run store tests on PostgreSQL"
-DATABASES = [
-    "sqlite",
-    pytest.param(
-        "postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP)]
-    ),
-]
+DATABASES = DIALECTS
 T0 = "2026-05-01T10:00:00Z"
 HIGH_ROLES = ("senior-engineer", "team-lead")
 
 
 def database(kind: str, tmp_path: Path) -> Iterator[str]:
     """Yield the URL of an empty database of `kind`, removing it afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'audit.db'}"
-        return
-    assert PG_URL is not None
-    schema = f"commander_gate_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(database_url(PG_URL))
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        parsed = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield parsed.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-def run_sql(url: str, statement: str, **params: Any) -> list[Any]:
-    """Run SQL outside the store, as someone with direct database access would."""
-    engine = sa.create_engine(database_url(url))
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sa.text(statement), params)
-            return list(result) if result.returns_rows else []
-    finally:
-        engine.dispose()
+    with fresh_database(kind, tmp_path) as url:
+        yield url
 
 
 def chain_kinds(url: str) -> list[tuple[str, str | None]]:

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from orchestrator.catalog import ResourceCatalog
@@ -35,7 +33,6 @@ CATALOG = ResourceCatalog.load_default()
 SETTINGS = ReversibilityReviewer.load_default_settings()
 SCOPE_SETTINGS = ScopeReviewer.load_default_settings()
 GOLDEN = Path(__file__).parent / "golden" / "reversibility"
-STANCES = ("approve", "concern", "block")
 A, H, AUTO = Source.AI_AGENT, Source.HUMAN, Source.AUTOMATION
 PROD, STG, DEV = Environment.PRODUCTION, Environment.STAGING, Environment.DEVELOPMENT
 C, U, D, R, F = Action.CREATE, Action.UPDATE, Action.DELETE, Action.REPLACE, Action.FORGET
@@ -358,79 +355,6 @@ def test_ten_thousand_changes_give_one_finding_per_rule() -> None:
     rules = [f.rule for f in verdict.findings]
     assert len(rules) == len(set(rules))
     assert all(len(f.resources) <= 50 for f in verdict.findings)
-
-
-TYPES = [
-    "aws_db_instance",
-    "aws_s3_bucket",
-    "aws_instance",
-    "aws_kms_key",
-    "null_resource",
-    "acme_widget",
-    "cloudflare_byo_ip_prefix",
-    "aws_s3_bucket_versioning",
-    "StatefulSet",
-]
-STATES = [
-    None,
-    {"deletion_protection": True, "force_destroy": False},
-    {"deletion_protection": False, "force_destroy": True, "skip_final_snapshot": True},
-    {"skip_final_snapshot": False, "final_snapshot_identifier": "f", "deletion_window_in_days": 7},
-]
-changes_st = st.lists(
-    st.builds(
-        lambda t, a, i, b, af, o, r: change(
-            t, a, address=f"{t}.r{i}", before=b, after=af, replace_order=o, action_reason=r
-        ),
-        st.sampled_from(TYPES),
-        st.sampled_from([C, U, D, R, F, Action.NOOP]),
-        st.integers(0, 5),
-        st.sampled_from(STATES),
-        st.sampled_from(STATES),
-        st.sampled_from([None, "create-before-destroy", "delete-before-create"]),
-        st.sampled_from([None, "delete_because_no_resource_config"]),
-    ),
-    max_size=8,
-)
-env_st = st.sampled_from(list(Environment))
-
-
-@given(changes=changes_st, env=env_st)
-@settings(max_examples=200, deadline=None)
-def test_ai_agent_is_never_judged_more_leniently_than_a_person(
-    changes: list[ResourceChange], env: Environment
-) -> None:
-    """For the same changes, an AI agent's tier and stance are at least a human's."""
-    ai = assess(proposal(A, env, *changes), CATALOG, SETTINGS)
-    human = assess(proposal(H, env, *changes), CATALOG, SETTINGS)
-    assert tier_rank(ai.risk_tier) >= tier_rank(human.risk_tier)
-    assert STANCES.index(ai.stance) >= STANCES.index(human.stance)
-    assert len(ai.hard_denials) >= len(human.hard_denials)
-
-
-@given(changes=changes_st, extra=changes_st, env=env_st, source=st.sampled_from(list(Source)))
-@settings(max_examples=200, deadline=None)
-def test_adding_changes_never_lowers_the_tier_or_softens_the_stance(
-    changes: list[ResourceChange], extra: list[ResourceChange], env: Environment, source: Source
-) -> None:
-    """More changes can only keep or raise the tier and the stance."""
-    base = assess(proposal(source, env, *changes), CATALOG, SETTINGS)
-    more = assess(proposal(source, env, *changes, *extra), CATALOG, SETTINGS)
-    assert tier_rank(more.risk_tier) >= tier_rank(base.risk_tier)
-    assert STANCES.index(more.stance) >= STANCES.index(base.stance)
-
-
-@given(changes=changes_st, env=env_st, seed=st.randoms())
-@settings(max_examples=100, deadline=None)
-def test_order_of_changes_never_changes_the_verdict(
-    changes: list[ResourceChange], env: Environment, seed: Any
-) -> None:
-    """The verdict is deterministic: shuffling the changes gives the same verdict."""
-    shuffled = list(changes)
-    seed.shuffle(shuffled)
-    assert assess(proposal(A, env, *changes), CATALOG, SETTINGS) == assess(
-        proposal(A, env, *shuffled), CATALOG, SETTINGS
-    )
 
 
 PLANS = corpus_files("terraform-plan", "*.json")

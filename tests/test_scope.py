@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.errors import ConfigError
 from orchestrator.graph import DependencyGraph
-from orchestrator.models import Action, Environment, Proposal, ResourceChange, Source, tier_rank
+from orchestrator.models import Action, Environment, Proposal, ResourceChange, Source
 from orchestrator.reviewer import ReviewContext
 from orchestrator.yamlfile import load_model
 from reviewers.scope import ScopeReviewer, ScopeSettings, assess
@@ -22,7 +20,6 @@ from reviewers.scope import ScopeReviewer, ScopeSettings, assess
 CATALOG = ResourceCatalog.load_default()
 SETTINGS = ScopeReviewer.load_default_settings()
 GOLDEN = Path(__file__).parent / "golden" / "scope"
-STANCES = ("approve", "concern", "block")
 A, H, AUTO = Source.AI_AGENT, Source.HUMAN, Source.AUTOMATION
 PROD, STG, DEV = Environment.PRODUCTION, Environment.STAGING, Environment.DEVELOPMENT
 C, U, D, R, F = Action.CREATE, Action.UPDATE, Action.DELETE, Action.REPLACE, Action.FORGET
@@ -294,69 +291,3 @@ def test_ten_thousand_changes_give_one_finding_per_rule() -> None:
     rules = [f.rule for f in verdict.findings]
     assert len(rules) == len(set(rules))
     assert all(len(f.resources) <= 50 for f in verdict.findings)
-
-
-TYPES = [
-    "aws_iam_role",
-    "aws_s3_bucket",
-    "aws_db_instance",
-    "aws_instance",
-    "aws_kms_key",
-    "aws_organizations_policy",
-    "google_billing_budget",
-    "ClusterRoleBinding",
-    "cloudflare_byo_ip_prefix",
-    "cloudflare_record",
-    "NetworkPolicy",
-    "acme_widget",
-    "aws_cognito_user_pool",
-    "local_file",
-]
-EFFECTIVE = [Action.CREATE, Action.UPDATE, Action.DELETE, Action.REPLACE, Action.FORGET]
-changes_st = st.lists(
-    st.builds(
-        lambda t, a, i: change(t, a, address=f"{t}.r{i}"),
-        st.sampled_from(TYPES),
-        st.sampled_from([*EFFECTIVE, Action.NOOP]),
-        st.integers(0, 5),
-    ),
-    max_size=8,
-)
-env_st = st.sampled_from(list(Environment))
-
-
-@given(changes=changes_st, env=env_st)
-@settings(max_examples=200, deadline=None)
-def test_ai_agent_is_never_judged_more_leniently_than_a_person(
-    changes: list[ResourceChange], env: Environment
-) -> None:
-    """For the same changes, an AI agent's tier and stance are at least a human's."""
-    ai = assess(proposal(A, env, *changes), CATALOG, SETTINGS)
-    human = assess(proposal(H, env, *changes), CATALOG, SETTINGS)
-    assert tier_rank(ai.risk_tier) >= tier_rank(human.risk_tier)
-    assert STANCES.index(ai.stance) >= STANCES.index(human.stance)
-
-
-@given(changes=changes_st, extra=changes_st, env=env_st, source=st.sampled_from(list(Source)))
-@settings(max_examples=200, deadline=None)
-def test_adding_changes_never_lowers_the_tier_or_softens_the_stance(
-    changes: list[ResourceChange], extra: list[ResourceChange], env: Environment, source: Source
-) -> None:
-    """More changes can only keep or raise the tier and the stance."""
-    base = assess(proposal(source, env, *changes), CATALOG, SETTINGS)
-    more = assess(proposal(source, env, *changes, *extra), CATALOG, SETTINGS)
-    assert tier_rank(more.risk_tier) >= tier_rank(base.risk_tier)
-    assert STANCES.index(more.stance) >= STANCES.index(base.stance)
-
-
-@given(changes=changes_st, env=env_st, seed=st.randoms())
-@settings(max_examples=100, deadline=None)
-def test_order_of_changes_never_changes_the_verdict(
-    changes: list[ResourceChange], env: Environment, seed: Any
-) -> None:
-    """The verdict is deterministic: shuffling the changes gives the same verdict."""
-    shuffled = list(changes)
-    seed.shuffle(shuffled)
-    assert assess(proposal(A, env, *changes), CATALOG, SETTINGS) == assess(
-        proposal(A, env, *shuffled), CATALOG, SETTINGS
-    )

@@ -41,9 +41,8 @@ from orchestrator.store import (
     database_url,
 )
 from orchestrator.store.migrate import MIGRATIONS
+from tests.databases import DIALECTS, fresh_database, run_sql
 
-PG_URL = os.environ.get("COMMANDER_TEST_POSTGRES_URL")
-PG_SKIP = "set COMMANDER_TEST_POSTGRES_URL to run store tests on PostgreSQL"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -141,37 +140,12 @@ def make_decision(
 # --- fixtures -----------------------------------------------------------------------------
 
 
-def with_search_path(url: str, schema: str) -> str:
-    """The URL with its connections pointed at one schema."""
-    parsed = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return parsed.render_as_string(hide_password=False)
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP)],
-        ),
-    ]
-)
+@pytest.fixture(params=DIALECTS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty audit database: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'data' / 'audit.db'}"
-        return
-    assert PG_URL is not None
-    schema = f"commander_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(database_url(PG_URL))
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield with_search_path(PG_URL, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    folder = tmp_path / "data"  # a folder the store must create itself
+    with fresh_database(request.param, folder) as url:
+        yield url
 
 
 @pytest.fixture
@@ -182,17 +156,6 @@ def store(db_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
-
-
-def run_sql(url: str, statement: str, **params: Any) -> list[Any]:
-    """Run SQL outside the store, as someone with direct database access would."""
-    engine = sa.create_engine(database_url(url))
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sa.text(statement), params)
-            return list(result) if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def count(url: str, table: str, where: str = "1=1", **params: Any) -> int:
