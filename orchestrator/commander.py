@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.config import CommanderSettings
-from orchestrator.guards import GateFacts, budget_overruns, change_figures
+from orchestrator.guards import FROZEN_RULE, GateFacts, budget_overruns, change_figures
 from orchestrator.models import (
     BlastRadius,
     Decision,
@@ -78,7 +78,7 @@ def aggregate(
     if facts.freeze is not None:
         # Reviewers did not run (or no longer count): the change is unjudged, so at least high.
         tier = max_tier(tier, RiskTier.HIGH)
-        fired = [FiredRule("actor-frozen", "reject", facts.freeze.reason_for(proposal.actor))]
+        fired = [FiredRule(FROZEN_RULE, "reject", facts.freeze.reason_for(proposal.actor))]
     else:
         fired = fire_rules(proposal, ordered, tier, settings)
         fired += [

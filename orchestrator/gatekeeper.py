@@ -9,7 +9,7 @@ the decision together with its escalation or budget reservation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePath
@@ -22,6 +22,8 @@ from orchestrator.guards import Freeze, GateFacts
 from orchestrator.models import Decision, Proposal, Source, Verdict
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from orchestrator.agents import ActorProfile, AgentRegistry
     from orchestrator.store import Store
 
@@ -70,6 +72,9 @@ class Recording:
     submitter: str | None
     decision_id: str
     created_at: str
+    # Runs first in the recording transaction, under the writers' lock; raising
+    # records nothing (the service finds a decision already made this way).
+    reuse: Callable[[Connection], None] | None = None
 
 
 def decide_and_record(
@@ -111,6 +116,7 @@ def decide_and_record(
             budget_rules=rules,
             kind=recording.profile.kind,
             facts=facts,
+            reuse=recording.reuse,
         )
         try:
             # partial binds this attempt's decision: a retry never records an earlier one

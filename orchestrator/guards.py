@@ -16,6 +16,10 @@ from pydantic import BeforeValidator, Field
 
 from orchestrator.models import BlastRadius, Frozen, Proposal, Source
 
+# The decision rules the gate's state fires (rather than the plan's content).
+FROZEN_RULE = "actor-frozen"
+BUDGET_RULE_PREFIX = "budget-exceeded:"
+
 _DURATION = re.compile(r"(?P<n>\d+)\s*(?P<unit>[smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Least trusted first: a gate that must pick a kind picks the stricter one.
@@ -83,7 +87,7 @@ class BudgetRule(Frozen):
     @property
     def rule_id(self) -> str:
         """The name of the decision rule this budget fires: "budget-exceeded:deletes-per-1h"."""
-        return f"budget-exceeded:{self.metric}-per-{show_duration(self.window)}"
+        return f"{BUDGET_RULE_PREFIX}{self.metric}-per-{show_duration(self.window)}"
 
 
 class BudgetSettings(Frozen):

@@ -1,10 +1,12 @@
 """The review path, end to end: input file in, recorded decision out.
 
-`run_review` is the one core function behind `commander review` (and, later,
-the HTTP service): load the policy, read and adapt the input, stop a frozen
-actor at once, fan out to the reviewers, aggregate with the actor's budgets,
-record (with the escalation or budget reservation, see gatekeeper). Any
-failure raises; nothing is recorded unless the whole decision is.
+`run_review` is the core function behind `commander review`: load the policy,
+read and adapt the input, stop a frozen actor at once, fan out to the
+reviewers, aggregate with the actor's budgets, record (with the escalation or
+budget reservation, see gatekeeper). Any failure raises; nothing is recorded
+unless the whole decision is. The HTTP service runs the same steps, with the
+policy and graph loaded once (`prepare`) and each body adapted and judged by
+`adapt` and `review_proposal`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,12 @@ from orchestrator.reviewer import ReviewContext
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy import Connection
+
     from orchestrator.agents import ActorProfile
+    from orchestrator.store import Store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,57 +114,107 @@ def build_context(
     return reviewers, context
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReviewSetup:
+    """What every review under one policy and topology shares, loaded once.
+
+    The CLI builds one per process; the service builds one at start-up and
+    reviews every submission with it.
+    """
+
+    settings: Settings
+    config: LoadedConfig
+    reviewers: list[LoadedReviewer]
+    context: ReviewContext
+
+
+def prepare(settings: Settings, config: LoadedConfig | None = None) -> ReviewSetup:
+    """Load the policy (unless given), the dependency graph and the reviewers."""
+    config = config or load_config(settings.config_dir)
+    graph = DependencyGraph.load(
+        settings.topology, catalog=settings.backstage, cache=settings.cache_dir
+    )
+    reviewers, context = build_context(config, graph)
+    return ReviewSetup(settings=settings, config=config, reviewers=reviewers, context=context)
+
+
 def run_review(request: ReviewRequest) -> ReviewResult:
     """Review one input file and record the decision."""
     # A review builds large acyclic structures and frees them at once; the
     # cycle collector would otherwise rescan the growing heap dozens of times.
     with paused_gc():
-        return _run_review(request)
+        _check_executor(request.executor)
+        config = load_config(request.settings.config_dir)
+        # The input is read and adapted before the graph is built: bad input fails fast.
+        data, origin = read_input(request.path, max_bytes=config.commander.max_input_bytes)
+        proposal = adapt(config, request, data, origin)
+        setup = prepare(request.settings, config)
+
+        from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the parse-error path
+
+        store = Store.open(request.settings.database_url)
+        try:
+            return review_proposal(setup, store, request, proposal)
+        finally:
+            store.close()
 
 
-def _run_review(request: ReviewRequest) -> ReviewResult:
-    if request.executor not in {"local", "ray"}:
-        raise UsageError(f"unknown executor {request.executor!r}: use local or ray")
-    config = load_config(request.settings.config_dir)
-    data, origin = read_input(request.path, max_bytes=config.commander.max_input_bytes)
+def adapt(config: LoadedConfig, request: ReviewRequest, data: bytes, origin: str) -> Proposal:
+    """Read the submitted bytes as a proposal; `origin` names them in errors."""
     options = AdapterOptions(delete=request.delete, diff_paths=config.diff_paths)
-    proposal = load_proposal(data, origin, request.submission, kind=request.kind, options=options)
-    settings = request.settings
-    graph = DependencyGraph.load(
-        settings.topology, catalog=settings.backstage, cache=settings.cache_dir
+    return load_proposal(data, origin, request.submission, kind=request.kind, options=options)
+
+
+def review_proposal(
+    setup: ReviewSetup,
+    store: Store,
+    request: ReviewRequest,
+    proposal: Proposal,
+    *,
+    reuse: Callable[[Connection], None] | None = None,
+) -> ReviewResult:
+    """Judge an adapted proposal against the gate and the reviewers; record the decision.
+
+    `reuse`, when given, runs in the recording transaction under the writers'
+    lock, before anything is written: the service uses it to find a decision
+    another request recorded for the same submission meanwhile (it raises,
+    and nothing of this review is recorded).
+    """
+    _check_executor(request.executor)
+    started = now_iso()
+    context = setup.context
+    profile = profile_of(context.agents, proposal)
+    # The kill switch comes first: a frozen actor's proposal meets no reviewer.
+    freeze = frozen(store, proposal, profile)
+    if freeze is not None:
+        recording = _recording(request, setup.config, proposal, profile, reuse)
+        decision = decide_and_record(store, proposal, (), recording, freeze=freeze)
+        return ReviewResult(proposal=proposal, decision=decision)
+    profile = profile_with_elevations(store, context.agents, proposal, started)
+    context = dataclasses.replace(
+        context, history=store.history(proposal.actor, limit=100), actor=profile
     )
-    reviewers, context = build_context(config, graph)
-
-    from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the parse-error path
-
-    store = Store.open(request.settings.database_url)
-    try:
-        started = now_iso()
-        profile = profile_of(context.agents, proposal)
-        # The kill switch comes first: a frozen actor's proposal meets no reviewer.
-        freeze = frozen(store, proposal, profile)
-        if freeze is not None:
-            recording = _recording(request, config, proposal, profile)
-            decision = decide_and_record(store, proposal, (), recording, freeze=freeze)
-            return ReviewResult(proposal=proposal, decision=decision)
-        profile = profile_with_elevations(store, context.agents, proposal, started)
-        context = dataclasses.replace(
-            context, history=store.history(proposal.actor, limit=100), actor=profile
-        )
-        # Ray joins its cluster here: unreachable, the review fails before anything is recorded.
-        executor = make_executor(request.executor, request.settings.ray_address)
-        verdicts = asyncio.run(
-            fan_out(proposal, reviewers, context, executor, config.commander.timeout_for)
-        )
-        recording = _recording(request, config, proposal, profile)
-        decision = decide_and_record(store, proposal, verdicts, recording)
-    finally:
-        store.close()
+    # Ray joins its cluster here: unreachable, the review fails before anything is recorded.
+    executor = make_executor(request.executor, request.settings.ray_address)
+    verdicts = asyncio.run(
+        fan_out(proposal, setup.reviewers, context, executor, setup.config.commander.timeout_for)
+    )
+    recording = _recording(request, setup.config, proposal, profile, reuse)
+    decision = decide_and_record(store, proposal, verdicts, recording)
     return ReviewResult(proposal=proposal, decision=decision)
 
 
+def _check_executor(name: str) -> None:
+    if name not in {"local", "ray"}:
+        raise UsageError(f"unknown executor {name!r}: use local or ray")
+
+
 def _recording(
-    request: ReviewRequest, config: LoadedConfig, proposal: Proposal, profile: ActorProfile
+    request: ReviewRequest,
+    config: LoadedConfig,
+    proposal: Proposal,
+    profile: ActorProfile,
+    reuse: Callable[[Connection], None] | None,
 ) -> Recording:
     """The decision's id and time, taken after the reviewers ran, and who submitted what."""
     return Recording(
@@ -167,4 +224,5 @@ def _recording(
         submitter=request.submitter,
         decision_id=new_decision_id(),
         created_at=now_iso(),
+        reuse=reuse,
     )

@@ -17,6 +17,10 @@ ENV_TOPOLOGY = "COMMANDER_TOPOLOGY"
 ENV_BACKSTAGE = "COMMANDER_BACKSTAGE"
 ENV_RAY_ADDRESS = "COMMANDER_RAY_ADDRESS"
 ENV_CACHE_DIR = "COMMANDER_CACHE_DIR"
+# `commander serve` only
+ENV_TOKENS = "COMMANDER_TOKENS"
+ENV_HOST = "COMMANDER_HOST"
+ENV_PORT = "COMMANDER_PORT"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,4 +77,42 @@ def resolve(
         backstage=Path(backstage_value) if backstage_value else None,
         ray_address=ray_address or env.get(ENV_RAY_ADDRESS) or None,
         cache_dir=cache_dir(env),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Listen:
+    """Where `commander serve` listens and whose tokens it accepts."""
+
+    host: str
+    port: int
+    tokens: Path
+
+
+def resolve_listen(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    tokens: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Listen:
+    """Flag, then COMMANDER_HOST / COMMANDER_PORT / COMMANDER_TOKENS, then defaults.
+
+    The default host is loopback: listening wider is a choice to make on purpose.
+    """
+    from orchestrator.errors import UsageError  # noqa: PLC0415
+
+    env = os.environ if environ is None else environ
+    tokens_value = tokens or env.get(ENV_TOKENS)
+    if not tokens_value:
+        raise UsageError(f"give --tokens FILE or set {ENV_TOKENS}: the service admits no one else")
+    port_value = port if port is not None else env.get(ENV_PORT) or 8080
+    try:
+        port_number = int(port_value)
+    except ValueError:
+        raise UsageError(f"{ENV_PORT}={port_value!r} is not a port number") from None
+    if not 0 <= port_number <= 65535:
+        raise UsageError(f"port {port_number} is out of range")
+    return Listen(
+        host=host or env.get(ENV_HOST) or "127.0.0.1", port=port_number, tokens=Path(tokens_value)
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.commands import audit, gate
+from orchestrator.commands import audit, gate, serve
 
 
 def register_all(app: typer.Typer) -> None:
     """Add every command group to the app."""
-    for module in (gate, audit):
+    for module in (gate, audit, serve):
         module.register(app)

@@ -13,6 +13,7 @@ last of a budget are served in turn: the second sees the first's reservation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,11 +47,15 @@ class GateTerms:
     # The actor's kind as judged at review time (the stricter of declared and registered).
     kind: Source
     facts: GateFacts  # the facts the decision was made with
+    # Checked first under the lock; raises when this submission was decided meanwhile.
+    reuse: Callable[[Connection], None] | None = None
 
 
 def settle(conn: Connection, proposal: Proposal, decision: Decision, terms: GateTerms) -> None:
     """Check the facts still hold, then write the gate's side of the decision."""
     lock_writers(conn)
+    if terms.reuse is not None:
+        terms.reuse(conn)
     at = moment(decision.created_at)
     # A decision made under a freeze stands even if the actor was thawed meanwhile.
     if terms.facts.freeze is None:

@@ -1,0 +1,150 @@
+"""Commands of a team deployment: `serve`, `migrate` and `token new`.
+
+`serve` loads the policy, the topology, the tokens and the store before it
+opens its port, so a bad file fails the start with one line rather than the
+first request. FastAPI and uvicorn are imported only here: a plain review
+never pays for a web framework.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from orchestrator.commands.gatectx import ConfigOption, DbOption, say
+from orchestrator.errors import UsageError
+
+
+class ServeExecutor(StrEnum):
+    """Where the service's reviewers run."""
+
+    local = "local"
+    ray = "ray"
+
+
+def serve(
+    *,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (env COMMANDER_HOST; 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (env COMMANDER_PORT; 8080).")
+    ] = None,
+    tokens: Annotated[
+        str | None,
+        typer.Option(help="Tokens file: principals and their token hashes (env COMMANDER_TOKENS)."),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    topology: Annotated[
+        str | None, typer.Option(help="Topology file (env COMMANDER_TOPOLOGY).")
+    ] = None,
+    backstage: Annotated[
+        str | None, typer.Option(help="Backstage catalog file (env COMMANDER_BACKSTAGE).")
+    ] = None,
+    executor: Annotated[
+        ServeExecutor, typer.Option(help="Where reviewers run.")
+    ] = ServeExecutor.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", metavar="ADDR", help="Ray cluster (env COMMANDER_RAY_ADDRESS)."
+        ),
+    ] = None,
+    max_body: Annotated[
+        int | None,
+        typer.Option(
+            "--max-body", metavar="BYTES", help="Largest submission; default max_input_bytes."
+        ),
+    ] = None,
+) -> None:
+    """Serve the HTTP API: submit proposals, read decisions, sign off, freeze; /metrics."""
+    try:
+        import uvicorn  # noqa: PLC0415 - only the service needs a web server
+
+        from orchestrator.service.app import create_app  # noqa: PLC0415
+    except ImportError as exc:
+        raise UsageError(
+            f"the service needs its extra: pip install 'commander[service]' ({exc.name} missing)"
+        ) from None
+    from orchestrator.service.state import ServiceOptions  # noqa: PLC0415
+    from orchestrator.settings import resolve, resolve_listen  # noqa: PLC0415
+
+    if max_body is not None and max_body <= 0:
+        raise UsageError("--max-body must be a positive number of bytes")
+    listen = resolve_listen(host=host, port=port, tokens=tokens)
+    settings = resolve(
+        db=db, config=config, topology=topology, backstage=backstage, ray_address=ray_address
+    )
+    app = create_app(
+        ServiceOptions(
+            settings=settings,
+            tokens=listen.tokens,
+            executor=executor.value,
+            max_body_bytes=max_body,
+        )
+    )
+    uvicorn.run(
+        app,
+        host=listen.host,
+        port=listen.port,
+        # The app's own loggers say what matters; the access log is for proxies to keep.
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def migrate(*, db: DbOption = None) -> None:
+    """Bring the audit store's schema to the newest revision (a no-op when it is there)."""
+    from orchestrator.settings import resolve  # noqa: PLC0415
+    from orchestrator.store import Store  # noqa: PLC0415
+    from orchestrator.store.migrate import HEAD_REVISION  # noqa: PLC0415
+
+    store = Store.open(resolve(db=db).database_url)
+    store.close()
+    say(f"{store.url}: schema at revision {HEAD_REVISION}")
+
+
+token_app = typer.Typer(
+    help="Bearer tokens for the HTTP service.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@token_app.command("new")
+def new_token(
+    name: Annotated[str, typer.Argument(help="The principal: a pipeline, a person, a scraper.")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="ci, approver, admin or metrics; repeatable.")
+    ],
+    approves: Annotated[
+        str,
+        typer.Option(help="Approvers: the gate roles they sign in, comma-separated."),
+    ] = "",
+) -> None:
+    """Make a token: print it once, and the tokens-file entry that keeps only its hash."""
+    import yaml  # noqa: PLC0415
+
+    from orchestrator.service.auth import Principal, hash_token  # noqa: PLC0415
+    from orchestrator.service.auth import new_token as fresh  # noqa: PLC0415
+
+    token = fresh()
+    gate_roles = [r.strip() for r in approves.split(",") if r.strip()]
+    try:
+        entry = Principal.model_validate(
+            {"name": name, "roles": role, "approves": gate_roles, "token_sha256": hash_token(token)}
+        )
+    except ValueError as exc:
+        raise UsageError(f"{name}: {str(exc).splitlines()[-1].strip()}") from None
+    dumped = entry.model_dump(mode="json", exclude_defaults=True)
+    say(f"# token for {name} (shown once; keep it in your secret store):\n# {token}")
+    say(yaml.safe_dump({"principals": [dumped]}, sort_keys=False).rstrip())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the deployment's commands to the app."""
+    app.command()(serve)
+    app.command()(migrate)
+    app.add_typer(token_app, name="token")

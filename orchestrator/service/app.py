@@ -1,0 +1,160 @@
+"""The FastAPI application: routes, authentication and the error boundary.
+
+Every route but the probes (`/healthz`, `/readyz`) and the OpenAPI document
+needs a bearer token whose principal holds the route's permission: no
+token or an unknown one is 401, a known one without the permission 403.
+Errors answer as `{"error": "<one line>"}` with the status that says whose
+fault it is: 4xx for the request (the line names the place, as the CLI's
+does), 503 when the store is unreachable, 500 for anything unexpected. No
+error path returns 2xx, and so none can read as an approval.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from orchestrator.errors import (
+    CommanderError,
+    InputError,
+    ReviewRunError,
+    StoreError,
+    UsageError,
+    UserError,
+)
+from orchestrator.service.auth import Permission
+from orchestrator.service.deps import State, require
+from orchestrator.service.routes_gate import gate_router
+from orchestrator.service.routes_reviews import reviews_router
+from orchestrator.service.state import ServiceOptions, ServiceState
+from orchestrator.store.gate_common import Refused
+from orchestrator.store.store import AmbiguousDecisionId, DecisionNotFound
+
+log = logging.getLogger("commander.service")
+
+API_TITLE = "commander"
+API_VERSION = "1"
+
+
+def create_app(options: ServiceOptions) -> FastAPI:
+    """Load everything the service needs (failing here, before the port opens) and wire it."""
+    state = ServiceState(options)
+    app = build_app()
+    app.state.commander = state
+    return app
+
+
+def build_app() -> FastAPI:
+    """The routes without a loaded state: what the OpenAPI document describes."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state = getattr(app.state, "commander", None)
+        if state is not None:
+            state.close()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        summary="Review proposed infrastructure and code changes before they reach production.",
+        # The interactive pages load scripts from a CDN; the document itself is served.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.include_router(reviews_router)
+    app.include_router(gate_router)
+    _add_probes(app)
+    _add_error_boundary(app)
+    _add_request_metrics(app)
+    return app
+
+
+def _add_probes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["probes"], summary="The process is up.")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["probes"],
+        summary="The audit store answers.",
+        responses={503: {"description": "The store does not answer."}},
+    )
+    def readyz(state: State) -> JSONResponse:
+        try:
+            state.ready()
+        except StoreError as exc:
+            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get(
+        "/metrics",
+        tags=["probes"],
+        summary="Prometheus metrics.",
+        response_class=PlainTextResponse,
+        dependencies=[Depends(require(Permission.METRICS))],
+    )
+    def metrics(state: State) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: PLC0415
+
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+# Whose fault each error is; the first class that matches wins.
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (DecisionNotFound, 404),
+    (AmbiguousDecisionId, 400),
+    (Refused, 409),
+    (InputError, 422),
+    (UsageError, 400),
+    (StoreError, 503),
+    (UserError, 500),  # a config error on the server's side, not the caller's
+    (ReviewRunError, 500),
+)
+
+
+def _add_error_boundary(app: FastAPI) -> None:
+    @app.exception_handler(CommanderError)
+    async def commander_error(_: Request, exc: CommanderError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        place = ".".join(str(part) for part in first.get("loc", ()))
+        return JSONResponse({"error": f"{place}: {first.get('msg', 'invalid')}"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error")
+        return JSONResponse(
+            {"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
+        )
+
+
+def _add_request_metrics(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def count(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route's template, not the path: one series per route, not per decision id.
+        template = getattr(route, "path", "unmatched")
+        state: ServiceState = request.app.state.commander
+        state.metrics.requests.labels(request.method, template, str(response.status_code)).inc()
+        return response

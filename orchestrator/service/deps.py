@@ -1,0 +1,50 @@
+"""Route dependencies: the service's state, and the caller checked for one permission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from orchestrator.service.auth import Permission, Principal
+from orchestrator.service.state import ServiceState
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `commander token new`.")
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def service_state(request: Request) -> ServiceState:
+    """The app's state."""
+    state: ServiceState = request.app.state.commander
+    return state
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller (401) and checks one permission (403)."""
+
+    def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise HTTPException(401, "a bearer token is required", _CHALLENGE)
+        principal = service_state(request).auth.principal(credentials.credentials)
+        if principal is None:
+            raise HTTPException(401, "unknown bearer token", _CHALLENGE)
+        if not principal.may(permission):
+            roles = ", ".join(principal.roles)
+            raise HTTPException(
+                403, f"{principal.name} ({roles}) may not {permission.value}; ask an admin"
+            )
+        return principal
+
+    return check
+
+
+State = Annotated[ServiceState, Depends(service_state)]
+Submitter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Signer = Annotated[Principal, Depends(require(Permission.SIGN))]
+Admin = Annotated[Principal, Depends(require(Permission.FREEZE))]

@@ -1,0 +1,197 @@
+"""Submitting proposals and reading decisions.
+
+`POST /v1/reviews` takes the raw input file as its body, exactly as
+`commander review` reads it (a plan's JSON, manifests, a diff, SQL), and
+its metadata as query parameters, so a pipeline submits with one
+`curl --data-binary @plan.json`. The answer is the decision JSON of
+DESIGN.md — 201 for a new decision, 200 for the one already made for the
+same submission — or, on request (`Accept` or `format`), the Markdown PR
+comment, SARIF or text.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from orchestrator.adapters.base import Submission
+from orchestrator.models import Decision, Proposal, Source
+from orchestrator.render import render
+from orchestrator.service.deps import Reader, State, Submitter
+from orchestrator.service.state import Meta
+from orchestrator.store.store import DecisionSummary
+
+reviews_router = APIRouter(prefix="/v1", tags=["reviews"])
+
+
+class Kind(StrEnum):
+    """Input kinds, as `commander review --kind`."""
+
+    auto = "auto"
+    terraform = "terraform"
+    kubernetes = "kubernetes"
+    diff = "diff"
+    sql = "sql"
+
+
+class Format(StrEnum):
+    """How a decision is answered."""
+
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+    text = "text"
+
+
+_MEDIA = {
+    Format.json: "application/json",
+    Format.markdown: "text/markdown; charset=utf-8",
+    Format.sarif: "application/sarif+json",
+    Format.text: "text/plain; charset=utf-8",
+}
+_BY_ACCEPT = {
+    "text/markdown": Format.markdown,
+    "application/sarif+json": Format.sarif,
+    "text/plain": Format.text,
+    "application/json": Format.json,
+}
+_DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Decision, "description": "The decision (JSON unless asked otherwise)."},
+}
+
+
+@reviews_router.post(
+    "/reviews",
+    summary="Submit a proposed change; answer with its decision.",
+    status_code=201,
+    response_model=None,
+    responses={
+        201: {"model": Decision, "description": "A new decision."},
+        200: {"model": Decision, "description": "The decision already made for this submission."},
+        413: {"description": "The body is over the size limit."},
+        422: {"description": "The body cannot be read as the kind given; the reason says where."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The input file as `commander review` reads it.",
+            "content": {
+                "application/json": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query field
+    request: Request,
+    state: State,
+    principal: Submitter,
+    actor: Annotated[str, Query(description="Who proposes the change.")] = "unknown",
+    source: Annotated[Source, Query(description="What kind of proposer it is.")] = Source.HUMAN,
+    intent: Annotated[str, Query(description="The stated purpose of the change.")] = "",
+    environment: Annotated[
+        str | None, Query(description="Target environment; unknown names count as production.")
+    ] = None,
+    kind: Annotated[Kind, Query(description="Input kind; auto detects it.")] = Kind.auto,
+    name: Annotated[
+        str, Query(description="The input's file name, as the record shows it.")
+    ] = "request-body",
+    change_id: Annotated[
+        str | None, Query(description="Which change this submits; default actor:env:name.")
+    ] = None,
+    delete: Annotated[bool, Query(description="Kubernetes: review deleting the objects.")] = False,
+    fmt: Annotated[
+        Format | None, Query(alias="format", description="Answer format; overrides Accept.")
+    ] = None,
+) -> Response:
+    """Review the body and record the decision; the same submission twice is one decision."""
+    body = await _read_body(request, state.max_body_bytes)
+    meta = Meta(
+        kind=kind.value,
+        submission=Submission(source=source, actor=actor, intent=intent, environment=environment),
+        name=name,
+        change_id=change_id,
+        delete=delete,
+    )
+    done = await run_in_threadpool(state.submit, body, meta, principal.name)
+    decision = done.decision
+    response = _answer(decision, done.proposal, _format(fmt, request))
+    response.status_code = 200 if done.replayed else 201
+    response.headers["Location"] = f"/v1/decisions/{decision.decision_id}"
+    response.headers["X-Commander-Outcome"] = decision.outcome
+    response.headers["X-Commander-Replayed"] = "true" if done.replayed else "false"
+    return response
+
+
+@reviews_router.get(
+    "/decisions/{decision_id}",
+    summary="A recorded decision, by id or unique prefix.",
+    response_model=None,
+    responses={**_DECISION_RESPONSES, 404: {"description": "No such decision."}},
+)
+async def get_decision(
+    decision_id: str,
+    request: Request,
+    state: State,
+    _: Reader,
+    fmt: Annotated[
+        Format | None, Query(alias="format", description="Answer format; overrides Accept.")
+    ] = None,
+) -> Response:
+    """Read a decision back as it was recorded."""
+    stored = await run_in_threadpool(state.find, decision_id)
+    response = _answer(stored.decision, stored.proposal, _format(fmt, request))
+    response.headers["X-Commander-Outcome"] = stored.decision.outcome
+    return response
+
+
+@reviews_router.get("/decisions", summary="The newest decisions, newest first.")
+async def list_decisions(
+    state: State,
+    _: Reader,
+    actor: Annotated[str | None, Query(description="Only this actor's.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[DecisionSummary]:
+    """Summaries of recent decisions."""
+    return await run_in_threadpool(lambda: state.store.recent(actor=actor, limit=limit))
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, _too_large(int(declared), limit))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, _too_large(size, limit, at_least=True))
+        chunks.append(chunk)
+    if size == 0:
+        raise HTTPException(400, "empty body: send the input file as the request body")
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int, *, at_least: bool = False) -> str:
+    over = "at least " if at_least else ""
+    return f"body is {over}{size} bytes, over the limit of {limit} bytes (max_input_bytes)"
+
+
+def _format(given: Format | None, request: Request) -> Format:
+    if given is not None:
+        return given
+    for part in request.headers.get("accept", "").split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in _BY_ACCEPT:
+            return _BY_ACCEPT[media]
+    return Format.json
+
+
+def _answer(decision: Decision, proposal: Proposal, fmt: Format) -> Response:
+    text = render(fmt.value, decision, proposal, color=False)
+    return Response(text, media_type=_MEDIA[fmt])
