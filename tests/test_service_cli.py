@@ -1,0 +1,127 @@
+"""`commander serve`, `migrate` and `token new` as real processes, and the tokens file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from orchestrator.errors import ConfigError
+from orchestrator.service.auth import Authenticator, Permission, hash_token
+from tests.service_support import IAM_PLAN
+
+WEB_MODULES = ("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx", "anyio")
+
+
+def test_a_plain_review_never_imports_the_web_stack(cli_env: dict[str, str]) -> None:
+    script = (
+        "import sys\n"
+        "from orchestrator.cli import main\n"
+        "try:\n"
+        f"    main(['review', {str(IAM_PLAN)!r}, '--output', 'json'])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        f"web = sorted(m for m in sys.modules if m.split('.')[0] in {WEB_MODULES!r})\n"
+        "sys.stderr.write(f'EXIT={code} WEB={web}\\n')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=120,
+        check=False,
+    )
+    assert "WEB=[]" in proc.stderr, proc.stderr
+
+
+def test_token_new_prints_a_token_and_an_entry_that_admits_it(run_cli: Any, tmp_path: Path) -> None:
+    result = run_cli(
+        "token", "new", "alice", "--role", "approver", "--approves", "security,change-board"
+    )
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    token = lines[1].removeprefix("# ")
+    assert token.startswith("cmdr_")
+    assert token not in "\n".join(lines[2:])  # only its hash is in the entry
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text("\n".join(lines[2:]), encoding="utf-8")
+    principal = Authenticator.from_file(tokens).principal(token)
+    assert principal is not None
+    assert (principal.name, principal.approves) == ("alice", ("security", "change-board"))
+    assert principal.may(Permission.SIGN)
+    assert not principal.may(Permission.SUBMIT)
+
+
+def test_token_new_refuses_an_unknown_role(run_cli: Any) -> None:
+    result = run_cli("token", "new", "x", "--role", "superuser")
+    assert result.code == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("principals: [{name: a, roles: [ci], token_sha256: abc}]", "token_sha256"),
+        ("principals: [{name: a, roles: [root], token_sha256: '" + "0" * 64 + "'}]", "roles"),
+        ("principals: []", "no principals"),
+        (
+            "principals:\n"
+            f"  - {{name: a, roles: [ci], token_sha256: '{'0' * 64}'}}\n"
+            f"  - {{name: b, roles: [ci], token_sha256: '{'0' * 64}'}}\n",
+            "share one token",
+        ),
+        (
+            f"principals: [{{name: a, roles: [ci], approves: [x], token_sha256: '{'0' * 64}'}}]",
+            "approver role",
+        ),
+        ("principals: [", "invalid YAML"),
+    ],
+)
+def test_a_bad_tokens_file_is_a_config_error_naming_it(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "tokens.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=problem) as caught:
+        Authenticator.from_file(path)
+    assert str(path) in str(caught.value)
+
+
+def test_unknown_tokens_are_refused_and_hashes_are_what_the_file_keeps(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.yaml"
+    entry = {"name": "ci", "roles": ["ci"], "token_sha256": hash_token("cmdr_right")}
+    path.write_text(yaml.safe_dump({"principals": [entry]}), encoding="utf-8")
+    auth = Authenticator.from_file(path)
+    assert auth.principal("cmdr_right") is not None
+    assert auth.principal("cmdr_wrong") is None
+    assert auth.principal(hash_token("cmdr_right")) is None  # the hash is not a token
+
+
+def test_serve_without_tokens_is_a_usage_error(run_cli: Any, tmp_path: Path) -> None:
+    result = run_cli("serve", "--db", f"sqlite:///{tmp_path / 'a.db'}")
+    assert result.code == 2
+    assert "COMMANDER_TOKENS" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_serve_with_a_bad_tokens_file_fails_before_listening(run_cli: Any, tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text("principals:\n  - name: a\n    roles: [ci]\n    token_sha256: 12\n")
+    result = run_cli("serve", "--tokens", str(tokens), "--db", f"sqlite:///{tmp_path / 'a.db'}")
+    assert result.code == 1
+    assert f"{tokens}: line 4" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_migrate_brings_a_new_store_to_head(run_cli: Any, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    first = run_cli("migrate", "--db", db)
+    again = run_cli("migrate", "--db", db)
+    assert (first.code, again.code) == (0, 0), first.stderr
+    assert "schema at revision" in first.stdout
+    assert first.stdout == again.stdout
