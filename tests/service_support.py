@@ -37,6 +37,8 @@ PRINCIPALS: dict[str, tuple[list[str], list[str]]] = {
     "carol": (["approver"], ["change-board"]),
     "root": (["admin"], []),
     "scraper": (["metrics"], []),
+    # submits and approves: the gate must still stop her approving her own submission
+    "dana": (["ci", "approver"], ["security"]),
 }
 
 

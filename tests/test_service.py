@@ -243,6 +243,18 @@ def test_escalation_is_signed_through_the_api(service: RunningService, db_url: s
     assert "commander_approval_latency_seconds_count 1.0" in metrics
 
 
+def test_nobody_approves_what_they_submitted(service: RunningService) -> None:
+    """The submitter is the token's principal: the separation of duties holds over HTTP."""
+    decision_id = service.submit(IAM, who="dana", **AGENT).json()["decision_id"]
+    own = service.client.post(
+        f"/v1/escalations/{decision_id}/approve",
+        json={"role": "security"},
+        headers=service.as_("dana"),
+    )
+    assert own.status_code == 409
+    assert "submitted" in own.json()["error"]
+
+
 def test_deny_ends_the_escalation(service: RunningService) -> None:
     decision_id = service.submit(IAM, **AGENT).json()["decision_id"]
     denied = service.client.post(
