@@ -8,6 +8,7 @@ never pays for a web framework.
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from typing import Annotated
 
@@ -124,7 +125,7 @@ def new_token(
         typer.Option(help="Approvers: the gate roles they sign in, comma-separated."),
     ] = "",
 ) -> None:
-    """Make a token: print it once, and the tokens-file entry that keeps only its hash."""
+    """Make a token: print it once (stderr), and the tokens-file entry with only its hash."""
     import yaml  # noqa: PLC0415
 
     from orchestrator.service.auth import Principal, hash_token  # noqa: PLC0415
@@ -139,7 +140,8 @@ def new_token(
     except ValueError as exc:
         raise UsageError(f"{name}: {str(exc).splitlines()[-1].strip()}") from None
     dumped = entry.model_dump(mode="json", exclude_defaults=True)
-    say(f"# token for {name} (shown once; keep it in your secret store):\n# {token}")
+    # The token to the terminal, the entry to stdout: `… > entry.yaml` never stores the token.
+    sys.stderr.write(f"token for {name} (shown once; keep it in your secret store):\n{token}\n")
     say(yaml.safe_dump({"principals": [dumped]}, sort_keys=False).rstrip())
 
 
