@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from orchestrator.agents import ActorProfile
+    from orchestrator.executors import Executor
     from orchestrator.store import Store
 
 
@@ -172,13 +173,16 @@ def review_proposal(
     proposal: Proposal,
     *,
     reuse: Callable[[Connection], None] | None = None,
+    executor: Executor | None = None,
 ) -> ReviewResult:
     """Judge an adapted proposal against the gate and the reviewers; record the decision.
 
     `reuse`, when given, runs in the recording transaction under the writers'
     lock, before anything is written: the service uses it to find a decision
     another request recorded for the same submission meanwhile (it raises,
-    and nothing of this review is recorded).
+    and nothing of this review is recorded). `executor`, when given, is one
+    the caller keeps across reviews (the service's: Ray's shared objects stay
+    in the object store); otherwise `request.executor` names a new one.
     """
     _check_executor(request.executor)
     started = now_iso()
@@ -194,8 +198,9 @@ def review_proposal(
     context = dataclasses.replace(
         context, history=store.history(proposal.actor, limit=100), actor=profile
     )
-    # Ray joins its cluster here: unreachable, the review fails before anything is recorded.
-    executor = make_executor(request.executor, request.settings.ray_address)
+    if executor is None:
+        # Ray joins its cluster here: unreachable, the review fails before anything is recorded.
+        executor = make_executor(request.executor, request.settings.ray_address)
     verdicts = asyncio.run(
         fan_out(proposal, setup.reviewers, context, executor, setup.config.commander.timeout_for)
     )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select
 
 from orchestrator.adapters.base import Submission
 from orchestrator.commands.gatectx import identities
+from orchestrator.executors import make_executor
 from orchestrator.gatekeeper import change_id_for
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
@@ -79,6 +80,9 @@ class ServiceState:
         self.max_body_bytes = options.max_body_bytes or self.setup.config.commander.max_input_bytes
         self.store = Store.open(options.settings.database_url)
         self.metrics = ServiceMetrics(self.pending_ages)
+        # One executor for the service's life: Ray is joined once, before the port opens,
+        # and what it puts in the object store is reused across reviews.
+        self.executor = make_executor(options.executor, options.settings.ray_address)
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -109,7 +113,12 @@ class ServiceState:
             return self._replayed(earlier)
         try:
             result = review_proposal(
-                self.setup, self.store, request, proposal, reuse=partial(_claim_now, key=key)
+                self.setup,
+                self.store,
+                request,
+                proposal,
+                reuse=partial(_claim_now, key=key),
+                executor=self.executor,
             )
         except AlreadyDecided as raced:
             return self._replayed(raced.decision_id)
