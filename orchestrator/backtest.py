@@ -1,9 +1,12 @@
 """Backtest a candidate policy: replay every decision in a window, report what would flip.
 
-The batch is `replay_job` mapped over the window's decisions. The map is a
-parameter: the default runs in this process, one decision at a time; a process
-pool or a distributed executor (Ray) can pass its own map, since each unit
-depends on its job and the candidate's spec alone, and both pickle. A decision
+The batch is a replay mapped over the window's decisions, in their order. In
+`backtest` the map is a parameter: the default runs in this process, one
+decision at a time; a process pool can pass its own map, since the unit
+(`replay_job`) depends on its job and the candidate's spec alone, and both
+pickle. `backtest_on_ray` spreads the replays over a Ray cluster; there the
+unit carries the loaded candidate itself, put into the object store once, so
+no node needs the candidate's files. Both give the same report. A decision
 that cannot be replayed (its record no longer loads) is reported, never skipped
 in silence; one the kill switch made is listed apart (no policy made it).
 """
@@ -18,15 +21,25 @@ from typing import TYPE_CHECKING
 
 from orchestrator.errors import CommanderError
 from orchestrator.models import Frozen
-from orchestrator.replay import PolicySpec, ReplayJob, load_candidate, load_job, replay_job
+from orchestrator.replay import (
+    Candidate,
+    PolicySpec,
+    ReplayJob,
+    load_candidate,
+    load_job,
+    replay_job,
+    replay_one,
+)
 from orchestrator.replay_diff import ReplayDiff
 
 if TYPE_CHECKING:
     from orchestrator.store import Store
 
 BACKTEST_SCHEMA = "commander.backtest/v1"
-# A map of the unit over jobs: builtins.map runs here; a distributed map spreads them.
+# A map of the unit over jobs: builtins.map runs here; a process pool's map spreads them.
 Mapper = Callable[[Callable[[ReplayJob], ReplayDiff], Iterable[ReplayJob]], Iterable[ReplayDiff]]
+# How a backtest replays its jobs in order, given the loaded candidate.
+ReplayAll = Callable[[Candidate, Iterable[ReplayJob]], Iterable[ReplayDiff]]
 
 
 class Unreplayable(Frozen):
@@ -70,6 +83,47 @@ def backtest(
     mapper: Mapper = map,
 ) -> BacktestReport:
     """Replay every decision recorded in [since, until) under the candidate `spec` names."""
+    return _backtest(
+        store, spec, since, until, lambda _, jobs: mapper(partial(replay_job, spec=spec), jobs)
+    )
+
+
+def backtest_on_ray(
+    store: Store,
+    spec: PolicySpec,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    address: str | None = None,
+) -> BacktestReport:
+    """`backtest`, with the replays run as Ray tasks on the cluster at `address`.
+
+    The loaded candidate (config, graph, reviewers) travels once, by Ray's
+    pickler, which copes with the read-only mappings of the context that the
+    standard pickler refuses. A replay that fails, or whose worker dies,
+    fails the backtest (ReviewRunError): a report is never silently partial.
+    """
+    try:
+        from orchestrator.executors.ray import map_reviews  # noqa: PLC0415 - optional extra
+    except ImportError as exc:
+        from orchestrator.batch import ray_missing  # noqa: PLC0415
+
+        raise ray_missing(exc) from exc
+
+    def on_ray(candidate: Candidate, jobs: Iterable[ReplayJob]) -> list[ReplayDiff]:
+        return map_reviews(jobs, partial(replay_one, candidate=candidate), address=address)
+
+    return _backtest(store, spec, since, until, on_ray)
+
+
+def _backtest(
+    store: Store,
+    spec: PolicySpec,
+    since: datetime | None,
+    until: datetime | None,
+    replay_all: ReplayAll,
+) -> BacktestReport:
+    """Load the candidate, replay the window's jobs with `replay_all`, sum up the report."""
     from orchestrator.store.audit import decision_ids  # noqa: PLC0415 - SQLAlchemy only here
 
     candidate = load_candidate(spec)  # here, so a bad candidate fails before any work
@@ -92,7 +146,7 @@ def backtest(
     replayed, changed = 0, 0
     flips: list[ReplayDiff] = []
     transitions: Counter[str] = Counter()
-    for diff in mapper(partial(replay_job, spec=spec), jobs()):
+    for diff in replay_all(candidate, jobs()):
         replayed += 1
         changed += diff.changed
         if diff.flipped:

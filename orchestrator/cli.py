@@ -82,7 +82,9 @@ def _color() -> bool:
 
 @app.command()
 def review(
-    path: Annotated[str, typer.Argument(help="Input file, or - for standard input.")],
+    path: Annotated[
+        str, typer.Argument(help="Input file, a folder of input files, or - for standard input.")
+    ],
     kind: Annotated[
         Kind, typer.Option(help="Input kind; auto detects it from the content.")
     ] = Kind.auto,
@@ -135,36 +137,45 @@ def review(
         typer.Option(help="Who submits it; they cannot approve it. Default: the OS user."),
     ] = None,
 ) -> None:
-    """Review a proposed change; exit 0 approve, 3 escalate, 4 reject, 1 failure."""
+    """Review a proposed change; exit 0 approve, 3 escalate, 4 reject, 1 failure.
+
+    A folder: every input file in it (*.json, *.yaml, *.yml, *.diff, *.patch,
+    *.sql; not hidden, not in sub-folders) is its own decision, recorded in
+    file-name order; exit 1 if any file failed, else the worst outcome.
+    """
     from orchestrator.adapters.base import Submission  # noqa: PLC0415 - keep --help fast
     from orchestrator.commands.gatectx import login_name  # noqa: PLC0415
-    from orchestrator.render import render  # noqa: PLC0415
     from orchestrator.review import ReviewRequest, run_review  # noqa: PLC0415
     from orchestrator.settings import resolve  # noqa: PLC0415
+
+    request = ReviewRequest(
+        path=path,
+        kind=kind.value,
+        submission=Submission(source=source, actor=actor, intent=intent, environment=environment),
+        settings=resolve(
+            db=db, config=config, topology=topology, backstage=backstage, ray_address=ray_address
+        ),
+        executor=executor.value,
+        delete=delete,
+        change_id=change_id,
+        submitter=submitter or login_name(),
+    )
+    if path != "-" and os.path.isdir(path):
+        from orchestrator.batch import batch_renderer, run_folder_review  # noqa: PLC0415
+
+        render_batch = batch_renderer(output.value)  # before any work: a usage error is exit 2
+        batch = run_folder_review(request)
+        for failed in batch.failures:
+            sys.stderr.write(f"commander: error: {failed.error}\n")
+        _write(render_batch(batch))
+        raise typer.Exit(batch.exit_code)
+
+    from orchestrator.render import render  # noqa: PLC0415
 
     # One review, then the process exits: the cycle collector would only
     # rescan a heap that is about to be freed whole (the service keeps it on).
     gc.disable()
-    result = run_review(
-        ReviewRequest(
-            path=path,
-            kind=kind.value,
-            submission=Submission(
-                source=source, actor=actor, intent=intent, environment=environment
-            ),
-            settings=resolve(
-                db=db,
-                config=config,
-                topology=topology,
-                backstage=backstage,
-                ray_address=ray_address,
-            ),
-            executor=executor.value,
-            delete=delete,
-            change_id=change_id,
-            submitter=submitter or login_name(),
-        )
-    )
+    result = run_review(request)
     _write(render(output.value, result.decision, result.proposal, color=_color()))
     raise typer.Exit(OUTCOME_EXIT[result.decision.outcome])
 

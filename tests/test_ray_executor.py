@@ -325,6 +325,127 @@ def test_cli_review_on_the_cluster_decides_as_local(
     assert verdicts(remote) == verdicts(local)
 
 
+def test_folder_review_on_the_cluster_decides_as_local(
+    cluster: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    """`commander review DIR --executor ray`: per-file tasks on the cluster, the local decisions."""
+    from tests.test_batch import OUTCOMES, comparable, mixed_folder
+    from tests.test_batch import review_folder as review_dir
+
+    folder = mixed_folder(tmp_path / "plans")
+    ray_db, local_db = (f"sqlite:///{tmp_path / name}" for name in ("ray.db", "local.db"))
+    on_ray = ("--executor", "ray", "--ray-address", cluster.address)
+    remote = review_dir(run_cli, folder, ray_db, "--output", "json", *on_ray)
+    local = review_dir(run_cli, folder, local_db, "--output", "json")
+
+    assert remote.code == local.code == 4, remote.stderr
+    remote_decisions, local_decisions = json.loads(remote.stdout), json.loads(local.stdout)
+    assert [d["outcome"] for d in remote_decisions] == list(OUTCOMES.values())
+    assert list(map(comparable, remote_decisions)) == list(map(comparable, local_decisions))
+
+
+def test_backtest_on_the_cluster_reports_as_local(
+    cluster: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    """`commander backtest --executor ray`: the same report, in the same order, as local."""
+    from tests.test_backtest import LOW_APPROVE
+    from tests.test_batch import noop_plan
+    from tests.test_replay import STRICT, TOPOLOGY, candidate_dir, review
+
+    db = f"sqlite:///{tmp_path / 'audit.db'}"
+    noop = tmp_path / "noop.json"
+    noop.write_text(noop_plan(), encoding="utf-8")
+    for actor in ["refactor-bot", "coding-agent", "alice"] * 2:
+        review(db, EXAMPLE / "plan.json" if actor == "refactor-bot" else noop, actor=actor)
+    strict = candidate_dir(tmp_path, **STRICT, **LOW_APPROVE)
+    args = ["backtest", "--config", str(strict), "--topology", str(TOPOLOGY), "--db", db]
+    on_ray = ["--executor", "ray", "--ray-address", cluster.address]
+
+    local = {out: run_cli(*args, "--output", out) for out in ("json", "text")}
+    remote = {out: run_cli(*args, "--output", out, *on_ray) for out in ("json", "text")}
+
+    for out in ("json", "text"):
+        assert remote[out].code == local[out].code == 0, remote[out].stderr
+        assert remote[out].stdout == local[out].stdout
+    report = json.loads(remote["json"].stdout)
+    assert (report["replayed"], report["flipped"]) == (6, 6)
+    assert report["transitions"] == {"approve -> escalate": 4, "escalate -> reject": 2}
+
+
+class DiesOnOneFile:
+    """Approves every file but one; on that one its worker exits, or hangs to be killed."""
+
+    stage = 1
+
+    def __init__(self, name: str, target: str, pid_file: Path, then: str) -> None:
+        self.name = name
+        self._target = target
+        self._dying = PidReviewer(name, pid_file, then)
+
+    async def review(self, proposal: Proposal, context: ReviewContext) -> Verdict:
+        """Approve, unless the proposal came from the target file."""
+        if Path(proposal.input_name).name == self._target:
+            return await self._dying.review(proposal, context)
+        return Verdict(reviewer=self.name, stance="approve", risk_tier=RiskTier.LOW, confidence=1.0)
+
+
+@pytest.mark.parametrize("death", ["exits", "killed"])
+def test_a_worker_dying_mid_folder_review_fails_that_file_never_approves(
+    cluster: Any, tmp_path: Path, death: str
+) -> None:
+    """The file whose worker died is failed, not approved; the others are recorded; exit 1."""
+    import dataclasses
+    import threading
+
+    from orchestrator.batch import list_inputs, review_folder
+    from orchestrator.review import ReviewRequest, prepare
+    from orchestrator.settings import Settings
+    from orchestrator.store import Store
+    from tests.test_batch import mixed_folder
+
+    folder = mixed_folder(tmp_path / "plans")
+    pid_file = tmp_path / "pid"
+    victim = DiesOnOneFile(
+        "victim", "a-noop.json", pid_file, "exit" if death == "exits" else "hang"
+    )
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'audit.db'}", config_dir=None, topology=None
+    )
+    setup = prepare(settings)
+    setup = dataclasses.replace(setup, reviewers=_with(setup.reviewers, victim))
+    request = ReviewRequest(
+        path=str(folder),
+        submission=Submission(source=Source.AI_AGENT, actor="coding-agent", environment="prod"),
+        settings=settings,
+        executor="ray",
+    )
+
+    def kill_the_victim() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if pid_file.exists() and (pid := pid_file.read_text(encoding="utf-8")):
+                os.kill(int(pid), signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_victim, daemon=True)
+    if death == "killed":
+        killer.start()
+    started = time.monotonic()
+    with Store.open(settings.database_url) as store:
+        result = review_folder(setup, store, request, list_inputs(folder))
+    assert time.monotonic() - started < 30, "a dead worker must fail its file at once"
+
+    dead, *others = result.files
+    assert dead.path.name == "a-noop.json"  # approved when its worker lives (test_batch.py)
+    assert dead.decision is None
+    assert dead.error is not None
+    assert dead.error.startswith(f"{folder / 'a-noop.json'}: Ray task failed:"), dead.error
+    assert [f.decision.outcome for f in others if f.decision] == ["escalate", "reject"]
+    assert result.exit_code == 1
+    assert pid_file.exists()
+
+
 def test_cli_unreachable_ray_fails_in_one_line_and_records_nothing(
     run_cli: Any, cli_env: dict[str, str]
 ) -> None:
@@ -358,13 +479,29 @@ def test_cli_unreachable_ray_fails_in_one_line_and_records_nothing(
         store.close()
 
 
-def test_the_default_path_never_imports_ray(cli_env: dict[str, str]) -> None:
-    """A local `commander review` runs start to finish without loading a single Ray module."""
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [("review", 3), ("review-folder", 3), ("backtest", 0)],
+)
+def test_the_default_path_never_imports_ray(
+    cli_env: dict[str, str], tmp_path: Path, command: str, code: int
+) -> None:
+    """A local review, folder review or backtest runs to the end without loading a Ray module."""
+    from orchestrator.config import shipped_config_dir
+
+    plan = EXAMPLE / "plan.json"
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "plan.json").write_bytes(plan.read_bytes())
+    argv = {
+        "review": ["review", str(plan), "--output", "json"],
+        "review-folder": ["review", str(tmp_path / "plans"), "--output", "json"],
+        "backtest": ["backtest", "--config", str(shipped_config_dir())],
+    }[command]
     script = (
         "import sys\n"
         "from orchestrator.cli import main\n"
         "try:\n"
-        f"    main(['review', {str(EXAMPLE / 'plan.json')!r}, '--output', 'json'])\n"
+        f"    main({argv!r})\n"
         "except SystemExit as exc:\n"
         "    code = exc.code\n"
         "loaded = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
@@ -378,7 +515,7 @@ def test_the_default_path_never_imports_ray(cli_env: dict[str, str]) -> None:
         timeout=120,
         check=False,
     )
-    assert "EXIT=3 RAY=[]" in proc.stderr, proc.stderr
+    assert f"EXIT={code} RAY=[]" in proc.stderr, proc.stderr
 
 
 def _alive(pid: int) -> bool:

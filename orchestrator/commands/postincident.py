@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,6 +30,27 @@ TopologyOption = Annotated[
     str | None, typer.Option("--topology", help="Topology file (env COMMANDER_TOPOLOGY).")
 ]
 OutputOption = Annotated[ReportFormat, typer.Option(help="Output format.")]
+
+
+class ExecutorChoice(StrEnum):
+    """Where `backtest` runs its replays."""
+
+    local = "local"
+    ray = "ray"
+
+
+ExecutorOption = Annotated[
+    ExecutorChoice, typer.Option("--executor", help="Where the replays run.")
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster for --executor ray: HOST:PORT, or auto for the one `ray start` runs "
+        "here; default: start a private one (env COMMANDER_RAY_ADDRESS).",
+    ),
+]
 
 incident_app = typer.Typer(
     help="Record which decided changes caused incidents.", no_args_is_help=True
@@ -71,21 +93,30 @@ def backtest(
     topology: TopologyOption = None,
     db: DbOption = None,
     output: OutputOption = ReportFormat.text,
+    executor: ExecutorOption = ExecutorChoice.local,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Replay every decision in a window under a candidate policy; report those that would flip.
 
+    With --executor ray the replays run as tasks on a Ray cluster; the report is the same.
     Exit 0 when every decision was replayed (flips or not), 1 when some could not be.
     """
     from orchestrator.backtest import backtest as run_backtest  # noqa: PLC0415
+    from orchestrator.backtest import backtest_on_ray  # noqa: PLC0415
     from orchestrator.render.audit import backtest_text  # noqa: PLC0415
     from orchestrator.replay import PolicySpec  # noqa: PLC0415
     from orchestrator.settings import resolve  # noqa: PLC0415
 
-    window = parse_time(since, "--since"), parse_time(until, "--until")
-    settings = resolve(config=config, topology=topology)
+    since_at, until_at = parse_time(since, "--since"), parse_time(until, "--until")
+    settings = resolve(config=config, topology=topology, ray_address=ray_address)
     spec = PolicySpec(settings.config_dir, settings.topology)
     with open_store(db) as store:
-        report = run_backtest(store, spec, since=window[0], until=window[1])
+        if executor == ExecutorChoice.ray:
+            report = backtest_on_ray(
+                store, spec, since=since_at, until=until_at, address=settings.ray_address
+            )
+        else:
+            report = run_backtest(store, spec, since=since_at, until=until_at)
     write(
         json.dumps(report.to_json_dict()) if output == ReportFormat.json else backtest_text(report)
     )

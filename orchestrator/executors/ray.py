@@ -12,6 +12,11 @@ object store once per executor and travel to the tasks as references; only
 the small per-stage parts of the context (prior verdicts, history) are sent
 with each task. A timeout counts from submission, so it covers queueing on a busy
 cluster too: a slow cluster escalates, it never approves.
+
+Batches (backtests, folder reviews) map one pure function over many items
+instead: `map_reviews` fails the whole batch on any failed item, `map_each`
+hands each failure back in its item's place. Either way the function goes
+into the object store once and each worker unpickles it once.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import logging
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import ray
@@ -133,8 +138,24 @@ def _review_task(
         return Verdict.failed(name, f"{type(exc).__name__}: {exc}")
 
 
-def _apply(fn: Callable[[T], R], item: T) -> R:
+# The batch functions this worker has unpickled, by object id, newest last: a
+# function (with the graph and policy it closes over) is read from the object
+# store once per worker, not once per item.
+_batch_functions: OrderedDict[str, Callable[[Any], Any]] = OrderedDict()
+_BATCH_FUNCTIONS_KEPT = 2
+
+
+def _apply(fn_box: tuple[Ref], item: T) -> Any:
     """Apply a batch function to one item inside a Ray worker."""
+    # Boxed: Ray resolves only top-level references, which would unpickle fn per task.
+    (ref,) = fn_box
+    key = ref.hex()
+    fn = _batch_functions.get(key)
+    if fn is None:
+        fn = _batch_functions[key] = ray.get(ref)
+        while len(_batch_functions) > _BATCH_FUNCTIONS_KEPT:
+            _batch_functions.popitem(last=False)
+    _batch_functions.move_to_end(key)
     return fn(item)
 
 
@@ -239,35 +260,80 @@ def map_reviews(
     """Apply a pure function to every item as Ray tasks, at most `max_in_flight` at once.
 
     `fn` (with whatever it closes over: a config, a graph) goes into the
-    object store once. Results come back in item order. Any failed item —
-    its exception, a dead worker — cancels the rest and raises ReviewRunError
-    naming the item's index: a batch is never silently partial.
+    object store once, and each worker unpickles it once. Results come back
+    in item order. Any failed item — its exception, a dead worker — cancels
+    the rest and raises ReviewRunError naming the item's index: a batch is
+    never silently partial.
+    """
+    results: dict[int, R] = {}
+    with contextlib.closing(_finished(items, fn, address, max_in_flight)) as finished:
+        for index, ref in finished:
+            try:
+                results[index] = cast(R, ray.get(ref))
+            except Exception as exc:  # closing the generator cancels the rest
+                raise ReviewRunError(f"batch item {index} failed: {_describe(exc)}") from exc
+    return [results[index] for index in sorted(results)]
+
+
+def map_each(
+    items: Iterable[T],
+    fn: Callable[[T], R],
+    *,
+    address: str | None = None,
+    max_in_flight: int | None = None,
+) -> Iterator[R | ReviewRunError]:
+    """Like `map_reviews`, but an item that fails is its own ReviewRunError and the rest go on.
+
+    Results are yielded lazily in item order, each as soon as it and every
+    item before it are done, so the caller can act on the first while the
+    cluster works on the others. Items are drawn from `items` only as tasks
+    are submitted. Closing the iterator early cancels the tasks still running.
+    """
+    done: dict[int, R | ReviewRunError] = {}
+    following = 0
+    with contextlib.closing(_finished(items, fn, address, max_in_flight)) as finished:
+        for index, ref in finished:
+            try:
+                done[index] = cast(R, ray.get(ref))
+            except Exception as exc:  # a dead worker or node, the item's own exception
+                done[index] = ReviewRunError(f"Ray task failed: {_describe(exc)}")
+            while following in done:
+                yield done.pop(following)
+                following += 1
+
+
+def _finished(
+    items: Iterable[T],
+    fn: Callable[[T], R],
+    address: str | None,
+    max_in_flight: int | None,
+) -> Generator[tuple[int, Ref], None, None]:
+    """Submit `fn` over `items`, at most `max_in_flight` at once; yield each (index, ref) done.
+
+    The references come in the order the tasks finish. Whatever is still
+    running when the generator is closed is cancelled, its worker killed.
     """
     connect(address)
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
     limit = max_in_flight or max(1, 2 * int(cpus))
-    fn_ref = ray.put(fn)
-    results: dict[int, R] = {}
+    fn_box = (ray.put(fn),)
     pending: dict[Ref, int] = {}
 
-    def settle(refs: list[Ref]) -> None:
-        for ref in refs:
-            index = pending.pop(ref)
-            try:
-                results[index] = cast(R, ray.get(ref))
-            except Exception as exc:
-                for other in pending:
-                    with contextlib.suppress(Exception):
-                        ray.cancel(other, force=True)
-                raise ReviewRunError(f"batch item {index} failed: {_describe(exc)}") from exc
+    def first_done() -> Iterator[tuple[int, Ref]]:
+        for ref in ray.wait(list(pending), num_returns=1)[0]:
+            yield pending.pop(ref), ref
 
-    for index, item in enumerate(items):
-        if len(pending) >= limit:
-            settle(ray.wait(list(pending), num_returns=1)[0])
-        pending[_remote_apply.remote(fn_ref, item)] = index
-    while pending:
-        settle(ray.wait(list(pending), num_returns=1)[0])
-    return [results[index] for index in sorted(results)]
+    try:
+        for index, item in enumerate(items):
+            if len(pending) >= limit:
+                yield from first_done()
+            pending[_remote_apply.remote(fn_box, item)] = index
+        while pending:
+            yield from first_done()
+    finally:
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
 
 
 def _describe(exc: BaseException) -> str:
