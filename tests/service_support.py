@@ -88,11 +88,19 @@ def running_service(
     *,
     config_dir: Path | None = None,
     max_body_bytes: int | None = None,
+    ray_address: str | None = None,
 ) -> Iterator[RunningService]:
-    """Start the service on a free loopback port; stop it afterwards."""
+    """Start the service on a free loopback port (on Ray when given its address); stop it after."""
+    settings = Settings(
+        database_url=database_url,
+        config_dir=config_dir,
+        topology=IAM_TOPOLOGY,
+        ray_address=ray_address,
+    )
     options = ServiceOptions(
-        settings=Settings(database_url=database_url, config_dir=config_dir, topology=IAM_TOPOLOGY),
+        settings=settings,
         tokens=write_tokens(folder / "tokens.yaml"),
+        executor="local" if ray_address is None else "ray",
         max_body_bytes=max_body_bytes,
     )
     app = create_app(options)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -551,3 +552,29 @@ def test_an_unknown_executor_is_a_usage_error() -> None:
 
     with pytest.raises(UsageError, match="unknown executor 'dask'"):
         make_executor("dask")
+
+
+def test_the_service_on_the_cluster_escalates_when_a_worker_dies(
+    cluster: Any, tmp_path: Path
+) -> None:
+    """`commander serve --executor ray` decides as local; a dead worker is never a 2xx approve."""
+    from tests.service_support import IAM_PLAN, running_service
+
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    agent = {"actor": "coding-agent", "source": "ai-agent", "environment": "development"}
+    small = json.dumps(_small_dev_plan()).encode()
+    with running_service(url, tmp_path, ray_address=cluster.address) as service:
+        iam = service.submit(IAM_PLAN.read_bytes(), actor="refactor-bot", source="ai-agent")
+        assert (iam.status_code, iam.json()["outcome"]) == (201, "escalate")
+        assert service.submit(small, **agent, name="a.json").json()["outcome"] == "approve"
+
+        state = service.state
+        victim = PidReviewer("victim", tmp_path / "pid", "exit")
+        on_ray = _with(state.setup.reviewers, victim)
+        state.setup = dataclasses.replace(state.setup, reviewers=on_ray)
+        died = service.submit(small, **agent, name="b.json")
+        assert died.status_code == 201
+        decision = died.json()
+        assert decision["outcome"] == "escalate"
+        failed = next(v for v in decision["verdicts"] if v["reviewer"] == "victim")
+        assert failed["error"].startswith("Ray task failed:")
