@@ -128,8 +128,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    import ray  # noqa: TID251 - the benchmark starts its own cluster, as the Ray tests do
-    from ray.cluster_utils import Cluster  # noqa: TID251
+    import ray  # the benchmark starts its own cluster, as the Ray tests do
+    from ray.cluster_utils import Cluster
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

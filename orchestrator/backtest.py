@@ -106,7 +106,7 @@ def backtest_on_ray(
     try:
         from orchestrator.executors.ray import map_reviews  # noqa: PLC0415 - optional extra
     except ImportError as exc:
-        from orchestrator.batch import ray_missing  # noqa: PLC0415
+        from orchestrator.executors import ray_missing  # noqa: PLC0415
 
         raise ray_missing(exc) from exc
 

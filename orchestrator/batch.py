@@ -45,8 +45,8 @@ from orchestrator.errors import (
     InputError,
     ReviewRunError,
     UsageError,
-    UserError,
 )
+from orchestrator.executors import ray_missing
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.fanout import fan_out
 from orchestrator.gatekeeper import Recording, change_id_for, decide_and_record
@@ -72,11 +72,6 @@ _OUTCOME_EXIT: Final[dict[Outcome, int]] = {
     "reject": EXIT_REJECT,
 }
 _SEVERITY: Final[tuple[Outcome, ...]] = ("approve", "escalate", "reject")
-
-
-def ray_missing(exc: ImportError) -> UserError:
-    """The error for `--executor ray` when the Ray extra is not installed."""
-    return UserError(f"--executor ray needs Ray ({exc}): pip install 'commander[ray]'")
 
 
 def list_inputs(folder: Path, *, besides: Iterable[Path] = ()) -> list[Path]:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from orchestrator.errors import UsageError, UserError
 from orchestrator.executors.base import Executor, ReviewCall, guarded_review
 
-__all__ = ["Executor", "ReviewCall", "guarded_review", "make_executor"]
+__all__ = ["Executor", "ReviewCall", "guarded_review", "make_executor", "ray_missing"]
+
+
+def ray_missing(exc: ImportError) -> UserError:
+    """The error for `--executor ray` when the Ray extra is not installed."""
+    return UserError(f"--executor ray needs Ray ({exc}): pip install 'commander[ray]'")
 
 
 def make_executor(name: str, address: str | None = None) -> Executor:
@@ -22,8 +27,6 @@ def make_executor(name: str, address: str | None = None) -> Executor:
         try:
             from orchestrator.executors.ray import RayExecutor  # noqa: PLC0415 - optional extra
         except ImportError as exc:
-            raise UserError(
-                f"--executor ray needs Ray ({exc}): pip install 'commander[ray]'"
-            ) from exc
+            raise ray_missing(exc) from exc
         return RayExecutor.connect(address)
     raise UsageError(f"unknown executor {name!r}: use local or ray")
