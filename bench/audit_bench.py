@@ -41,7 +41,7 @@ from orchestrator.store.audit_verify import verify_audit
 
 # Private on purpose: the bench writes exactly the rows Store.record writes, in bulk.
 from orchestrator.store.store import _insert_new, _Rows
-from orchestrator.store.tables import DecisionRow, ProposalRow, table_of
+from orchestrator.store.tables import DECISIONS, PROPOSALS
 
 BUDGET_SECONDS = 1.0
 RESOURCES = 20_000
@@ -106,11 +106,11 @@ def build(store: Store, n: int, batch: int = 1000) -> None:
         with store.writing("bench build") as conn:
             for proposal, decision in items:
                 rows = _Rows.of(proposal, decision)
-                conn.execute(_insert_new(conn, table_of(ProposalRow)), rows.proposal)
-                conn.execute(table_of(DecisionRow).insert(), rows.decision)
+                conn.execute(_insert_new(conn, PROPOSALS), rows.proposal)
+                conn.execute(DECISIONS.insert(), rows.decision)
                 for table, projected in rows.projections:
                     if projected:
-                        conn.execute(table_of(table).insert(), projected)
+                        conn.execute(table.insert(), projected)
                 chain.append(
                     conn,
                     kind=chain.DECISION_KIND,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -144,6 +145,38 @@ def test_known_secrets_are_swept_wherever_they_are_copied() -> None:
     assert secrets == {"dsn-value-42"}
     masked = Masker(secrets=secrets).mask(document)
     assert masked == {"a": {"data": SENSITIVE}, "b": {"copy": SENSITIVE, "short": "pin"}}
+
+
+class _Text(str):
+    """A str subclass, as a YAML loader or a plugin might hand one over."""
+
+
+class _Items(list[Any]):
+    """A list subclass."""
+
+
+def test_subclasses_of_json_types_are_masked_like_the_types() -> None:
+    """The walk tells plain JSON types by identity for speed; subclasses are not skipped."""
+    value = {
+        "config": OrderedDict(password=_Text("hunter22"), name="web"),
+        "env": _Items([_Text("DB_PASSWORD=hunter22"), OrderedDict(token="t0k3n-value")]),
+        "note": _Text("AKIAABCDEFGHIJKLMNOP"),
+        "plain": {"deep": [_Text("x"), {"api_key": "k3y-value"}]},
+    }
+    paths: list[tuple[Any, ...]] = []
+    assert Masker().mask_in_place(value, None, paths=paths) == {
+        "config": {"password": SENSITIVE, "name": "web"},
+        "env": [f"DB_PASSWORD={SENSITIVE}", {"token": SENSITIVE}],
+        "note": SENSITIVE,
+        "plain": {"deep": ["x", {"api_key": SENSITIVE}]},
+    }
+    assert paths == [
+        ("config", "password"),
+        ("env", 0),
+        ("env", 1, "token"),
+        ("note",),
+        ("plain", "deep", 1, "api_key"),
+    ]
 
 
 @pytest.mark.parametrize(

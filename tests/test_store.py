@@ -7,6 +7,7 @@ set, on PostgreSQL in a schema of its own that is dropped afterwards.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -492,13 +493,13 @@ def test_migrated_schema_matches_the_table_definitions(store: Store, db_url: str
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from orchestrator.store.tables import Base
+    from orchestrator.store.tables import METADATA
 
     engine = sa.create_engine(database_url(db_url))
     try:
         with engine.connect() as conn:
             differences = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+                MigrationContext.configure(conn, opts={"compare_type": True}), METADATA
             )
     finally:
         engine.dispose()
@@ -519,13 +520,14 @@ def test_reopening_keeps_the_record_and_refuses_an_unknown_schema(db_url: str) -
         Store.open(db_url)
 
 
-def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:
-    """A review on an existing store skips Alembic's import cost entirely."""
+def test_opening_a_current_database_imports_neither_alembic_nor_the_orm(tmp_path: Path) -> None:
+    """A review on an existing store skips the import cost of Alembic and SQLAlchemy's ORM."""
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     Store.open(url).close()
     code = (
         "import sys; from orchestrator.store import Store; "
-        f"Store.open({url!r}).close(); print('alembic' in sys.modules)"
+        f"Store.open({url!r}).close(); "
+        "print('alembic' in sys.modules or 'sqlalchemy.orm' in sys.modules)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -634,3 +636,22 @@ def test_any_raw_input_and_event_payload_round_trip_and_verify(
 
     assert store.get(ident).proposal.raw == raw
     assert store.verify_chain().ok
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"b": 1, "a": [2**70, -0.0, 1e-300, "é ✓ \u2028"]},
+        {"lone": "\ud800 half a pair", "nested": [{"z": None, "y": True}]},
+        "a diff's text, not an object",
+    ],
+    ids=["order-and-numbers", "lone-surrogate", "text"],
+)
+def test_raw_inputs_hard_to_encode_come_back_in_their_own_key_order(store: Store, raw: Any) -> None:
+    """The raw input is stored as written (no key sorting, any string), and read back equal."""
+    ident = uuid.uuid4().hex
+    proposal = make_proposal(actor=ident).model_copy(update={"raw": raw})
+    store.record(proposal, make_decision(proposal, ident, ident=ident))
+    back = store.get(ident).proposal.raw
+    assert back == raw
+    assert json.dumps(back) == json.dumps(raw)  # the same key order, too

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, Protocol, cast, get_args
 
@@ -93,7 +93,9 @@ def read_input(path: str, *, max_bytes: int) -> tuple[bytes, str]:
                     raise InputError(path, "is a directory, not a file")
                 if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
                     raise InputError(path, _too_large(info.st_size, max_bytes))
-                data = _read_bounded(stream, path, max_bytes)
+                data = _read_bounded(
+                    stream, path, max_bytes, size=info.st_size if stat.S_ISREG(info.st_mode) else 0
+                )
         except IsADirectoryError:
             raise InputError(path, "is a directory, not a file") from None
         except FileNotFoundError:
@@ -107,14 +109,19 @@ def read_input(path: str, *, max_bytes: int) -> tuple[bytes, str]:
     return data, origin
 
 
-def _read_bounded(stream: BinaryIO, origin: str, max_bytes: int) -> bytes:
-    # Chunked so that an endless pipe stops at the limit instead of filling memory.
-    buffer = bytearray()
-    while chunk := stream.read(min(_CHUNK, max_bytes + 1 - len(buffer))):
-        buffer += chunk
-        if len(buffer) > max_bytes:
+def _read_bounded(stream: BinaryIO, origin: str, max_bytes: int, *, size: int = 0) -> bytes:
+    # Chunked so that an endless pipe stops at the limit instead of filling memory. A
+    # file whose `size` is known is read in one piece, so a large plan is copied once.
+    chunks: list[bytes] = []
+    read = 0
+    want = size + 1 if size else _CHUNK  # one byte more shows a file that grew meanwhile
+    while chunk := stream.read(min(want, max_bytes + 1 - read)):
+        chunks.append(chunk)
+        read += len(chunk)
+        if read > max_bytes:
             raise InputError(origin, _too_large(None, max_bytes))
-    return bytes(buffer)
+        want = _CHUNK
+    return b"".join(chunks)
 
 
 def _too_large(size: int | None, max_bytes: int) -> str:
@@ -328,6 +335,17 @@ def child_path(parent: str, step: str | int) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", step):
         return f"{parent}[{json.dumps(step)}]"
     return f"{parent}.{step}" if parent else step
+
+
+def json_path(steps: Iterable[str | int]) -> str:
+    """Spell a path kept as steps, as `child_path` would have built it: `a.b[3]`.
+
+    Readers of large documents keep the steps and spell them only for an error.
+    """
+    text = ""
+    for step in steps:
+        text = child_path(text, step)
+    return text
 
 
 def expect_object(value: object, origin: str, where: str) -> dict[str, Any]:

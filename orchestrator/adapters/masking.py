@@ -79,6 +79,7 @@ _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # A cheap test on the lowercased string before the three scans above: most strings fail it.
 _TRIGGER = re.compile(r"pass|secret|token|key|akia|asia|://|gh[pousr]_|github_pat|xox|aiza|_live_")
 _UNCHANGED = object()
+_NO_MASKS: dict[str, Any] = {}
 
 
 def _masked_assignment(match: re.Match[str]) -> str:
@@ -136,13 +137,15 @@ def collect_marked_strings(value: object, mask: object, sink: set[str]) -> None:
     """Add every string the mirror marks sensitive to `sink` (for the sweep)."""
     if _is_marked(mask):
         _all_strings(value, sink)
+    # A falsy mirror (an empty `before_sensitive`, say) marks nothing below it: skipped.
     elif isinstance(mask, dict) and isinstance(value, dict):
         for key, child_mask in mask.items():
-            if key in value:
+            if child_mask and key in value:
                 collect_marked_strings(value[key], child_mask, sink)
     elif isinstance(mask, list) and isinstance(value, list):
         for child, child_mask in zip(value, mask, strict=False):
-            collect_marked_strings(child, child_mask, sink)
+            if child_mask:
+                collect_marked_strings(child, child_mask, sink)
 
 
 def _all_strings(value: object, sink: set[str]) -> None:
@@ -225,8 +228,14 @@ class Masker:
                 paths.append(tuple(stack))
             return SENSITIVE
         if isinstance(value, dict):
-            self._dict(value, mask, inherited, stack, paths)
+            if mask or inherited:
+                self._dict(value, mask, inherited, stack, paths)
+            else:
+                self._plain_dict(value, stack, paths)
         elif isinstance(value, list):
+            if not mask and not inherited:
+                self._plain_list(value, stack, paths)
+                return value
             child_list = mask if isinstance(mask, list) else ()
             for index, item in enumerate(value):
                 stack.append(index)
@@ -250,38 +259,41 @@ class Masker:
         stack: list[str | int],
         paths: list[Path] | None,
     ) -> None:
-        # The hot loop of a large plan: leaves are handled inline, without a call each,
-        # and only what changes is written back.
-        child_masks = mask if isinstance(mask, dict) and mask else None
-        sensitive_key = self._key_cache.get
-        scrubbed = self._scrubbed.get
+        """Mask an object under a mirror or a sensitive key; unmarked parts go plain."""
+        child_masks: dict[str, Any] = mask if isinstance(mask, dict) else _NO_MASKS
+        key_cache = self._key_cache
+        scrubbed = self._scrubbed
         for key, item in value.items():
-            child_mask = child_masks.get(key) if child_masks is not None else None
             if item is None:
                 continue
-            if child_mask is not None and _is_marked(child_mask):
-                masked: Any = SENSITIVE
-            elif isinstance(item, str):
-                sensitive = sensitive_key(key)
+            child_mask = child_masks.get(key)
+            kind = type(item)
+            if child_mask and not isinstance(child_mask, dict | list):
+                masked: Any = SENSITIVE  # a marked leaf of the mirror (see _is_marked)
+            elif kind is str or (kind is not dict and kind is not list and isinstance(item, str)):
+                sensitive = key_cache.get(key)
                 if sensitive is None:
                     sensitive = self.is_sensitive_key(key)
                 if item and (sensitive or (inherited and key in _INHERITING_KEYS)):
                     masked = SENSITIVE
                 else:
-                    cached = scrubbed(item)
+                    cached = scrubbed.get(item)
                     if cached is _UNCHANGED:
                         continue
                     masked = self.scrub(item) if cached is None else cached
-            elif isinstance(item, dict | list):
-                sensitive = sensitive_key(key)
+            elif kind is dict or kind is list or isinstance(item, dict | list):
+                sensitive = key_cache.get(key)
                 if sensitive is None:
                     sensitive = self.is_sensitive_key(key)
                 sensitive = sensitive or (inherited and key in _INHERITING_KEYS)
                 stack.append(key)
-                if isinstance(item, dict):
-                    self._dict(item, child_mask, sensitive, stack, paths)
-                else:
+                if sensitive or child_mask:
                     self._walk(item, child_mask, sensitive, stack, paths)
+                elif kind is dict:
+                    # a falsy mirror marks nothing below it
+                    self._plain_dict(item, stack, paths)
+                else:
+                    self._walk(item, None, False, stack, paths)
                 stack.pop()
                 continue
             else:
@@ -290,6 +302,90 @@ class Masker:
                 value[key] = masked
                 if paths is not None:
                     paths.append((*stack, key))
+
+    def _plain_dict(
+        self, value: dict[str, Any], stack: list[str | int], paths: list[Path] | None
+    ) -> None:
+        """Mask an object no mirror marks and no sensitive key encloses.
+
+        The hot loop of a large plan, run for hundreds of thousands of values:
+        exact JSON types are told apart by identity, leaves are handled inline,
+        and only what changes is written back.
+        """
+        key_cache = self._key_cache
+        scrubbed = self._scrubbed
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str:
+                if not item:
+                    continue  # nothing to mask in an empty string
+                sensitive = key_cache.get(key)
+                if sensitive is None:
+                    sensitive = self.is_sensitive_key(key)
+                if sensitive:
+                    masked: Any = SENSITIVE
+                else:
+                    cached = scrubbed.get(item)
+                    if cached is _UNCHANGED:
+                        continue
+                    masked = self.scrub(item) if cached is None else cached
+            elif kind is dict or kind is list:
+                sensitive = key_cache.get(key)
+                if sensitive is None:
+                    sensitive = self.is_sensitive_key(key)
+                stack.append(key)
+                if sensitive:
+                    self._walk(item, None, True, stack, paths)
+                elif kind is dict:
+                    self._plain_dict(item, stack, paths)
+                else:
+                    self._plain_list(item, stack, paths)
+                stack.pop()
+                continue
+            elif item is None or kind is int or kind is float or kind is bool:
+                continue
+            else:
+                # a subclass of a JSON type: the general walk tells it by isinstance
+                single = {key: item}
+                self._dict(single, None, False, stack, paths)
+                if single[key] is not item:
+                    value[key] = single[key]
+                continue
+            if masked is not item:
+                value[key] = masked
+                if paths is not None:
+                    paths.append((*stack, key))
+
+    def _plain_list(
+        self, value: list[Any], stack: list[str | int], paths: list[Path] | None
+    ) -> None:
+        """Mask a list no mirror marks and no sensitive key encloses (see `_plain_dict`)."""
+        scrubbed = self._scrubbed
+        for index, item in enumerate(value):
+            kind = type(item)
+            if kind is str:
+                cached = scrubbed.get(item)
+                if cached is _UNCHANGED:
+                    continue
+                masked = self.scrub(item) if cached is None else cached
+                if masked is item:
+                    continue
+                value[index] = masked
+                if paths is not None:
+                    paths.append((*stack, index))
+                continue
+            if kind is int or kind is float or kind is bool or item is None:
+                continue
+            stack.append(index)
+            if kind is dict:
+                self._plain_dict(item, stack, paths)
+            elif kind is list:
+                self._plain_list(item, stack, paths)
+            else:
+                masked = self._walk(item, None, False, stack, paths)
+                if masked is not item:
+                    value[index] = masked
+            stack.pop()
 
 
 def _normalise(key: str) -> str:

@@ -59,35 +59,38 @@ class ChangeHeader(NamedTuple):
 
 def read_change(item: object, position: int, origin: str) -> ChangeHeader:
     """Check `resource_changes[position]` and read the fields a review needs."""
+    # A plan holds tens of thousands of entries: a field's place is spelt out only for an error.
     where = f"resource_changes[{position}]"
     entry = expect_object(item, origin, where)
-    change = expect_object(entry.get("change"), origin, f"{where}.change")
+    change = entry.get("change")
+    if not isinstance(change, dict):
+        change = expect_object(change, origin, f"{where}.change")  # raises
     raw_actions = _actions(change.get("actions"), origin, f"{where}.change.actions")
     action, replace_order = ACTIONS[raw_actions]
-    mode = optional_str(entry.get("mode"), origin, f"{where}.mode") or "managed"
+    mode = _optional_str(entry, "mode", origin, where) or "managed"
     if mode not in _MODES:
         raise InputError(origin, f"unknown mode {mode!r}", where=f"{where}.mode")
     for mirror in _MIRRORS:
-        check_mirror(change.get(mirror), origin, f"{where}.change.{mirror}")
+        value = change.get(mirror)
+        if not is_mirror(value):
+            check_mirror(value, origin, f"{where}.change.{mirror}")
     importing = change.get("importing")
-    if importing is not None:
+    if importing is not None and not isinstance(importing, dict):
         expect_object(importing, origin, f"{where}.change.importing")
     return ChangeHeader(
         position=position,
         address=_required_str(entry, "address", origin, where),
         type=_required_str(entry, "type", origin, where),
-        name=optional_str(entry.get("name"), origin, f"{where}.name"),
+        name=_optional_str(entry, "name", origin, where),
         mode=mode,
-        provider=optional_str(entry.get("provider_name"), origin, f"{where}.provider_name"),
-        module=optional_str(entry.get("module_address"), origin, f"{where}.module_address"),
+        provider=_optional_str(entry, "provider_name", origin, where),
+        module=_optional_str(entry, "module_address", origin, where),
         raw_actions=raw_actions,
         action=action,
         replace_order=replace_order,
-        action_reason=optional_str(entry.get("action_reason"), origin, f"{where}.action_reason"),
+        action_reason=_optional_str(entry, "action_reason", origin, where),
         replace_paths=_replace_paths(change.get("replace_paths"), origin, where),
-        previous_address=optional_str(
-            entry.get("previous_address"), origin, f"{where}.previous_address"
-        ),
+        previous_address=_optional_str(entry, "previous_address", origin, where),
         importing=importing is not None,
         unknown_after=tuple(true_paths(change.get("after_unknown"))),
     )
@@ -137,9 +140,14 @@ def _model(
     )
 
 
+def is_mirror(value: object) -> bool:
+    """Whether a value has the shape of a sensitivity or unknown mirror (or is absent)."""
+    return value is None or isinstance(value, bool | dict | list)
+
+
 def check_mirror(value: object, origin: str, where: str) -> None:
     """A sensitivity or unknown mirror is a boolean, an object or a list."""
-    if value is not None and not isinstance(value, bool | dict | list):
+    if not is_mirror(value):
         raise InputError(
             origin, f"expected a boolean, object or list, got {type_name(value)}", where=where
         )
@@ -156,6 +164,13 @@ def _actions(value: object, origin: str, where: str) -> tuple[str, ...]:
     if key not in ACTIONS:
         raise InputError(origin, f"unknown action {actions!r}", where=where)
     return key
+
+
+def _optional_str(entry: dict[str, Any], key: str, origin: str, where: str) -> str | None:
+    value = entry.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    return optional_str(value, origin, f"{where}.{key}")  # raises, naming the place
 
 
 def _required_str(entry: dict[str, Any], key: str, origin: str, where: str) -> str:

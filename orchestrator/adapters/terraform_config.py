@@ -15,13 +15,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.adapters.base import child_path, expect_list, expect_object, type_name
+from orchestrator.adapters.base import (
+    child_path,
+    expect_list,
+    expect_object,
+    json_path,
+    type_name,
+)
 from orchestrator.errors import InputError
 
 ModulePath = tuple[str, ...]
 Edge = tuple[str, frozenset["Target"], bool]  # kind, dependencies, pair instances by key
 # An edge before resolution: kind, the references, the module they are relative to.
 Pending = tuple[str, tuple[str, ...], ModulePath]
+Where = tuple[str | int, ...]  # a JSON path as steps, see base.json_path
 
 _KEY = r'\[(?:[0-9]+|"(?:[^"\\]|\\.)*")\]'
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
@@ -34,6 +41,8 @@ _NOT_RESOURCES = frozenset({
     "run", "provider", "resource", "output", "list",
 })  # fmt: skip
 _REPEATERS = frozenset({"count", "each"})
+# The parts of a resource block whose expressions can refer to other resources.
+_REFERRING_PARTS = ("expressions", "count_expression", "for_each_expression", "provisioners")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +78,17 @@ class ConfigIndex:
         # by a module call that comes before the module defining it.
         root = configuration.get("root_module")
         if root is not None:
-            self._walk(root, (), "configuration.root_module", ())
+            self._walk(root, (), ("configuration", "root_module"), ())
         self._providers = self._read_providers(configuration)
 
     def edges(self, resource: ConfigResource) -> Iterator[Edge]:
         """Each (kind, dependencies, paired) group this resource declares or inherits."""
         body, module = resource.body, resource.module
-        for part in ("expressions", "count_expression", "for_each_expression", "provisioners"):
-            for refs in reference_lists(body.get(part)):
+        for part in _REFERRING_PARTS:
+            expression = body.get(part)
+            if expression is None:
+                continue  # most resources have no count, for_each or provisioners
+            for refs in reference_lists(expression):
                 yield "reference", *self.resolve(refs, module)
         if resource.depends_on:
             yield "depends_on", self.resolve(resource.depends_on, module)[0], False
@@ -153,44 +165,60 @@ class ConfigIndex:
         return self._memo[key]
 
     def _walk(
-        self, value: object, module: ModulePath, where: str, inherited: tuple[Pending, ...]
+        self, value: object, module: ModulePath, where: Where, inherited: tuple[Pending, ...]
     ) -> None:
-        body = expect_object(value, self._origin, where)
+        # `where` is kept as steps, spelt out only for an error: a plan has thousands of modules.
+        body = self._object(value, where)
         self._modules[module] = body
         if body.get("resources") is not None:
-            resources = expect_list(body["resources"], self._origin, f"{where}.resources")
+            resources = body["resources"]
+            if not isinstance(resources, list):
+                expect_list(resources, self._origin, json_path((*where, "resources")))
             for index, item in enumerate(resources):
-                place = f"{where}.resources[{index}]"
-                resource = expect_object(item, self._origin, place)
+                resource = self._object(item, (*where, "resources", index))
                 address = resource.get("address")
                 if not isinstance(address, str):
                     raise InputError(
                         self._origin,
                         f"expected a string, got {type_name(address)}",
-                        where=f"{place}.address",
+                        where=json_path((*where, "resources", index, "address")),
                     )
                 depends_on = resource.get("depends_on")
                 if depends_on is not None:
-                    depends_on = string_list(depends_on, self._origin, f"{place}.depends_on")
+                    depends_on = string_list(
+                        depends_on,
+                        self._origin,
+                        json_path((*where, "resources", index, "depends_on")),
+                    )
                 self.resources.append(
                     ConfigResource(module, address, resource, tuple(depends_on or ()), inherited)
                 )
         if body.get("module_calls") is None:
             return
-        calls = expect_object(body["module_calls"], self._origin, f"{where}.module_calls")
+        calls = self._object(body["module_calls"], (*where, "module_calls"))
         for name, item in calls.items():
-            place = child_path(f"{where}.module_calls", name)
-            call = expect_object(item, self._origin, place)
+            call = self._object(item, (*where, "module_calls", name))
             # A call's depends_on and count/for_each hold for everything inside it.
             edges = list(inherited)
             for part in ("count_expression", "for_each_expression"):
                 for refs in reference_lists(call.get(part)):
                     edges.append(("reference", tuple(refs), module))
             if call.get("depends_on") is not None:
-                depends_on = string_list(call["depends_on"], self._origin, f"{place}.depends_on")
+                place = json_path((*where, "module_calls", name, "depends_on"))
+                depends_on = string_list(call["depends_on"], self._origin, place)
                 edges.append(("depends_on", tuple(depends_on), module))
             if call.get("module") is not None:
-                self._walk(call["module"], (*module, name), f"{place}.module", tuple(edges))
+                self._walk(
+                    call["module"],
+                    (*module, name),
+                    (*where, "module_calls", name, "module"),
+                    tuple(edges),
+                )
+
+    def _object(self, value: object, where: Where) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return value
+        return expect_object(value, self._origin, json_path(where))  # raises
 
     def _read_providers(self, configuration: dict[str, Any]) -> dict[str, list[Pending]]:
         # A provider configured from a resource's attributes (kubernetes from an EKS
@@ -213,8 +241,15 @@ class ConfigIndex:
         return found
 
 
-def reference_lists(node: object) -> Iterator[list[str]]:
+def reference_lists(node: object) -> list[list[str]]:
     """Every `references` list under a configuration expression, nested blocks included."""
+    found: list[list[str]] = []
+    _collect_references(node, found)
+    return found
+
+
+def _collect_references(node: object, found: list[list[str]]) -> None:
+    # A list, not a generator: there is one walk per expression of every resource.
     if isinstance(node, dict):
         for key, child in node.items():
             if (
@@ -222,12 +257,13 @@ def reference_lists(node: object) -> Iterator[list[str]]:
                 and isinstance(child, list)
                 and all(isinstance(item, str) for item in child)
             ):
-                yield child
-            else:
-                yield from reference_lists(child)
+                found.append(child)
+            elif isinstance(child, dict | list):
+                _collect_references(child, found)
     elif isinstance(node, list):
         for child in node:
-            yield from reference_lists(child)
+            if isinstance(child, dict | list):
+                _collect_references(child, found)
 
 
 def string_list(value: object, origin: str, where: str) -> list[str]:

@@ -6,16 +6,20 @@ with its own way of saying what is sensitive. `plan_mirror` gathers all of
 them into one sparse mirror of the document, so that `Masker.mask_in_place(plan,
 mirror)` masks every copy and `collect_marked_strings` finds every value to
 sweep for elsewhere.
+
+A plan holds tens of thousands of resources, so the JSON path of each place
+read is kept as a tuple of steps (`Where`) and spelt out (`json_path`) only for an error.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.adapters.base import child_path, expect_list, expect_object
-from orchestrator.adapters.terraform_changes import check_mirror
+from orchestrator.adapters.base import expect_list, expect_object, json_path
+from orchestrator.adapters.terraform_changes import check_mirror, is_mirror
 
 Mirror = dict[str, Any]
+Where = tuple[str | int, ...]
 
 
 def plan_mirror(plan: dict[str, Any], origin: str) -> Mirror:
@@ -23,101 +27,123 @@ def plan_mirror(plan: dict[str, Any], origin: str) -> Mirror:
     mirror: Mirror = {}
     for section in ("resource_changes", "resource_drift"):
         if plan.get(section) is not None:
-            mirror[section] = _changes(plan[section], origin, section)
+            mirror[section] = _changes(plan[section], origin, (section,))
     if plan.get("deferred_changes") is not None:
+        where: Where = ("deferred_changes",)
         mirror["deferred_changes"] = [
             {
                 "resource_change": _change(
-                    item.get("resource_change"), origin, f"{where}.resource_change"
+                    item.get("resource_change"), origin, (*where, index, "resource_change")
                 )
             }
-            for item, where in _objects(plan["deferred_changes"], origin, "deferred_changes")
+            for index, item in enumerate(_objects(plan["deferred_changes"], origin, where))
         ]
     if plan.get("planned_values") is not None:
-        mirror["planned_values"] = _state_values(plan["planned_values"], origin, "planned_values")
+        mirror["planned_values"] = _state_values(
+            plan["planned_values"], origin, ("planned_values",)
+        )
     prior = plan.get("prior_state")
     if prior is not None and expect_object(prior, origin, "prior_state").get("values") is not None:
-        values = _state_values(prior["values"], origin, "prior_state.values")
+        values = _state_values(prior["values"], origin, ("prior_state", "values"))
         mirror["prior_state"] = {"values": values}
     if plan.get("output_changes") is not None:
+        where = ("output_changes",)
         mirror["output_changes"] = {
-            name: _change_mirror(change, origin, child_path("output_changes", name))
-            for name, change in _members(plan["output_changes"], origin, "output_changes")
+            name: _change_mirror(change, origin, (*where, name))
+            for name, change in _members(plan["output_changes"], origin, where)
         }
     configuration = plan.get("configuration")
     if configuration is not None:
         root = expect_object(configuration, origin, "configuration").get("root_module")
         if root is not None:
-            module = _config_module(root, origin, "configuration.root_module")
+            module = _config_module(root, origin, ("configuration", "root_module"))
             mirror["configuration"] = {"root_module": module}
             # The plan's `variables` are the root module's: sensitive if declared so.
             mirror["variables"] = {name: {"value": True} for name in module.get("variables", {})}
     if plan.get("action_invocations") is not None:
         mirror["action_invocations"] = [
             {"config_values": item.get("config_sensitive")}
-            for item, _ in _objects(plan["action_invocations"], origin, "action_invocations")
+            for item in _objects(plan["action_invocations"], origin, ("action_invocations",))
         ]
     return mirror
 
 
-def _objects(value: object, origin: str, where: str) -> list[tuple[dict[str, Any], str]]:
-    """The objects of a list, each with its JSON path."""
+def _object(value: object, origin: str, where: Where) -> dict[str, Any]:
+    """`value` if it is an object, else fail naming its place."""
+    if isinstance(value, dict):
+        return value
+    return expect_object(value, origin, json_path(where))  # raises
+
+
+def _objects(value: object, origin: str, where: Where) -> list[dict[str, Any]]:
+    """The items of a list, each checked to be an object."""
+    items = expect_list(value, origin, json_path(where)) if type(value) is not list else value
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            _object(item, origin, (*where, index))  # raises
+    return items
+
+
+def _changes(value: object, origin: str, where: Where) -> list[Mirror]:
     return [
-        (expect_object(item, origin, f"{where}[{index}]"), f"{where}[{index}]")
-        for index, item in enumerate(expect_list(value, origin, where))
+        _change(item, origin, (*where, index))
+        for index, item in enumerate(_objects(value, origin, where))
     ]
 
 
-def _changes(value: object, origin: str, where: str) -> list[Mirror]:
-    return [_change(item, origin, place) for item, place in _objects(value, origin, where)]
+def _change(value: object, origin: str, where: Where) -> Mirror:
+    entry = _object(value, origin, where)
+    return {"change": _change_mirror(entry.get("change"), origin, (*where, "change"))}
 
 
-def _change(value: object, origin: str, where: str) -> Mirror:
-    entry = expect_object(value, origin, where)
-    return {"change": _change_mirror(entry.get("change"), origin, f"{where}.change")}
-
-
-def _change_mirror(value: object, origin: str, where: str) -> Mirror:
-    change = expect_object(value, origin, where)
+def _change_mirror(value: object, origin: str, where: Where) -> Mirror:
+    change = _object(value, origin, where)
     before, after = change.get("before_sensitive"), change.get("after_sensitive")
-    check_mirror(before, origin, f"{where}.before_sensitive")
-    check_mirror(after, origin, f"{where}.after_sensitive")
+    if not is_mirror(before):
+        check_mirror(before, origin, json_path((*where, "before_sensitive")))
+    if not is_mirror(after):
+        check_mirror(after, origin, json_path((*where, "after_sensitive")))
     return {"before": before, "after": after}
 
 
-def _state_values(value: object, origin: str, where: str) -> Mirror:
-    values = expect_object(value, origin, where)
+def _state_values(value: object, origin: str, where: Where) -> Mirror:
+    values = _object(value, origin, where)
     mirror: Mirror = {}
     if values.get("outputs") is not None:
         mirror["outputs"] = {
             name: {"value": bool(output.get("sensitive"))}
-            for name, output in _members(values["outputs"], origin, f"{where}.outputs")
+            for name, output in _members(values["outputs"], origin, (*where, "outputs"))
         }
     if values.get("root_module") is not None:
-        mirror["root_module"] = _state_module(values["root_module"], origin, f"{where}.root_module")
+        mirror["root_module"] = _state_module(
+            values["root_module"], origin, (*where, "root_module")
+        )
     return mirror
 
 
-def _state_module(value: object, origin: str, where: str) -> Mirror:
-    module = expect_object(value, origin, where)
+def _state_module(value: object, origin: str, where: Where) -> Mirror:
+    module = _object(value, origin, where)
     mirror: Mirror = {}
     if module.get("resources") is not None:
-        mirror["resources"] = []
-        for resource, place in _objects(module["resources"], origin, f"{where}.resources"):
+        listed = (*where, "resources")
+        resources = _objects(module["resources"], origin, listed)
+        for index, resource in enumerate(resources):
             sensitive = resource.get("sensitive_values")
-            check_mirror(sensitive, origin, f"{place}.sensitive_values")
-            mirror["resources"].append({"values": sensitive})
+            if not is_mirror(sensitive):
+                check_mirror(sensitive, origin, json_path((*listed, index, "sensitive_values")))
+        mirror["resources"] = [{"values": r.get("sensitive_values")} for r in resources]
     if module.get("child_modules") is not None:
+        listed = (*where, "child_modules")
         mirror["child_modules"] = [
-            _state_module(child, origin, place)
-            for child, place in _objects(module["child_modules"], origin, f"{where}.child_modules")
+            _state_module(child, origin, (*listed, index))
+            for index, child in enumerate(_objects(module["child_modules"], origin, listed))
         ]
     return mirror
 
 
-def _config_module(value: object, origin: str, where: str) -> Mirror:
+def _config_module(value: object, origin: str, where: Where) -> Mirror:
     """Mask sensitive variable defaults, sensitive outputs and what calls pass to them."""
-    module = expect_object(value, origin, where)
+    module = _object(value, origin, where)
     mirror: Mirror = {}
     if variables := _sensitive(module, "variables", origin, where):
         mirror["variables"] = {name: {"default": True} for name in variables}
@@ -125,30 +151,32 @@ def _config_module(value: object, origin: str, where: str) -> Mirror:
         mirror["outputs"] = {name: {"expression": {"constant_value": True}} for name in outputs}
     if module.get("module_calls") is not None:
         mirror["module_calls"] = {}
-        for name, call in _members(module["module_calls"], origin, f"{where}.module_calls"):
+        listed = (*where, "module_calls")
+        for name, call in _members(module["module_calls"], origin, listed):
             if call.get("module") is None:
                 continue
-            place = f"{child_path(f'{where}.module_calls', name)}.module"
-            body = expect_object(call["module"], origin, place)
-            passed = _sensitive(body, "variables", origin, place)
+            inner = (*listed, name, "module")
+            body = _object(call["module"], origin, inner)
+            passed = _sensitive(body, "variables", origin, inner)
             mirror["module_calls"][name] = {
-                "module": _config_module(body, origin, place),
+                "module": _config_module(body, origin, inner),
                 "expressions": {variable: {"constant_value": True} for variable in passed},
             }
     return mirror
 
 
-def _sensitive(module: dict[str, Any], section: str, origin: str, where: str) -> list[str]:
+def _sensitive(module: dict[str, Any], section: str, origin: str, where: Where) -> list[str]:
     """Names of the variables or outputs a module declares `sensitive = true`."""
     if module.get(section) is None:
         return []
-    members = _members(module[section], origin, f"{where}.{section}")
+    members = _members(module[section], origin, (*where, section))
     return [name for name, member in members if member.get("sensitive")]
 
 
-def _members(value: object, origin: str, where: str) -> list[tuple[str, dict[str, Any]]]:
+def _members(value: object, origin: str, where: Where) -> list[tuple[str, dict[str, Any]]]:
     """The members of an object whose values must be objects, checked."""
-    return [
-        (name, expect_object(member, origin, child_path(where, name)))
-        for name, member in expect_object(value, origin, where).items()
-    ]
+    members = _object(value, origin, where)
+    for name, member in members.items():
+        if not isinstance(member, dict):
+            _object(member, origin, (*where, name))  # raises
+    return list(members.items())

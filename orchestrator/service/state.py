@@ -29,7 +29,7 @@ from orchestrator.store.chain import parse_utc
 from orchestrator.store.gate_common import iso, moment
 from orchestrator.store.governance import list_escalations
 from orchestrator.store.reuse import AlreadyDecided, SubmissionKey, claim, reusable_decision
-from orchestrator.store.tables import ChainHeadRow
+from orchestrator.store.tables import CHAIN_HEAD
 
 if TYPE_CHECKING:
     from orchestrator.models import Decision, Proposal
@@ -132,7 +132,7 @@ class ServiceState:
     def ready(self) -> None:
         """Raise StoreError unless the store answers, with its schema in place."""
         with self.store.reading("check that the store answers") as conn:
-            conn.execute(select(ChainHeadRow.seq).limit(1)).first()
+            conn.execute(select(CHAIN_HEAD.c.seq).limit(1)).first()
 
     def pending_ages(self) -> list[float]:
         """Seconds each pending escalation has waited (for /metrics)."""

@@ -28,8 +28,12 @@ from orchestrator.store.gate_common import (
     person_key,
 )
 from orchestrator.store.store import Store
-from orchestrator.store.tables import DecisionRow, ProposalRow
-from orchestrator.store.tables_governance import ApprovalRow, EscalationRow, SubmissionRow
+from orchestrator.store.tables import DECISIONS, PROPOSALS
+from orchestrator.store.tables_governance import (
+    CHANGE_SUBMISSIONS,
+    ESCALATION_APPROVALS,
+    ESCALATIONS,
+)
 
 
 class ApprovalResult(Frozen):
@@ -62,7 +66,7 @@ def approve(
         _check_latest(conn, esc)
         _check_not_frozen(conn, esc, identities)
         conn.execute(
-            insert(ApprovalRow),
+            insert(ESCALATION_APPROVALS),
             {
                 "decision_id": decision_id,
                 "role": role,
@@ -84,11 +88,11 @@ def approve(
             payload=payload | {"name": name, "role": role, "comment": comment},
             at=at,
         )
-        after = load(conn, EscalationRow.decision_id == decision_id, at)[0]
+        after = load(conn, ESCALATIONS.c.decision_id == decision_id, at)[0]
         completed = not after.missing_roles
         if completed:
             _complete(conn, after, name, at)
-            after = load(conn, EscalationRow.decision_id == decision_id, at)[0]
+            after = load(conn, ESCALATIONS.c.decision_id == decision_id, at)[0]
     signed = next(a for a in after.approvals if a.role == role)
     return ApprovalResult(escalation=after, approval=signed, completed=completed)
 
@@ -113,8 +117,8 @@ def deny(
         if identities.roles_of(name) == ():
             raise Refused(f"{name} is not an approver in gate.approvers, so cannot deny")
         conn.execute(
-            update(EscalationRow)
-            .where(EscalationRow.decision_id == decision_id)
+            update(ESCALATIONS)
+            .where(ESCALATIONS.c.decision_id == decision_id)
             .values(status="denied", closed_at=at, closed_by=name, reason=reason)
         )
         chain_event(
@@ -130,11 +134,11 @@ def deny(
             },
             at=at,
         )
-        return load(conn, EscalationRow.decision_id == decision_id, at)[0]
+        return load(conn, ESCALATIONS.c.decision_id == decision_id, at)[0]
 
 
 def _open(conn: Connection, decision_id: str, at: datetime, doing: str) -> Escalation:
-    esc = load(conn, EscalationRow.decision_id == decision_id, at)[0]
+    esc = load(conn, ESCALATIONS.c.decision_id == decision_id, at)[0]
     if esc.status == "pending":
         return esc
     short = decision_id[:13]
@@ -184,9 +188,9 @@ def _check_signer(esc: Escalation, name: str, role: str, identities: Identities)
 def _check_latest(conn: Connection, esc: Escalation) -> None:
     """Refuse a stale plan: the change's latest submission must be this very content."""
     latest = conn.execute(
-        select(SubmissionRow.decision_id, SubmissionRow.proposal_digest)
-        .where(SubmissionRow.change_id == esc.change_id)
-        .order_by(SubmissionRow.created_at.desc(), SubmissionRow.decision_id.desc())
+        select(CHANGE_SUBMISSIONS.c.decision_id, CHANGE_SUBMISSIONS.c.proposal_digest)
+        .where(CHANGE_SUBMISSIONS.c.change_id == esc.change_id)
+        .order_by(CHANGE_SUBMISSIONS.c.created_at.desc(), CHANGE_SUBMISSIONS.c.decision_id.desc())
         .limit(1)
     ).first()
     if latest is not None and latest.proposal_digest != esc.proposal_digest:
@@ -210,14 +214,14 @@ def _check_not_frozen(conn: Connection, esc: Escalation, identities: Identities)
 def _complete(conn: Connection, esc: Escalation, name: str, at: datetime) -> None:
     """Close as approved-by-humans, count the change against budgets, chain the outcome."""
     conn.execute(
-        update(EscalationRow)
-        .where(EscalationRow.decision_id == esc.decision_id)
+        update(ESCALATIONS)
+        .where(ESCALATIONS.c.decision_id == esc.decision_id)
         .values(status="approved-by-humans", closed_at=at, closed_by=name)
     )
     row = conn.execute(
-        select(DecisionRow.decision_json, ProposalRow.change_count, ProposalRow.destructive_count)
-        .join(ProposalRow, ProposalRow.digest == DecisionRow.proposal_digest)
-        .where(DecisionRow.decision_id == esc.decision_id)
+        select(DECISIONS.c.decision_json, PROPOSALS.c.change_count, PROPOSALS.c.destructive_count)
+        .join(PROPOSALS, PROPOSALS.c.digest == DECISIONS.c.proposal_digest)
+        .where(DECISIONS.c.decision_id == esc.decision_id)
     ).one()
     score = int(json.loads(row.decision_json).get("blast_radius", {}).get("score", 0))
     count_usage(

@@ -19,8 +19,8 @@ from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
 from orchestrator.store.gate_common import person_key
 from orchestrator.store.store import Store, history_entries
-from orchestrator.store.tables import ChainRow, DecisionRow, ProposalRow
-from orchestrator.store.tables_governance import BudgetUsageRow, ElevationRow
+from orchestrator.store.tables import AUDIT_CHAIN, DECISIONS, PROPOSALS
+from orchestrator.store.tables_governance import BUDGET_USAGE, ELEVATIONS
 
 
 class UsageEvent(Frozen):
@@ -34,8 +34,8 @@ class UsageEvent(Frozen):
 
 def _own_seq(decision_id: str) -> ScalarSelect[int]:
     return (
-        select(ChainRow.seq)
-        .where(ChainRow.kind == chain.DECISION_KIND, ChainRow.ref_id == decision_id)
+        select(AUDIT_CHAIN.c.seq)
+        .where(AUDIT_CHAIN.c.kind == chain.DECISION_KIND, AUDIT_CHAIN.c.ref_id == decision_id)
         .scalar_subquery()
     )
 
@@ -46,18 +46,18 @@ def history_before(
     """The actor's history as reviewers saw it when `decision_id` was reviewed."""
     query = (
         select(
-            DecisionRow.decision_id,
-            DecisionRow.outcome,
-            DecisionRow.risk_tier,
-            DecisionRow.created_at,
-            ProposalRow.change_count,
-            ProposalRow.destructive_count,
+            DECISIONS.c.decision_id,
+            DECISIONS.c.outcome,
+            DECISIONS.c.risk_tier,
+            DECISIONS.c.created_at,
+            PROPOSALS.c.change_count,
+            PROPOSALS.c.destructive_count,
         )
-        .join(ProposalRow, ProposalRow.digest == DecisionRow.proposal_digest)
-        .join(ChainRow, ChainRow.ref_id == DecisionRow.decision_id)
-        .where(ChainRow.kind == chain.DECISION_KIND, ChainRow.seq < _own_seq(decision_id))
-        .where(ProposalRow.actor == actor)
-        .order_by(DecisionRow.created_at.desc(), DecisionRow.decision_id.desc())
+        .join(PROPOSALS, PROPOSALS.c.digest == DECISIONS.c.proposal_digest)
+        .join(AUDIT_CHAIN, AUDIT_CHAIN.c.ref_id == DECISIONS.c.decision_id)
+        .where(AUDIT_CHAIN.c.kind == chain.DECISION_KIND, AUDIT_CHAIN.c.seq < _own_seq(decision_id))
+        .where(PROPOSALS.c.actor == actor)
+        .order_by(DECISIONS.c.created_at.desc(), DECISIONS.c.decision_id.desc())
         .limit(limit)
     )
     with store.reading("read an actor's history") as conn:
@@ -68,11 +68,11 @@ def history_before(
 def elevations_at(store: Store, actor: str, at: datetime) -> tuple[Elevation, ...]:
     """The grants in force for `actor` at `at` (naive UTC): granted, not expired, not revoked."""
     query = (
-        select(ElevationRow)
-        .where(ElevationRow.actor == actor.strip())
-        .where(ElevationRow.granted_at <= at, ElevationRow.until > at)
-        .where(or_(ElevationRow.revoked_at.is_(None), ElevationRow.revoked_at > at))
-        .order_by(ElevationRow.granted_at, ElevationRow.elevation_id)
+        select(ELEVATIONS)
+        .where(ELEVATIONS.c.actor == actor.strip())
+        .where(ELEVATIONS.c.granted_at <= at, ELEVATIONS.c.until > at)
+        .where(or_(ELEVATIONS.c.revoked_at.is_(None), ELEVATIONS.c.revoked_at > at))
+        .order_by(ELEVATIONS.c.granted_at, ELEVATIONS.c.elevation_id)
     )
     with store.reading("read an actor's elevations") as conn:
         rows = conn.execute(query).mappings().all()
@@ -96,12 +96,12 @@ def usage_before(
 ) -> tuple[UsageEvent, ...]:
     """Budget use of the actor counted in (at - lookback, at] for decisions chained before it."""
     query = (
-        select(BudgetUsageRow)
-        .join(ChainRow, ChainRow.ref_id == BudgetUsageRow.decision_id)
-        .where(ChainRow.kind == chain.DECISION_KIND, ChainRow.seq < _own_seq(decision_id))
-        .where(BudgetUsageRow.actor == person_key(actor))
-        .where(BudgetUsageRow.counted_at > at - lookback, BudgetUsageRow.counted_at <= at)
-        .order_by(BudgetUsageRow.counted_at)
+        select(BUDGET_USAGE)
+        .join(AUDIT_CHAIN, AUDIT_CHAIN.c.ref_id == BUDGET_USAGE.c.decision_id)
+        .where(AUDIT_CHAIN.c.kind == chain.DECISION_KIND, AUDIT_CHAIN.c.seq < _own_seq(decision_id))
+        .where(BUDGET_USAGE.c.actor == person_key(actor))
+        .where(BUDGET_USAGE.c.counted_at > at - lookback, BUDGET_USAGE.c.counted_at <= at)
+        .order_by(BUDGET_USAGE.c.counted_at)
     )
     with store.reading("read an actor's budget use") as conn:
         rows = conn.execute(query).mappings().all()

@@ -18,18 +18,18 @@ from sqlalchemy import ColumnElement, Connection, Select, SQLColumnExpression, e
 
 from orchestrator.models import Frozen, Outcome, RiskTier
 from orchestrator.store.store import SUMMARY_COLUMNS, DecisionSummary, Store, summary_of
-from orchestrator.store.tables import DecisionRow, ProposalRow
+from orchestrator.store.tables import DECISIONS, PROPOSALS
 from orchestrator.store.tables_audit import (
-    DecisionDissenterRow,
-    DecisionResourceRow,
-    DecisionServiceRow,
+    DECISION_DISSENTERS,
+    DECISION_RESOURCES,
+    DECISION_SERVICES,
 )
 
 DEFAULT_LIMIT = 100
 # Up to this many proposals an actor's own index beats walking every decision by time.
 ACTOR_INDEX_MAX = 5_000
 _WILDCARDS = frozenset("*?")
-_JOIN = ProposalRow.digest == DecisionRow.proposal_digest
+_JOIN = PROPOSALS.c.digest == DECISIONS.c.proposal_digest
 
 
 class AuditFilter(Frozen):
@@ -57,8 +57,8 @@ def build_query(conn: Connection, wanted: AuditFilter) -> Select[*tuple[Any, ...
     """The SELECT behind `query_decisions`, for this connection's dialect."""
     query: Select[*tuple[Any, ...]] = (
         select(*SUMMARY_COLUMNS)
-        .join(ProposalRow, _JOIN)
-        .order_by(DecisionRow.created_at.desc(), DecisionRow.decision_id.desc())
+        .join(PROPOSALS, _JOIN)
+        .order_by(DECISIONS.c.created_at.desc(), DECISIONS.c.decision_id.desc())
         .limit(wanted.limit)
     )
     # SQLite keeps no statistics, so the plan is chosen here: walk decisions newest
@@ -68,36 +68,36 @@ def build_query(conn: Connection, wanted: AuditFilter) -> Select[*tuple[Any, ...
     # all of them costs more than the walk. PostgreSQL's planner has statistics.
     plain = conn.dialect.name != "sqlite"
     if wanted.actor is not None:
-        few = select(func.count()).where(ProposalRow.actor == wanted.actor)
+        few = select(func.count()).where(PROPOSALS.c.actor == wanted.actor)
         by_index = plain or (conn.execute(few).scalar() or 0) <= ACTOR_INDEX_MAX
-        actor = ProposalRow.actor if by_index else _unindexed(ProposalRow.actor)
+        actor = PROPOSALS.c.actor if by_index else _unindexed(PROPOSALS.c.actor)
         query = query.where(actor == wanted.actor)
     if wanted.outcome is not None:
-        outcome = DecisionRow.outcome if plain else _unindexed(DecisionRow.outcome)
+        outcome = DECISIONS.c.outcome if plain else _unindexed(DECISIONS.c.outcome)
         query = query.where(outcome == wanted.outcome)
     if wanted.tier is not None:
-        tier = DecisionRow.risk_tier if plain else _unindexed(DecisionRow.risk_tier)
+        tier = DECISIONS.c.risk_tier if plain else _unindexed(DECISIONS.c.risk_tier)
         query = query.where(tier == wanted.tier.value)
     if wanted.since is not None:
-        query = query.where(DecisionRow.created_at >= wanted.since)
+        query = query.where(DECISIONS.c.created_at >= wanted.since)
     if wanted.until is not None:
-        query = query.where(DecisionRow.created_at < wanted.until)
+        query = query.where(DECISIONS.c.created_at < wanted.until)
     if wanted.resource is not None and wanted.resource.strip("*"):
         matches = address_matches(conn.dialect.name, wanted.resource)
-        ids = select(DecisionResourceRow.decision_id).where(matches)
-        query = query.where(DecisionRow.decision_id.in_(ids))
+        ids = select(DECISION_RESOURCES.c.decision_id).where(matches)
+        query = query.where(DECISIONS.c.decision_id.in_(ids))
     if wanted.service is not None:
         query = query.where(
             exists().where(
-                DecisionServiceRow.decision_id == DecisionRow.decision_id,
-                DecisionServiceRow.service == wanted.service,
+                DECISION_SERVICES.c.decision_id == DECISIONS.c.decision_id,
+                DECISION_SERVICES.c.service == wanted.service,
             )
         )
     if wanted.dissenter is not None:
         query = query.where(
             exists().where(
-                DecisionDissenterRow.decision_id == DecisionRow.decision_id,
-                DecisionDissenterRow.reviewer == wanted.dissenter,
+                DECISION_DISSENTERS.c.decision_id == DECISIONS.c.decision_id,
+                DECISION_DISSENTERS.c.reviewer == wanted.dissenter,
             )
         )
     return query
@@ -110,7 +110,7 @@ def _unindexed(column: SQLColumnExpression[str]) -> ColumnElement[str]:
 
 def address_matches(dialect: str, pattern: str) -> ColumnElement[bool]:
     """The condition "address matches this glob", using the address index."""
-    column = DecisionResourceRow.address
+    column = DECISION_RESOURCES.c.address
     if not _WILDCARDS & set(pattern):
         return column == pattern
     if dialect == "sqlite":
@@ -124,12 +124,12 @@ def decision_ids(
     store: Store, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[str]:
     """The ids of every decision recorded in [since, until), oldest first."""
-    query = select(DecisionRow.decision_id).order_by(
-        DecisionRow.created_at, DecisionRow.decision_id
+    query = select(DECISIONS.c.decision_id).order_by(
+        DECISIONS.c.created_at, DECISIONS.c.decision_id
     )
     if since is not None:
-        query = query.where(DecisionRow.created_at >= since)
+        query = query.where(DECISIONS.c.created_at >= since)
     if until is not None:
-        query = query.where(DecisionRow.created_at < until)
+        query = query.where(DECISIONS.c.created_at < until)
     with store.reading("list decisions in a window") as conn:
         return list(conn.execute(query).scalars())

@@ -20,12 +20,10 @@ from orchestrator.models import Decision
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainReport
 from orchestrator.store.store import Store
-from orchestrator.store.tables import ChainRow, DecisionRow, ProposalRow, table_of
-from orchestrator.store.tables_audit import INCIDENT_EVENT, PROJECTIONS, IncidentRow, audit_rows
+from orchestrator.store.tables import AUDIT_CHAIN, DECISIONS, PROPOSALS
+from orchestrator.store.tables_audit import INCIDENT_EVENT, INCIDENTS, PROJECTIONS, audit_rows
 
 _BATCH = 500
-_CHAIN = table_of(ChainRow)
-_INCIDENTS = table_of(IncidentRow)
 
 
 class _Broken(Exception):
@@ -62,9 +60,9 @@ def _check_projections(conn: Connection) -> None:
     after = 0
     while links := _rows(
         conn,
-        select(_CHAIN.c.seq, _CHAIN.c.ref_id)
-        .where(_CHAIN.c.kind == chain.DECISION_KIND, _CHAIN.c.seq > after)
-        .order_by(_CHAIN.c.seq)
+        select(AUDIT_CHAIN.c.seq, AUDIT_CHAIN.c.ref_id)
+        .where(AUDIT_CHAIN.c.kind == chain.DECISION_KIND, AUDIT_CHAIN.c.seq > after)
+        .order_by(AUDIT_CHAIN.c.seq)
         .limit(_BATCH),
     ):
         ids = [link["ref_id"] for link in links]
@@ -73,14 +71,14 @@ def _check_projections(conn: Connection) -> None:
             for r in _rows(
                 conn,
                 select(
-                    DecisionRow.decision_id, DecisionRow.decision_json, ProposalRow.proposal_json
+                    DECISIONS.c.decision_id, DECISIONS.c.decision_json, PROPOSALS.c.proposal_json
                 )
-                .join(ProposalRow, ProposalRow.digest == DecisionRow.proposal_digest)
-                .where(DecisionRow.decision_id.in_(ids)),
+                .join(PROPOSALS, PROPOSALS.c.digest == DECISIONS.c.proposal_digest)
+                .where(DECISIONS.c.decision_id.in_(ids)),
             )
         }
         stored = _stored_projections(conn, ids)
-        columns = {t.__tablename__: tuple(table_of(t).c.keys()) for t in PROJECTIONS}
+        columns = {t.name: tuple(t.c.keys()) for t in PROJECTIONS}
         for link in links:
             seq, ident = link["seq"], link["ref_id"]
             record = records[ident]  # chain.verify has seen every decision and proposal
@@ -90,7 +88,7 @@ def _check_projections(conn: Connection) -> None:
             except (ValidationError, ValueError):
                 raise _Broken(seq, ident, "decision record does not load") from None
             for table, expected in audit_rows(decision, doc):
-                name = table.__tablename__
+                name = table.name
                 rows = [tuple(r[c] for c in columns[name]) for r in expected]
                 if sorted(stored.get((name, ident), [])) != sorted(rows):
                     raise _Broken(seq, ident, f"{name} rows do not match the decision record")
@@ -102,8 +100,7 @@ def _stored_projections(
 ) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
     """The projection rows of these decisions as value tuples in column order, by table."""
     found: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row_class in PROJECTIONS:
-        table = table_of(row_class)
+    for table in PROJECTIONS:
         for row in conn.execute(select(table).where(table.c.decision_id.in_(ids))):
             found.setdefault((table.name, row.decision_id), []).append(tuple(row))
     return found
@@ -113,11 +110,11 @@ def _check_incidents(conn: Connection) -> None:
     """Every incident row has its event and every incident event its row, alike."""
     events = _rows(
         conn,
-        select(_CHAIN.c.seq, _CHAIN.c.ref_id, _CHAIN.c.actor, _CHAIN.c.payload)
-        .where(_CHAIN.c.kind == INCIDENT_EVENT)
-        .order_by(_CHAIN.c.seq),
+        select(AUDIT_CHAIN.c.seq, AUDIT_CHAIN.c.ref_id, AUDIT_CHAIN.c.actor, AUDIT_CHAIN.c.payload)
+        .where(AUDIT_CHAIN.c.kind == INCIDENT_EVENT)
+        .order_by(AUDIT_CHAIN.c.seq),
     )
-    rows = {r["chain_seq"]: r for r in _rows(conn, select(_INCIDENTS))}
+    rows = {r["chain_seq"]: r for r in _rows(conn, select(INCIDENTS))}
     for event in events:
         seq, ref = event["seq"], event["ref_id"]
         row = rows.pop(seq, None)

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 from orchestrator.guards import BudgetRule, BudgetWindow
 from orchestrator.store.gate_common import iso, moment, person_key
 from orchestrator.store.store import Store
-from orchestrator.store.tables_governance import BudgetUsageRow
+from orchestrator.store.tables_governance import BUDGET_USAGE
 
 
 def budget_windows(
@@ -32,13 +32,13 @@ def budget_windows(
         if since not in sums:
             row = conn.execute(
                 select(
-                    func.coalesce(func.sum(BudgetUsageRow.deletes), 0),
-                    func.coalesce(func.sum(BudgetUsageRow.changed_resources), 0),
-                    func.coalesce(func.sum(BudgetUsageRow.blast_radius), 0),
+                    func.coalesce(func.sum(BUDGET_USAGE.c.deletes), 0),
+                    func.coalesce(func.sum(BUDGET_USAGE.c.changed_resources), 0),
+                    func.coalesce(func.sum(BUDGET_USAGE.c.blast_radius), 0),
                 ).where(
-                    BudgetUsageRow.actor == key,
+                    BUDGET_USAGE.c.actor == key,
                     # No upper bound: a racing review may have counted at a later time.
-                    BudgetUsageRow.counted_at > since,
+                    BUDGET_USAGE.c.counted_at > since,
                 )
             ).one()
             sums[since] = (int(row[0]), int(row[1]), int(row[2]))
@@ -75,7 +75,7 @@ def count_usage(
 ) -> None:
     """Count one approved change against its actor's budgets from `at` on."""
     conn.execute(
-        insert(BudgetUsageRow),
+        insert(BUDGET_USAGE),
         {
             "decision_id": decision_id,
             "actor": person_key(actor),

@@ -21,17 +21,16 @@ from sqlalchemy import Connection, RowMapping, Select, insert, select, update
 
 from orchestrator.models import Decision
 from orchestrator.store.tables import (
-    ChainHeadRow,
-    ChainRow,
-    DecisionRow,
-    FindingResourceRow,
-    FindingRow,
-    ProposalRow,
-    VerdictRow,
+    AUDIT_CHAIN,
+    CHAIN_HEAD,
+    DECISIONS,
+    FINDING_RESOURCES,
+    FINDINGS,
+    PROPOSALS,
+    VERDICTS,
     finding_rows,
     proposal_columns,
     resource_rows,
-    table_of,
     verdict_rows,
 )
 
@@ -137,8 +136,8 @@ def append(
     """Append one link; the caller's transaction must be the one that writes its subject."""
     # FOR UPDATE serialises writers on PostgreSQL; SQLite already holds BEGIN IMMEDIATE.
     head = conn.execute(
-        select(ChainHeadRow.seq, ChainHeadRow.hash)
-        .where(ChainHeadRow.id == HEAD_ID)
+        select(CHAIN_HEAD.c.seq, CHAIN_HEAD.c.hash)
+        .where(CHAIN_HEAD.c.id == HEAD_ID)
         .with_for_update()
     ).one()
     seq = head.seq + 1
@@ -154,8 +153,8 @@ def append(
         created_at=iso_utc(created_at),
     )
     values = entry.model_dump(exclude={"created_at"})
-    conn.execute(insert(ChainRow), values | {"payload": payload, "created_at": created_at})
-    conn.execute(update(ChainHeadRow).where(ChainHeadRow.id == HEAD_ID).values(seq=seq, hash=link))
+    conn.execute(insert(AUDIT_CHAIN), values | {"payload": payload, "created_at": created_at})
+    conn.execute(update(CHAIN_HEAD).where(CHAIN_HEAD.c.id == HEAD_ID).values(seq=seq, hash=link))
     return entry
 
 
@@ -168,7 +167,7 @@ class _Broken(Exception):
 def verify(conn: Connection) -> ChainReport:
     """Check every link, every payload and every projection; stop at the first fault."""
     head = conn.execute(
-        select(ChainHeadRow.seq, ChainHeadRow.hash).where(ChainHeadRow.id == HEAD_ID)
+        select(CHAIN_HEAD.c.seq, CHAIN_HEAD.c.hash).where(CHAIN_HEAD.c.id == HEAD_ID)
     ).one()
     verifier = _Verifier(conn)
     try:
@@ -208,7 +207,10 @@ class _Verifier:
         prev, seq = GENESIS, 1
         # Batches keep memory flat however long the chain grows.
         while rows := self._rows(
-            select(_CHAIN).where(_CHAIN.c.seq >= seq).order_by(_CHAIN.c.seq).limit(_BATCH)
+            select(AUDIT_CHAIN)
+            .where(AUDIT_CHAIN.c.seq >= seq)
+            .order_by(AUDIT_CHAIN.c.seq)
+            .limit(_BATCH)
         ):
             batch = self._load([r["ref_id"] for r in rows if r["kind"] == DECISION_KIND])
             for row in rows:
@@ -225,13 +227,13 @@ class _Verifier:
                 self.checked += 1
         if seq - 1 != head_seq or prev != head_hash:
             raise _Broken(seq, None, f"chain ends at seq {seq - 1} but its head is seq {head_seq}")
-        linked = select(_CHAIN.c.seq).where(
-            _CHAIN.c.kind == DECISION_KIND, _CHAIN.c.ref_id == DecisionRow.decision_id
+        linked = select(AUDIT_CHAIN.c.seq).where(
+            AUDIT_CHAIN.c.kind == DECISION_KIND, AUDIT_CHAIN.c.ref_id == DECISIONS.c.decision_id
         )
         stray = self.conn.execute(
-            select(DecisionRow.decision_id)
+            select(DECISIONS.c.decision_id)
             .where(~linked.exists())
-            .order_by(DecisionRow.decision_id)
+            .order_by(DECISIONS.c.decision_id)
             .limit(1)
         ).scalar()
         if stray is not None:
@@ -285,16 +287,16 @@ class _Verifier:
 
     def _load(self, ids: Sequence[str]) -> _Batch:
         batch = _Batch()
-        for row in self._rows(select(_DECISIONS).where(_DECISIONS.c.decision_id.in_(ids))):
+        for row in self._rows(select(DECISIONS).where(DECISIONS.c.decision_id.in_(ids))):
             batch.decisions[row["decision_id"]] = row
         digests = {row["proposal_digest"] for row in batch.decisions.values()}
         fresh = sorted(digests - self.proposals_ok)
-        for row in self._rows(select(_PROPOSALS).where(_PROPOSALS.c.digest.in_(fresh))):
+        for row in self._rows(select(PROPOSALS).where(PROPOSALS.c.digest.in_(fresh))):
             batch.proposals[row["digest"]] = row
         known = sorted(digests & self.proposals_ok)
         # Content already checked: only the actor is compared again.
-        columns = (_PROPOSALS.c.digest, _PROPOSALS.c.actor)
-        for row in self._rows(select(*columns).where(_PROPOSALS.c.digest.in_(known))):
+        columns = (PROPOSALS.c.digest, PROPOSALS.c.actor)
+        for row in self._rows(select(*columns).where(PROPOSALS.c.digest.in_(known))):
             batch.proposals[row["digest"]] = row
         for key, table in _PROJECTIONS.items():
             for row in self._rows(select(table).where(table.c.decision_id.in_(ids))):
@@ -302,13 +304,10 @@ class _Verifier:
         return batch
 
 
-_CHAIN = table_of(ChainRow)
-_DECISIONS = table_of(DecisionRow)
-_PROPOSALS = table_of(ProposalRow)
 _PROJECTIONS = {
-    "verdicts": table_of(VerdictRow),
-    "findings": table_of(FindingRow),
-    "finding_resources": table_of(FindingResourceRow),
+    "verdicts": VERDICTS,
+    "findings": FINDINGS,
+    "finding_resources": FINDING_RESOURCES,
 }
 _DERIVE: dict[str, Callable[[Decision], list[dict[str, Any]]]] = {
     "verdicts": verdict_rows,

@@ -31,7 +31,7 @@ from orchestrator.store.gate_common import (
     person_key,
 )
 from orchestrator.store.store import Store
-from orchestrator.store.tables_governance import ElevationRow
+from orchestrator.store.tables_governance import ELEVATIONS
 
 _CATEGORY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _CLOCK = re.compile(r"(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)")
@@ -117,7 +117,7 @@ def grant_elevation(
     elevation = _elevation(row)
     with store.writing(f"elevate {actor}") as conn:
         lock_writers(conn)
-        conn.execute(insert(ElevationRow), row)
+        conn.execute(insert(ELEVATIONS), row)
         chain_event(
             conn,
             "elevation.grant",
@@ -144,15 +144,15 @@ def revoke_elevation(
     identities.refuse_machine(by, "revoke nothing")
     with store.writing(f"revoke {elevation_id}") as conn:
         lock_writers(conn)
-        where = ElevationRow.elevation_id == elevation_id.strip()
-        row = conn.execute(select(ElevationRow).where(where)).mappings().first()
+        where = ELEVATIONS.c.elevation_id == elevation_id.strip()
+        row = conn.execute(select(ELEVATIONS).where(where)).mappings().first()
         if row is None:
             raise Refused(f"no elevation {elevation_id!r}")
         record = _record(row, at)
         if record.status != "active":
             raise Refused(f"{elevation_id} is already {record.status}")
         conn.execute(
-            update(ElevationRow)
+            update(ELEVATIONS)
             .where(where)
             .values(revoked_at=at, revoked_by=by, revoke_reason=reason)
         )
@@ -164,7 +164,7 @@ def revoke_elevation(
             payload={"elevation_id": elevation_id, "revoked_by": by, "reason": reason},
             at=at,
         )
-        return _record(conn.execute(select(ElevationRow).where(where)).mappings().one(), at)
+        return _record(conn.execute(select(ELEVATIONS).where(where)).mappings().one(), at)
 
 
 def list_elevations(
@@ -172,11 +172,11 @@ def list_elevations(
 ) -> list[ElevationRecord]:
     """Elevations in force at `now` (all of them when `every`), oldest grant first."""
     at = moment(now)
-    query = select(ElevationRow).order_by(ElevationRow.granted_at, ElevationRow.elevation_id)
+    query = select(ELEVATIONS).order_by(ELEVATIONS.c.granted_at, ELEVATIONS.c.elevation_id)
     if actor is not None:
-        query = query.where(ElevationRow.actor == actor.strip())
+        query = query.where(ELEVATIONS.c.actor == actor.strip())
     if not every:
-        query = query.where(ElevationRow.until > at, ElevationRow.revoked_at.is_(None))
+        query = query.where(ELEVATIONS.c.until > at, ELEVATIONS.c.revoked_at.is_(None))
     with store.reading("list elevations") as conn:
         return [_record(r, at) for r in conn.execute(query).mappings()]
 

@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 from orchestrator.models import Decision, Frozen, Proposal, Source
 from orchestrator.store.gate_common import chain_event, iso, moment
 from orchestrator.store.store import MIN_PREFIX, AmbiguousDecisionId, DecisionNotFound, Store
-from orchestrator.store.tables import DecisionRow
-from orchestrator.store.tables_governance import ApprovalRow, EscalationRow
+from orchestrator.store.tables import DECISIONS
+from orchestrator.store.tables_governance import ESCALATION_APPROVALS, ESCALATIONS
 
 EscalationStatus = Literal["pending", "approved-by-humans", "denied", "expired", "cancelled"]
 ESCALATION_STATUSES: tuple[EscalationStatus, ...] = (
@@ -80,7 +80,7 @@ def get_escalation(store: Store, decision_id: str, *, now: str | None = None) ->
     """The escalation of exactly this decision, None when it was not escalated."""
     at = moment(now)
     with store.reading("read an escalation") as conn:
-        found = load(conn, EscalationRow.decision_id == decision_id, at)
+        found = load(conn, ESCALATIONS.c.decision_id == decision_id, at)
     return found[0] if found else None
 
 
@@ -98,7 +98,7 @@ def find_escalation(store: Store, ident: str, *, now: str | None = None) -> Esca
     ident = ident.strip()
     at = moment(now)
     with store.reading("look up an escalation") as conn:
-        exact = load(conn, EscalationRow.decision_id == ident, at)
+        exact = load(conn, ESCALATIONS.c.decision_id == ident, at)
         if exact:
             return exact[0]
         if len(ident) < MIN_PREFIX:
@@ -106,9 +106,9 @@ def find_escalation(store: Store, ident: str, *, now: str | None = None) -> Esca
                 f"no escalation {ident!r}; give at least {MIN_PREFIX} characters of its id"
             )
         ids = conn.execute(
-            select(EscalationRow.decision_id)
-            .where(EscalationRow.decision_id.startswith(ident, autoescape=True))
-            .order_by(EscalationRow.decision_id)
+            select(ESCALATIONS.c.decision_id)
+            .where(ESCALATIONS.c.decision_id.startswith(ident, autoescape=True))
+            .order_by(ESCALATIONS.c.decision_id)
             .limit(2)
         ).scalars()
         # SQLite's LIKE ignores case; ids do not.
@@ -117,15 +117,15 @@ def find_escalation(store: Store, ident: str, *, now: str | None = None) -> Esca
             raise AmbiguousDecisionId(f"{ident!r} matches several escalations; give more of it")
         if not matches:
             raise DecisionNotFound(_not_escalated(conn, ident))
-        return load(conn, EscalationRow.decision_id == matches[0], at)[0]
+        return load(conn, ESCALATIONS.c.decision_id == matches[0], at)[0]
 
 
 def _not_escalated(conn: Connection, ident: str) -> str:
     """Why `ident` names no escalation: no such decision, or one that was not escalated."""
     found = conn.execute(
-        select(DecisionRow.decision_id, DecisionRow.outcome)
-        .where(DecisionRow.decision_id.startswith(ident, autoescape=True))
-        .order_by(DecisionRow.decision_id)
+        select(DECISIONS.c.decision_id, DECISIONS.c.outcome)
+        .where(DECISIONS.c.decision_id.startswith(ident, autoescape=True))
+        .order_by(DECISIONS.c.decision_id)
         .limit(1)
     ).first()
     if found is None or not found.decision_id.startswith(ident):
@@ -135,7 +135,7 @@ def _not_escalated(conn: Connection, ident: str) -> str:
 
 def status_filter(status: EscalationStatus | None, at: datetime) -> ColumnElement[bool] | None:
     """The WHERE clause picking escalations in one status at `at` (expiry is computed)."""
-    row = EscalationRow
+    row = ESCALATIONS.c
     if status is None:
         return None
     if status == "pending":
@@ -147,7 +147,7 @@ def status_filter(status: EscalationStatus | None, at: datetime) -> ColumnElemen
 
 def load(conn: Connection, where: ColumnElement[bool] | None, at: datetime) -> list[Escalation]:
     """Escalations matching `where` with their signatures, oldest first."""
-    query = select(EscalationRow).order_by(EscalationRow.created_at, EscalationRow.decision_id)
+    query = select(ESCALATIONS).order_by(ESCALATIONS.c.created_at, ESCALATIONS.c.decision_id)
     if where is not None:
         query = query.where(where)
     rows = conn.execute(query).mappings().all()
@@ -155,9 +155,9 @@ def load(conn: Connection, where: ColumnElement[bool] | None, at: datetime) -> l
     ids = [r["decision_id"] for r in rows]
     for start in range(0, len(ids), 500):  # bounded IN lists
         for a in conn.execute(
-            select(ApprovalRow)
-            .where(ApprovalRow.decision_id.in_(ids[start : start + 500]))
-            .order_by(ApprovalRow.created_at, ApprovalRow.role)
+            select(ESCALATION_APPROVALS)
+            .where(ESCALATION_APPROVALS.c.decision_id.in_(ids[start : start + 500]))
+            .order_by(ESCALATION_APPROVALS.c.created_at, ESCALATION_APPROVALS.c.role)
         ).mappings():
             signatures.setdefault(a["decision_id"], []).append(
                 Approval(
@@ -217,7 +217,7 @@ def open_escalation(
     """Open the sign-off of an escalated decision, in the decision's own transaction."""
     created = moment(decision.created_at)
     conn.execute(
-        insert(EscalationRow),
+        insert(ESCALATIONS),
         {
             "decision_id": decision.decision_id,
             "change_id": change_id,
@@ -241,12 +241,12 @@ def cancel_open(
     conn: Connection, where: ColumnElement[bool], *, reason: str, by: str | None, at: datetime
 ) -> list[str]:
     """Cancel every open (pending, unexpired) escalation matching `where`; chain each."""
-    open_now = and_(EscalationRow.status == "pending", EscalationRow.expires_at > at, where)
+    open_now = and_(ESCALATIONS.c.status == "pending", ESCALATIONS.c.expires_at > at, where)
     ids: Sequence[str] = (
         conn.execute(
-            select(EscalationRow.decision_id)
+            select(ESCALATIONS.c.decision_id)
             .where(open_now)
-            .order_by(EscalationRow.created_at, EscalationRow.decision_id)
+            .order_by(ESCALATIONS.c.created_at, ESCALATIONS.c.decision_id)
         )
         .scalars()
         .all()
@@ -254,8 +254,8 @@ def cancel_open(
     if not ids:
         return []
     conn.execute(
-        update(EscalationRow)
-        .where(EscalationRow.decision_id.in_(ids))
+        update(ESCALATIONS)
+        .where(ESCALATIONS.c.decision_id.in_(ids))
         .values(status="cancelled", closed_at=at, closed_by=by, reason=reason)
     )
     for ident in ids:

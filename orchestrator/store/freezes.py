@@ -28,7 +28,7 @@ from orchestrator.store.gate_common import (
     person_key,
 )
 from orchestrator.store.store import Store
-from orchestrator.store.tables_governance import EscalationRow, FreezeRow
+from orchestrator.store.tables_governance import ESCALATIONS, FREEZES
 
 
 class FreezeResult(Frozen):
@@ -47,7 +47,7 @@ def target_of(actor: str | None) -> str:
 def active_freeze(conn: Connection, actor: str, *, ai_agent: bool) -> Freeze | None:
     """The freeze stopping `actor` now, its own before the all-AI-agents one."""
     targets = [person_key(actor)] + ([ALL_AI_AGENTS] if ai_agent else [])
-    rows = conn.execute(select(FreezeRow).where(FreezeRow.target.in_(targets))).mappings().all()
+    rows = conn.execute(select(FREEZES).where(FREEZES.c.target.in_(targets))).mappings().all()
     for target in targets:
         for row in rows:
             if row["target"] == target:
@@ -64,7 +64,7 @@ def current_freeze(store: Store, actor: str, *, ai_agent: bool) -> Freeze | None
 def list_freezes(store: Store) -> list[Freeze]:
     """Every freeze in force, oldest first."""
     with store.reading("list freezes") as conn:
-        rows = conn.execute(select(FreezeRow).order_by(FreezeRow.frozen_at, FreezeRow.target))
+        rows = conn.execute(select(FREEZES).order_by(FREEZES.c.frozen_at, FREEZES.c.target))
         return [_freeze(r) for r in rows.mappings()]
 
 
@@ -83,12 +83,12 @@ def freeze(
     at = moment(now)
     with store.writing(f"freeze {target}") as conn:
         lock_writers(conn)
-        found = conn.execute(select(FreezeRow).where(FreezeRow.target == target)).mappings()
+        found = conn.execute(select(FREEZES).where(FREEZES.c.target == target)).mappings()
         existing = found.first()
         if existing is not None:
             return FreezeResult(freeze=_freeze(existing), created=False)
         row = {"target": target, "frozen_by": by, "reason": reason, "frozen_at": at}
-        conn.execute(insert(FreezeRow), row)
+        conn.execute(insert(FREEZES), row)
         whom = "every AI agent was" if target == ALL_AI_AGENTS else f"{target} was"
         cancelled = cancel_open(
             conn,
@@ -131,14 +131,14 @@ def thaw(
         raise Refused(f"{by} is the frozen actor; nobody thaws themselves")
     with store.writing(f"thaw {target}") as conn:
         lock_writers(conn)
-        row = conn.execute(select(FreezeRow).where(FreezeRow.target == target)).mappings().first()
+        row = conn.execute(select(FREEZES).where(FREEZES.c.target == target)).mappings().first()
         if row is None:
             also = ""
             if target != ALL_AI_AGENTS and active_freeze(conn, target, ai_agent=True):
                 also = " (every AI agent is frozen: thaw --all-ai-agents lifts that)"
             raise Refused(f"{actor or 'every AI agent'} is not frozen{also}")
         lifted = _freeze(row)
-        conn.execute(delete(FreezeRow).where(FreezeRow.target == target))
+        conn.execute(delete(FREEZES).where(FREEZES.c.target == target))
         chain_event(
             conn,
             "actor.thaw",
@@ -159,11 +159,11 @@ def thaw(
 
 def _escalations_of(target: str, identities: Identities) -> ColumnElement[bool]:
     """Which escalations a freeze of `target` stops."""
-    actor = func.lower(EscalationRow.actor)
+    actor = func.lower(ESCALATIONS.c.actor)
     if target != ALL_AI_AGENTS:
         return actor == target
     agents = sorted(identities.ai_agents())
-    return or_(EscalationRow.source == Source.AI_AGENT.value, actor.in_(agents))
+    return or_(ESCALATIONS.c.source == Source.AI_AGENT.value, actor.in_(agents))
 
 
 def _freeze(row: RowMapping | Mapping[str, Any]) -> Freeze:

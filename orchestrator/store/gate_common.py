@@ -21,7 +21,7 @@ from orchestrator.errors import UsageError, UserError
 from orchestrator.models import Source
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry
-from orchestrator.store.tables import ChainHeadRow
+from orchestrator.store.tables import CHAIN_HEAD
 
 MACHINE_KINDS = frozenset({Source.AI_AGENT, Source.AUTOMATION})
 
@@ -33,7 +33,7 @@ class Refused(UserError):
 def lock_writers(conn: Connection) -> None:
     """Wait for, then hold, the writers' turn until this transaction ends."""
     conn.execute(
-        select(ChainHeadRow.seq).where(ChainHeadRow.id == chain.HEAD_ID).with_for_update()
+        select(CHAIN_HEAD.c.seq).where(CHAIN_HEAD.c.id == chain.HEAD_ID).with_for_update()
     ).one()
 
 

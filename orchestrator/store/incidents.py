@@ -17,11 +17,10 @@ from orchestrator.models import Frozen
 from orchestrator.store import chain
 from orchestrator.store.audit_verify import incident_payload
 from orchestrator.store.store import DecisionNotFound, Store
-from orchestrator.store.tables import DecisionRow, VerdictRow, table_of
-from orchestrator.store.tables_audit import INCIDENT_EVENT, IncidentRow
+from orchestrator.store.tables import DECISIONS, VERDICTS
+from orchestrator.store.tables_audit import INCIDENT_EVENT, INCIDENTS
 
 MAX_INCIDENT_ID = 200
-_INCIDENTS = table_of(IncidentRow)
 
 
 class IncidentLink(Frozen):
@@ -87,13 +86,13 @@ def link_incident(
         )
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     with store.writing(f"link incident {incident_id}") as conn:
-        known = select(DecisionRow.decision_id).where(DecisionRow.decision_id == decision_id)
+        known = select(DECISIONS.c.decision_id).where(DECISIONS.c.decision_id == decision_id)
         if conn.execute(known).first() is None:
             raise DecisionNotFound(f"no decision {decision_id!r} in the audit store")
         existing = (
             conn.execute(
-                select(_INCIDENTS).where(
-                    _INCIDENTS.c.incident_id == incident_id, _INCIDENTS.c.decision_id == decision_id
+                select(INCIDENTS).where(
+                    INCIDENTS.c.incident_id == incident_id, INCIDENTS.c.decision_id == decision_id
                 )
             )
             .mappings()
@@ -118,15 +117,15 @@ def link_incident(
             payload_digest=chain.event_digest(linked_by, moment, payload),
             created_at=moment,
         )
-        conn.execute(insert(IncidentRow), row | {"chain_seq": entry.seq})
+        conn.execute(insert(INCIDENTS), row | {"chain_seq": entry.seq})
     return IncidentLink(**payload, linked_by=linked_by, chain_seq=entry.seq), True
 
 
 def list_incidents(store: Store, *, decision_id: str | None = None) -> list[IncidentLink]:
     """Every recorded incident link (of one decision), oldest first."""
-    query = select(_INCIDENTS).order_by(_INCIDENTS.c.chain_seq)
+    query = select(INCIDENTS).order_by(INCIDENTS.c.chain_seq)
     if decision_id is not None:
-        query = query.where(_INCIDENTS.c.decision_id == decision_id)
+        query = query.where(INCIDENTS.c.decision_id == decision_id)
     with store.reading("list incidents") as conn:
         return [_link(row) for row in conn.execute(query).mappings()]
 
@@ -136,28 +135,28 @@ def scorecard(
 ) -> list[ReviewerScore]:
     """Per reviewer, how its alarms matched the incidents linked to decisions in the window."""
     caused = (
-        select(IncidentRow.decision_id)
-        .where(IncidentRow.decision_id == VerdictRow.decision_id)
+        select(INCIDENTS.c.decision_id)
+        .where(INCIDENTS.c.decision_id == VERDICTS.c.decision_id)
         .exists()
     )
-    failed = case((VerdictRow.error.is_(None), 0), else_=1)
-    flagged = case((VerdictRow.stance == "approve", 0), else_=1)
+    failed = case((VERDICTS.c.error.is_(None), 0), else_=1)
+    flagged = case((VERDICTS.c.stance == "approve", 0), else_=1)
     incident = case((caused, 1), else_=0)
     query = (
         select(
-            VerdictRow.reviewer,
+            VERDICTS.c.reviewer,
             failed.label("failed"),
             flagged.label("flagged"),
             incident.label("caused"),
             func.count().label("n"),
         )
-        .join(DecisionRow, DecisionRow.decision_id == VerdictRow.decision_id)
-        .group_by(VerdictRow.reviewer, failed, flagged, incident)
+        .join(DECISIONS, DECISIONS.c.decision_id == VERDICTS.c.decision_id)
+        .group_by(VERDICTS.c.reviewer, failed, flagged, incident)
     )
     if since is not None:
-        query = query.where(DecisionRow.created_at >= since)
+        query = query.where(DECISIONS.c.created_at >= since)
     if until is not None:
-        query = query.where(DecisionRow.created_at < until)
+        query = query.where(DECISIONS.c.created_at < until)
     with store.reading("compute the scorecard") as conn:
         rows = conn.execute(query).all()
     counts: dict[str, dict[str, int]] = {}

@@ -29,8 +29,8 @@ from sqlalchemy import Connection, select
 
 from orchestrator.guards import BUDGET_RULE_PREFIX, FROZEN_RULE
 from orchestrator.store.escalations import load
-from orchestrator.store.tables import DecisionRow
-from orchestrator.store.tables_governance import EscalationRow, SubmissionRow
+from orchestrator.store.tables import DECISIONS
+from orchestrator.store.tables_governance import CHANGE_SUBMISSIONS, ESCALATIONS
 
 _ENDED_UNANSWERED = frozenset({"expired", "cancelled"})
 
@@ -55,16 +55,16 @@ class AlreadyDecided(Exception):
 def reusable_decision(conn: Connection, key: SubmissionKey, at: datetime) -> str | None:
     """The id of the decision that still stands for this submission, if any."""
     latest = conn.execute(
-        select(SubmissionRow.decision_id, SubmissionRow.proposal_digest)
-        .where(SubmissionRow.change_id == key.change_id)
-        .order_by(SubmissionRow.created_at.desc(), SubmissionRow.decision_id.desc())
+        select(CHANGE_SUBMISSIONS.c.decision_id, CHANGE_SUBMISSIONS.c.proposal_digest)
+        .where(CHANGE_SUBMISSIONS.c.change_id == key.change_id)
+        .order_by(CHANGE_SUBMISSIONS.c.created_at.desc(), CHANGE_SUBMISSIONS.c.decision_id.desc())
         .limit(1)
     ).first()
     if latest is None or latest.proposal_digest != key.proposal_digest:
         return None
     decision = conn.execute(
-        select(DecisionRow.outcome, DecisionRow.policy_version, DecisionRow.decision_json).where(
-            DecisionRow.decision_id == latest.decision_id
+        select(DECISIONS.c.outcome, DECISIONS.c.policy_version, DECISIONS.c.decision_json).where(
+            DECISIONS.c.decision_id == latest.decision_id
         )
     ).one()
     if decision.policy_version != key.policy_version:
@@ -72,7 +72,7 @@ def reusable_decision(conn: Connection, key: SubmissionKey, at: datetime) -> str
     if decision.outcome == "reject" and _rejected_by_gate_state(decision.decision_json):
         return None
     if decision.outcome == "escalate":
-        found = load(conn, EscalationRow.decision_id == latest.decision_id, at)
+        found = load(conn, ESCALATIONS.c.decision_id == latest.decision_id, at)
         if not found or found[0].status in _ENDED_UNANSWERED:
             return None
     return str(latest.decision_id)

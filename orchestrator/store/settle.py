@@ -25,7 +25,7 @@ from orchestrator.store.budgets import budget_windows, count_usage
 from orchestrator.store.escalations import cancel_open, open_escalation
 from orchestrator.store.freezes import active_freeze
 from orchestrator.store.gate_common import lock_writers, moment
-from orchestrator.store.tables_governance import EscalationRow, SubmissionRow
+from orchestrator.store.tables_governance import CHANGE_SUBMISSIONS, ESCALATIONS
 
 
 class Unsettled(Exception):
@@ -68,7 +68,7 @@ def settle(conn: Connection, proposal: Proposal, decision: Decision, terms: Gate
         ):
             raise Unsettled(GateFacts(freeze=freeze, budgets=windows))
     conn.execute(
-        insert(SubmissionRow),
+        insert(CHANGE_SUBMISSIONS),
         {
             "decision_id": decision.decision_id,
             "change_id": terms.change_id,
@@ -80,8 +80,8 @@ def settle(conn: Connection, proposal: Proposal, decision: Decision, terms: Gate
     cancel_open(
         conn,
         and_(
-            EscalationRow.change_id == terms.change_id,
-            EscalationRow.proposal_digest != decision.proposal_digest,
+            ESCALATIONS.c.change_id == terms.change_id,
+            ESCALATIONS.c.proposal_digest != decision.proposal_digest,
         ),
         reason=(
             f"superseded: change {terms.change_id!r} was re-submitted with a different plan "

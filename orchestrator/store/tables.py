@@ -1,4 +1,4 @@
-"""The audit store's tables: SQLAlchemy rows, kept apart from the pydantic domain models.
+"""The audit store's tables: SQLAlchemy Core tables, kept apart from the pydantic domain models.
 
     proposals ◀── decisions ◀── verdicts ◀── findings
                      ▲    ▲
@@ -7,15 +7,20 @@
 The decision JSON is the record; the other decision columns and tables are
 projections of it for queries, and `verify_chain` checks that they still agree.
 Migrations create these tables (migrations/versions); a test keeps the two in step.
+
+Core `Table`s rather than ORM classes: the store reads and writes rows, never
+objects, and a review process would otherwise pay ~50 ms to import the ORM
+and map every class. A column is `DECISIONS.c.outcome`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -23,141 +28,127 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     String,
     Table,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from orchestrator.models import DESTRUCTIVE_ACTIONS, INERT_ACTIONS, Action, Decision
+from orchestrator.models import DESTRUCTIVE_ACTIONS, INERT_ACTIONS, Decision
+
+# Plain strings, as the JSON document holds them: plans hold 10,000s of changes.
+_INERT = frozenset(a.value for a in INERT_ACTIONS)
+_DESTRUCTIVE = frozenset(a.value for a in DESTRUCTIVE_ACTIONS)
 
 DIGEST = String(71)  # "sha256:" + 64 hex digits
 HEX64 = String(64)
+DECISION_ID = String(100)
 
+# Every audit table: tables_governance (imported below) and tables_audit add theirs.
+METADATA = MetaData()
 
-class Base(DeclarativeBase):
-    """Declarative base of every audit table."""
+# One reviewed proposal, stored once per content digest.
+PROPOSALS = Table(
+    "proposals",
+    METADATA,
+    Column("digest", DIGEST, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("actor", String(200), nullable=False, index=True),
+    Column("intent", Text, nullable=False),
+    Column("environment", String(20), nullable=False),
+    Column("input_name", Text, nullable=False),
+    Column("change_count", Integer, nullable=False),
+    Column("destructive_count", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("proposal_json", Text, nullable=False),
+    # zlib of the JSON of the masked raw input (any key order): plans reach hundreds of MB.
+    Column("raw_zlib", LargeBinary),
+)
 
-
-class ProposalRow(Base):
-    """One reviewed proposal, stored once per content digest."""
-
-    __tablename__ = "proposals"
-
-    digest: Mapped[str] = mapped_column(DIGEST, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    source: Mapped[str] = mapped_column(String(20))
-    actor: Mapped[str] = mapped_column(String(200), index=True)
-    intent: Mapped[str] = mapped_column(Text)
-    environment: Mapped[str] = mapped_column(String(20))
-    input_name: Mapped[str] = mapped_column(Text)
-    change_count: Mapped[int] = mapped_column(Integer)
-    destructive_count: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    proposal_json: Mapped[str] = mapped_column(Text)
-    # zlib of the canonical JSON of the masked raw input: plans reach hundreds of MB.
-    raw_zlib: Mapped[bytes | None] = mapped_column(LargeBinary)
-
-
-class DecisionRow(Base):
-    """One decision; `decision_json` is authoritative, the other columns serve queries."""
-
-    __tablename__ = "decisions"
-
-    decision_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    proposal_digest: Mapped[str] = mapped_column(DIGEST, ForeignKey("proposals.digest"), index=True)
-    outcome: Mapped[str] = mapped_column(String(20), index=True)
-    risk_tier: Mapped[str] = mapped_column(String(20), index=True)
-    dissent: Mapped[float] = mapped_column(Float)
-    policy_version: Mapped[str] = mapped_column(String(200))
+# One decision; `decision_json` is authoritative, the other columns serve queries.
+DECISIONS = Table(
+    "decisions",
+    METADATA,
+    Column("decision_id", DECISION_ID, primary_key=True),
+    Column("proposal_digest", DIGEST, ForeignKey("proposals.digest"), nullable=False, index=True),
+    Column("outcome", String(20), nullable=False, index=True),
+    Column("risk_tier", String(20), nullable=False, index=True),
+    Column("dissent", Float, nullable=False),
+    Column("policy_version", String(200), nullable=False),
     # UTC without zone, so SQLite and PostgreSQL compare and sort alike.
-    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    decision_json: Mapped[str] = mapped_column(Text)
+    Column("created_at", DateTime, nullable=False, index=True),
+    Column("decision_json", Text, nullable=False),
+)
 
+# One reviewer's verdict within a decision, in the decision's order.
+VERDICTS = Table(
+    "verdicts",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("stance", String(20), nullable=False),
+    Column("risk_tier", String(20), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
+    Column("rationale", Text, nullable=False),
+    Index("ix_verdicts_reviewer_stance", "reviewer", "stance"),
+)
 
-class VerdictRow(Base):
-    """One reviewer's verdict within a decision, in the decision's order."""
+# One finding of one verdict.
+FINDINGS = Table(
+    "findings",
+    METADATA,
+    Column("decision_id", DECISION_ID, primary_key=True),
+    Column("verdict_ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("rule", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("hard", Boolean, nullable=False),
+    Column("resources", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    ForeignKeyConstraint(
+        ["decision_id", "verdict_ordinal"], ["verdicts.decision_id", "verdicts.ordinal"]
+    ),
+    Index("ix_findings_rule", "rule"),
+)
 
-    __tablename__ = "verdicts"
-    __table_args__ = (Index("ix_verdicts_reviewer_stance", "reviewer", "stance"),)
+# An address some finding of a decision named: "which decisions touched X".
+FINDING_RESOURCES = Table(
+    "finding_resources",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("address", Text, primary_key=True, index=True),
+)
 
-    decision_id: Mapped[str] = mapped_column(
-        String(100), ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    reviewer: Mapped[str] = mapped_column(String(200))
-    stance: Mapped[str] = mapped_column(String(20))
-    risk_tier: Mapped[str] = mapped_column(String(20))
-    confidence: Mapped[float] = mapped_column(Float)
-    error: Mapped[str | None] = mapped_column(Text)
-    duration_ms: Mapped[int] = mapped_column(Integer)
-    rationale: Mapped[str] = mapped_column(Text)
-
-
-class FindingRow(Base):
-    """One finding of one verdict."""
-
-    __tablename__ = "findings"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["decision_id", "verdict_ordinal"], ["verdicts.decision_id", "verdicts.ordinal"]
-        ),
-        Index("ix_findings_rule", "rule"),
-    )
-
-    decision_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    verdict_ordinal: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    rule: Mapped[str] = mapped_column(String(200))
-    message: Mapped[str] = mapped_column(Text)
-    severity: Mapped[str] = mapped_column(String(20))
-    hard: Mapped[bool] = mapped_column()
-    resources: Mapped[Any] = mapped_column(JSON, nullable=False)
-    evidence: Mapped[Any] = mapped_column(JSON, nullable=False)
-
-
-class FindingResourceRow(Base):
-    """An address some finding of a decision named: "which decisions touched X"."""
-
-    __tablename__ = "finding_resources"
-
-    decision_id: Mapped[str] = mapped_column(
-        String(100), ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    address: Mapped[str] = mapped_column(Text, primary_key=True, index=True)
-
-
-class ChainRow(Base):
-    """One link of the audit hash chain: a decision or an audit event."""
-
-    __tablename__ = "audit_chain"
-    __table_args__ = (Index("ix_audit_chain_kind_ref", "kind", "ref_id"),)
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(50))
-    ref_id: Mapped[str | None] = mapped_column(String(200))
-    actor: Mapped[str | None] = mapped_column(String(200), index=True)
+# One link of the audit hash chain: a decision or an audit event.
+AUDIT_CHAIN = Table(
+    "audit_chain",
+    METADATA,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(50), nullable=False),
+    Column("ref_id", String(200)),
+    Column("actor", String(200), index=True),
     # Events keep their payload here; a decision's payload is its decision row.
-    payload: Mapped[Any | None] = mapped_column(JSON(none_as_null=True), nullable=True)
-    payload_digest: Mapped[str] = mapped_column(HEX64)
-    prev_hash: Mapped[str] = mapped_column(HEX64)
-    hash: Mapped[str] = mapped_column(HEX64, unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    Column("payload", JSON(none_as_null=True), nullable=True),
+    Column("payload_digest", HEX64, nullable=False),
+    Column("prev_hash", HEX64, nullable=False),
+    Column("hash", HEX64, nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False, index=True),
+    Index("ix_audit_chain_kind_ref", "kind", "ref_id"),
+)
 
-
-class ChainHeadRow(Base):
-    """The single row every append locks, so concurrent writers take turns."""
-
-    __tablename__ = "chain_head"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(HEX64)
-
-
-def table_of(row_class: type[Base]) -> Table:
-    """The Core table behind a row class, for bulk statements and plain-row reads."""
-    return cast(Table, row_class.__table__)
+# The single row every append locks, so concurrent writers take turns.
+CHAIN_HEAD = Table(
+    "chain_head",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", HEX64, nullable=False),
+)
 
 
 def verdict_rows(decision: Decision) -> list[dict[str, Any]]:
@@ -205,7 +196,7 @@ def resource_rows(decision: Decision) -> list[dict[str, Any]]:
 
 def proposal_columns(doc: dict[str, Any]) -> dict[str, Any]:
     """The proposals table's query columns, read from the proposal's JSON document."""
-    actions = [Action(c["action"]) for c in doc["changes"]]
+    actions = [c["action"] for c in doc["changes"]]
     return {
         "kind": doc["kind"],
         "source": doc["source"],
@@ -213,10 +204,10 @@ def proposal_columns(doc: dict[str, Any]) -> dict[str, Any]:
         "intent": doc["intent"],
         "environment": doc["environment"],
         "input_name": doc["input_name"],
-        "change_count": sum(1 for a in actions if a not in INERT_ACTIONS),
-        "destructive_count": sum(1 for a in actions if a in DESTRUCTIVE_ACTIONS),
+        "change_count": sum(1 for a in actions if a not in _INERT),
+        "destructive_count": sum(1 for a in actions if a in _DESTRUCTIVE),
     }
 
 
-# Every table shares Base.metadata: importing tables.py must bring them all in.
+# Every table shares METADATA: importing tables.py must bring them all in.
 from orchestrator.store import tables_governance as _governance  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""The audit store's query and post-incident tables, on the same Base as tables.py.
+"""The audit store's query and post-incident tables, on the same METADATA as tables.py.
 
     decisions ◀── decision_resources   every address the proposal changes
               ◀── decision_services    every service its blast radius reaches
@@ -8,95 +8,81 @@
 The first three are projections, written by `Store.record` in the decision's
 own transaction and checked by `audit verify`; an incident row mirrors the
 payload of the `incident.link` chain event written with it. store.py imports
-this module, so the tables are on `Base.metadata` whenever the store is.
+this module, so the tables are on `METADATA` whenever the store is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
 
 from orchestrator.models import INERT_ACTIONS, Decision, Stance, Verdict
-from orchestrator.store.tables import Base
+from orchestrator.store.tables import DECISION_ID, METADATA
 
 INCIDENT_EVENT = "incident.link"
-Projection = tuple[type[Base], list[dict[str, Any]]]
+Projection = tuple[Table, list[dict[str, Any]]]
 # Ties go to the stricter stance, as commander.minority_opinion breaks them.
 _STANCE_SCORE: dict[Stance, float] = {"approve": 0.0, "concern": 0.5, "block": 1.0}
 _MIN_WEIGHT = 1e-6
 _INERT = frozenset(a.value for a in INERT_ACTIONS)  # plain strings: plans hold 10,000s of changes
 
+# An address a decision's proposal changes: "which decisions touched X".
+DECISION_RESOURCES = Table(
+    "decision_resources",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("address", Text, primary_key=True),
+    # Covering (address, decision_id): a lookup never visits the table. On PostgreSQL
+    # migration 0003 adds text_pattern_ops (LIKE 'prefix%' uses the index whatever the
+    # collation); it lives only there, since naming a postgresql_* option here would
+    # import the PostgreSQL dialect into every SQLite review (~25 ms of start-up).
+    Index("ix_decision_resources_address", "address", "decision_id"),
+    # A 10,000-change plan writes 10,000 rows on the review path: on SQLite the
+    # primary key is the table itself, one b-tree fewer to insert into.
+    sqlite_with_rowid=False,
+)
 
-class DecisionResourceRow(Base):
-    """An address a decision's proposal changes: "which decisions touched X"."""
+# A service a decision's blast radius reached.
+DECISION_SERVICES = Table(
+    "decision_services",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("service", String(200), primary_key=True, index=True),
+)
 
-    __tablename__ = "decision_resources"
-    __table_args__ = (
-        # Covering (address, decision_id): a lookup never visits the table. On PostgreSQL
-        # migration 0003 adds text_pattern_ops (LIKE 'prefix%' uses the index whatever the
-        # collation); it lives only there, since naming a postgresql_* option here would
-        # import the PostgreSQL dialect into every SQLite review (~25 ms of start-up).
-        Index("ix_decision_resources_address", "address", "decision_id"),
-        # A 10,000-change plan writes 10,000 rows on the review path: on SQLite the
-        # primary key is the table itself, one b-tree fewer to insert into.
-        {"sqlite_with_rowid": False},
-    )
+# A reviewer whose stance stood apart from the weighted majority of a decision.
+DECISION_DISSENTERS = Table(
+    "decision_dissenters",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("reviewer", String(200), primary_key=True, index=True),
+    Column("stance", String(20), nullable=False),
+)
 
-    decision_id: Mapped[str] = mapped_column(
-        String(100), ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    address: Mapped[str] = mapped_column(Text, primary_key=True)
-
-
-class DecisionServiceRow(Base):
-    """A service a decision's blast radius reached."""
-
-    __tablename__ = "decision_services"
-
-    decision_id: Mapped[str] = mapped_column(
-        String(100), ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    service: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
-
-
-class DecisionDissenterRow(Base):
-    """A reviewer whose stance stood apart from the weighted majority of a decision."""
-
-    __tablename__ = "decision_dissenters"
-
-    decision_id: Mapped[str] = mapped_column(
-        String(100), ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    reviewer: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
-    stance: Mapped[str] = mapped_column(String(20))
-
-
-class IncidentRow(Base):
-    """A recorded finding that a decided change caused an incident."""
-
-    __tablename__ = "incidents"
-
-    incident_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    decision_id: Mapped[str] = mapped_column(
-        String(100), ForeignKey("decisions.decision_id"), primary_key=True, index=True
-    )
-    linked_by: Mapped[str | None] = mapped_column(String(200))
-    note: Mapped[str] = mapped_column(Text)
-    linked_at: Mapped[datetime] = mapped_column(DateTime)
+# A recorded finding that a decided change caused an incident.
+INCIDENTS = Table(
+    "incidents",
+    METADATA,
+    Column("incident_id", String(200), primary_key=True),
+    Column(
+        "decision_id",
+        DECISION_ID,
+        ForeignKey("decisions.decision_id"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("linked_by", String(200)),
+    Column("note", Text, nullable=False),
+    Column("linked_at", DateTime, nullable=False),
     # The chain link that records this row; `audit verify` compares the two.
-    chain_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    Column("chain_seq", Integer, nullable=False, unique=True),
+)
 
 
 # The projection tables, in the order `audit_rows` returns them.
-PROJECTIONS: tuple[type[Base], ...] = (
-    DecisionResourceRow,
-    DecisionServiceRow,
-    DecisionDissenterRow,
-)
+PROJECTIONS: tuple[Table, ...] = (DECISION_RESOURCES, DECISION_SERVICES, DECISION_DISSENTERS)
 
 
 def changed_addresses(doc: dict[str, Any]) -> list[str]:
@@ -147,9 +133,9 @@ def decision_dissenter_rows(decision: Decision) -> list[dict[str, Any]]:
 
 
 def audit_rows(decision: Decision, doc: dict[str, Any]) -> tuple[Projection, ...]:
-    """Every projection of this module for one decision: (row class, rows) pairs."""
+    """Every projection of this module for one decision: (table, rows) pairs."""
     return (
-        (DecisionResourceRow, decision_resource_rows(decision.decision_id, doc)),
-        (DecisionServiceRow, decision_service_rows(decision)),
-        (DecisionDissenterRow, decision_dissenter_rows(decision)),
+        (DECISION_RESOURCES, decision_resource_rows(decision.decision_id, doc)),
+        (DECISION_SERVICES, decision_service_rows(decision)),
+        (DECISION_DISSENTERS, decision_dissenter_rows(decision)),
     )

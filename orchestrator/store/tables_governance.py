@@ -13,120 +13,110 @@ same transaction. Migration 0002 creates them; a test keeps the two in step.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
-
-from orchestrator.store.tables import DIGEST, Base
+from orchestrator.store.tables import DECISION_ID, DIGEST, METADATA
 
 NAME = String(200)
-DECISION_ID = String(100)
 
+# A decision as one submission of a change: the latest one is what may be approved.
+CHANGE_SUBMISSIONS = Table(
+    "change_submissions",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("change_id", String(500), nullable=False),
+    Column("proposal_digest", DIGEST, nullable=False),
+    Column("submitter", NAME),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_change_submissions_change", "change_id", "created_at"),
+)
 
-class SubmissionRow(Base):
-    """A decision as one submission of a change: the latest one is what may be approved."""
-
-    __tablename__ = "change_submissions"
-    __table_args__ = (Index("ix_change_submissions_change", "change_id", "created_at"),)
-
-    decision_id: Mapped[str] = mapped_column(
-        DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    change_id: Mapped[str] = mapped_column(String(500))
-    proposal_digest: Mapped[str] = mapped_column(DIGEST)
-    submitter: Mapped[str | None] = mapped_column(NAME)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class EscalationRow(Base):
-    """An escalated decision waiting for (or done with) human sign-off."""
-
-    __tablename__ = "escalations"
-    __table_args__ = (
-        Index("ix_escalations_status", "status", "created_at"),
-        Index("ix_escalations_actor", "actor", "status"),
-        Index("ix_escalations_change_id", "change_id"),
-    )
-
-    decision_id: Mapped[str] = mapped_column(
-        DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    change_id: Mapped[str] = mapped_column(String(500))
-    proposal_digest: Mapped[str] = mapped_column(DIGEST)
-    actor: Mapped[str] = mapped_column(NAME)
-    source: Mapped[str] = mapped_column(String(20))
-    submitter: Mapped[str | None] = mapped_column(NAME)
-    risk_tier: Mapped[str] = mapped_column(String(20))
-    required_roles: Mapped[Any] = mapped_column(JSON, nullable=False)
+# An escalated decision waiting for (or done with) human sign-off.
+ESCALATIONS = Table(
+    "escalations",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("change_id", String(500), nullable=False),
+    Column("proposal_digest", DIGEST, nullable=False),
+    Column("actor", NAME, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("submitter", NAME),
+    Column("risk_tier", String(20), nullable=False),
+    Column("required_roles", JSON, nullable=False),
     # pending, approved-by-humans, denied or cancelled; "expired" is pending past expires_at.
-    status: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
-    closed_by: Mapped[str | None] = mapped_column(NAME)
-    reason: Mapped[str | None] = mapped_column(Text)
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("closed_at", DateTime),
+    Column("closed_by", NAME),
+    Column("reason", Text),
+    Index("ix_escalations_status", "status", "created_at"),
+    Index("ix_escalations_actor", "actor", "status"),
+    Index("ix_escalations_change_id", "change_id"),
+)
 
-
-class ApprovalRow(Base):
-    """One signature: a person in a role. One per role, and one role per person."""
-
-    __tablename__ = "escalation_approvals"
-    __table_args__ = (UniqueConstraint("decision_id", "name_key", name="uq_approval_person"),)
-
-    decision_id: Mapped[str] = mapped_column(
-        DECISION_ID, ForeignKey("escalations.decision_id"), primary_key=True
-    )
-    role: Mapped[str] = mapped_column(String(100), primary_key=True)
-    name: Mapped[str] = mapped_column(NAME)
+# One signature: a person in a role. One per role, and one role per person.
+ESCALATION_APPROVALS = Table(
+    "escalation_approvals",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("escalations.decision_id"), primary_key=True),
+    Column("role", String(100), primary_key=True),
+    Column("name", NAME, nullable=False),
     # The name as compared: "Alice" and "alice " are one person.
-    name_key: Mapped[str] = mapped_column(NAME)
-    comment: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    Column("name_key", NAME, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("decision_id", "name_key", name="uq_approval_person"),
+)
 
+# A freeze in force: one actor, or every AI agent (target "*all-ai-agents*").
+FREEZES = Table(
+    "freezes",
+    METADATA,
+    Column("target", NAME, primary_key=True),
+    Column("frozen_by", NAME, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("frozen_at", DateTime, nullable=False),
+)
 
-class FreezeRow(Base):
-    """A freeze in force: one actor, or every AI agent (target "*all-ai-agents*")."""
+# What one approved change counts against its actor's budgets, from `counted_at`.
+BUDGET_USAGE = Table(
+    "budget_usage",
+    METADATA,
+    Column("decision_id", DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True),
+    Column("actor", NAME, nullable=False),
+    Column("counted_at", DateTime, nullable=False),
+    Column("deletes", Integer, nullable=False),
+    Column("changed_resources", Integer, nullable=False),
+    Column("blast_radius", Integer, nullable=False),
+    Index("ix_budget_usage_actor", "actor", "counted_at"),
+)
 
-    __tablename__ = "freezes"
-
-    target: Mapped[str] = mapped_column(NAME, primary_key=True)
-    frozen_by: Mapped[str] = mapped_column(NAME)
-    reason: Mapped[str] = mapped_column(Text)
-    frozen_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class BudgetUsageRow(Base):
-    """What one approved change counts against its actor's budgets, from `counted_at`."""
-
-    __tablename__ = "budget_usage"
-    __table_args__ = (Index("ix_budget_usage_actor", "actor", "counted_at"),)
-
-    decision_id: Mapped[str] = mapped_column(
-        DECISION_ID, ForeignKey("decisions.decision_id"), primary_key=True
-    )
-    actor: Mapped[str] = mapped_column(NAME)
-    counted_at: Mapped[datetime] = mapped_column(DateTime)
-    deletes: Mapped[int] = mapped_column(Integer)
-    changed_resources: Mapped[int] = mapped_column(Integer)
-    blast_radius: Mapped[int] = mapped_column(Integer)
-
-
-class ElevationRow(Base):
-    """A time-bound grant widening what one actor may touch, with who granted it."""
-
-    __tablename__ = "elevations"
-    __table_args__ = (Index("ix_elevations_actor", "actor", "until"),)
-
-    elevation_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    actor: Mapped[str] = mapped_column(NAME)
-    categories: Mapped[Any] = mapped_column(JSON, nullable=False)
-    environments: Mapped[Any] = mapped_column(JSON, nullable=False)
-    until: Mapped[datetime] = mapped_column(DateTime)
-    granted_by: Mapped[str] = mapped_column(NAME)
-    reason: Mapped[str] = mapped_column(Text)
-    granted_at: Mapped[datetime] = mapped_column(DateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
-    revoked_by: Mapped[str | None] = mapped_column(NAME)
-    revoke_reason: Mapped[str | None] = mapped_column(Text)
+# A time-bound grant widening what one actor may touch, with who granted it.
+ELEVATIONS = Table(
+    "elevations",
+    METADATA,
+    Column("elevation_id", String(100), primary_key=True),
+    Column("actor", NAME, nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("environments", JSON, nullable=False),
+    Column("until", DateTime, nullable=False),
+    Column("granted_by", NAME, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("granted_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("revoked_by", NAME),
+    Column("revoke_reason", Text),
+    Index("ix_elevations_actor", "actor", "until"),
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from orchestrator.store.tables import Base
+from orchestrator.store.tables import METADATA
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
@@ -19,7 +19,7 @@ if not isinstance(connection, Connection):
     )
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=METADATA,
     # SQLite can alter tables only by copying them.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
