@@ -38,7 +38,7 @@ from orchestrator.config import LoadedConfig, load_config
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.fanout import fan_out
 from orchestrator.graph import DependencyGraph
-from orchestrator.guards import BudgetRule, BudgetWindow, GateFacts
+from orchestrator.guards import FROZEN_RULE, BudgetRule, BudgetWindow, GateFacts
 from orchestrator.models import Decision, Proposal
 from orchestrator.registry import LoadedReviewer
 from orchestrator.replay_diff import ReplayDiff, diff_decisions
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from orchestrator.store.asof import UsageEvent
 
 HISTORY_LIMIT = 100  # as many earlier decisions as `commander review` shows reviewers
-FROZEN_RULE = "actor-frozen"
 NO_TOPOLOGY = "<none>"
 
 
