@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,16 +153,39 @@ def cli_peer(folder: Path, runs: int) -> float:
     return statistics.median(times)
 
 
+@contextmanager
+def private_store(db: str | None, folder: Path) -> Iterator[str]:
+    """A store of the run's own: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+    if db is None:
+        yield f"sqlite:///{folder / 'service.db'}"
+        return
+    if not db.startswith("postgresql"):
+        yield db
+        return
+    schema = f"commander_load_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(database_url(db))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = sa.make_url(db).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--db", help="store URL; default a fresh SQLite file")
+    parser.add_argument(
+        "--db", help="PostgreSQL server URL (the run uses a schema of its own); default SQLite"
+    )
     parser.add_argument("--peer-runs", type=int, default=7)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, private_store(args.db, Path(tmp)) as db:
         folder = Path(tmp)
-        db = args.db or f"sqlite:///{folder / 'service.db'}"
         with service(db, folder) as url:
             load = Load()
             stop = time.monotonic() + args.seconds
