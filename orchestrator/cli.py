@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from orchestrator.choices import ExecutorName, InputKind
 from orchestrator.commands import register_all
 from orchestrator.errors import (
     EXIT_APPROVE,
@@ -42,16 +43,6 @@ OUTCOME_EXIT: dict[Outcome, int] = {
 }
 
 
-class Kind(StrEnum):
-    """Input kinds `--kind` accepts."""
-
-    auto = "auto"
-    terraform = "terraform"
-    kubernetes = "kubernetes"
-    diff = "diff"
-    sql = "sql"
-
-
 class OutputFormat(StrEnum):
     """Output formats `--output` accepts."""
 
@@ -59,13 +50,6 @@ class OutputFormat(StrEnum):
     json = "json"
     markdown = "markdown"
     sarif = "sarif"
-
-
-class ExecutorName(StrEnum):
-    """Executors `--executor` accepts."""
-
-    local = "local"
-    ray = "ray"
 
 
 DbOption = Annotated[
@@ -86,8 +70,8 @@ def review(
         str, typer.Argument(help="Input file, a folder of input files, or - for standard input.")
     ],
     kind: Annotated[
-        Kind, typer.Option(help="Input kind; auto detects it from the content.")
-    ] = Kind.auto,
+        InputKind, typer.Option(help="Input kind; auto detects it from the content.")
+    ] = InputKind.auto,
     source: Annotated[Source, typer.Option(help="Who proposes the change.")] = Source.HUMAN,
     actor: Annotated[
         str, typer.Option(help="Name of the proposing person, agent or job.")

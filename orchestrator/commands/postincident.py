@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orchestrator.choices import ExecutorName
 from orchestrator.commands.audit import (
     DbOption,
     ReportFormat,
@@ -32,15 +32,8 @@ TopologyOption = Annotated[
 OutputOption = Annotated[ReportFormat, typer.Option(help="Output format.")]
 
 
-class ExecutorChoice(StrEnum):
-    """Where `backtest` runs its replays."""
-
-    local = "local"
-    ray = "ray"
-
-
 ExecutorOption = Annotated[
-    ExecutorChoice, typer.Option("--executor", help="Where the replays run.")
+    ExecutorName, typer.Option("--executor", help="Where the replays run.")
 ]
 RayAddressOption = Annotated[
     str | None,
@@ -93,7 +86,7 @@ def backtest(
     topology: TopologyOption = None,
     db: DbOption = None,
     output: OutputOption = ReportFormat.text,
-    executor: ExecutorOption = ExecutorChoice.local,
+    executor: ExecutorOption = ExecutorName.local,
     ray_address: RayAddressOption = None,
 ) -> None:
     """Replay every decision in a window under a candidate policy; report those that would flip.
@@ -111,7 +104,7 @@ def backtest(
     settings = resolve(config=config, topology=topology, ray_address=ray_address)
     spec = PolicySpec(settings.config_dir, settings.topology)
     with open_store(db) as store:
-        if executor == ExecutorChoice.ray:
+        if executor == ExecutorName.ray:
             report = backtest_on_ray(
                 store, spec, since=since_at, until=until_at, address=settings.ray_address
             )

@@ -9,20 +9,13 @@ never pays for a web framework.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from orchestrator.choices import ExecutorName
 from orchestrator.commands.gatectx import ConfigOption, DbOption, say
 from orchestrator.errors import UsageError
-
-
-class ServeExecutor(StrEnum):
-    """Where the service's reviewers run."""
-
-    local = "local"
-    ray = "ray"
 
 
 def serve(
@@ -46,8 +39,8 @@ def serve(
         str | None, typer.Option(help="Backstage catalog file (env COMMANDER_BACKSTAGE).")
     ] = None,
     executor: Annotated[
-        ServeExecutor, typer.Option(help="Where reviewers run.")
-    ] = ServeExecutor.local,
+        ExecutorName, typer.Option(help="Where reviewers run.")
+    ] = ExecutorName.local,
     ray_address: Annotated[
         str | None,
         typer.Option(

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.adapters.base import Submission
+from orchestrator.choices import InputKind
 from orchestrator.models import Decision, Proposal, Source
 from orchestrator.render import render
 from orchestrator.service.deps import Reader, State, Submitter
@@ -25,16 +26,6 @@ from orchestrator.service.state import Meta
 from orchestrator.store.store import DecisionSummary
 
 reviews_router = APIRouter(prefix="/v1", tags=["reviews"])
-
-
-class Kind(StrEnum):
-    """Input kinds, as `commander review --kind`."""
-
-    auto = "auto"
-    terraform = "terraform"
-    kubernetes = "kubernetes"
-    diff = "diff"
-    sql = "sql"
 
 
 class Format(StrEnum):
@@ -96,7 +87,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     environment: Annotated[
         str | None, Query(description="Target environment; unknown names count as production.")
     ] = None,
-    kind: Annotated[Kind, Query(description="Input kind; auto detects it.")] = Kind.auto,
+    kind: Annotated[InputKind, Query(description="Input kind; auto detects it.")] = InputKind.auto,
     name: Annotated[
         str, Query(description="The input's file name, as the record shows it.")
     ] = "request-body",

@@ -1,0 +1,22 @@
+"""The closed sets of names a user picks from, shared by the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InputKind(StrEnum):
+    """Input kinds (`--kind`, `?kind=`); auto detects the kind from the content."""
+
+    auto = "auto"
+    terraform = "terraform"
+    kubernetes = "kubernetes"
+    diff = "diff"
+    sql = "sql"
+
+
+class ExecutorName(StrEnum):
+    """Where reviewers run (`--executor`): in this process, or on a Ray cluster."""
+
+    local = "local"
+    ray = "ray"
