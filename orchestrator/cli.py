@@ -18,6 +18,14 @@ import typer
 
 from orchestrator.choices import ExecutorName, InputKind
 from orchestrator.commands import register_all
+from orchestrator.commands.options import (
+    BackstageOption,
+    ConfigOption,
+    DbOption,
+    ExecutorOption,
+    RayAddressOption,
+    TopologyOption,
+)
 from orchestrator.errors import (
     EXIT_APPROVE,
     EXIT_ESCALATE,
@@ -52,12 +60,6 @@ class OutputFormat(StrEnum):
     sarif = "sarif"
 
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="Store URL (env COMMANDER_DATABASE_URL).")
-]
-ConfigOption = Annotated[
-    str | None, typer.Option("--config", help="Policy config directory (env COMMANDER_CONFIG).")
-]
 
 
 def _color() -> bool:
@@ -80,28 +82,13 @@ def review(
     environment: Annotated[
         str | None, typer.Option(help="Target environment; unknown names count as production.")
     ] = None,
-    topology: Annotated[
-        str | None, typer.Option(help="Topology file (env COMMANDER_TOPOLOGY).")
-    ] = None,
-    backstage: Annotated[
-        str | None,
-        typer.Option(help="Backstage catalog file, more services (env COMMANDER_BACKSTAGE)."),
-    ] = None,
+    topology: TopologyOption = None,
+    backstage: BackstageOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
     output: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.text,
-    executor: Annotated[
-        ExecutorName, typer.Option(help="Where reviewers run.")
-    ] = ExecutorName.local,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            metavar="ADDR",
-            help="Ray cluster for --executor ray: HOST:PORT, or auto for the one `ray start` "
-            "runs here; default: start a private one (env COMMANDER_RAY_ADDRESS).",
-        ),
-    ] = None,
+    executor: ExecutorOption = ExecutorName.local,
+    ray_address: RayAddressOption = None,
     delete: Annotated[
         bool,
         typer.Option(

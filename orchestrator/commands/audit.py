@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orchestrator.commands.options import DbOption
 from orchestrator.errors import EXIT_FAILURE, UsageError
 
 if TYPE_CHECKING:
     from orchestrator.store import Store, StoredDecision
     from orchestrator.store.governance import Escalation
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="Store URL (env COMMANDER_DATABASE_URL).")
-]
 SinceOption = Annotated[
     str | None,
     typer.Option(

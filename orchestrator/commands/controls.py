@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from orchestrator.commands.gatectx import AsOption, ConfigOption, DbOption, say, session
+from orchestrator.commands.gatectx import AsOption, say, session
+from orchestrator.commands.options import ConfigOption, DbOption
 from orchestrator.errors import UsageError
 
 ActorArgument = Annotated[

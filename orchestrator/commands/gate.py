@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from orchestrator.commands import controls
-from orchestrator.commands.gatectx import AsOption, ConfigOption, DbOption, age, say, session
+from orchestrator.commands.gatectx import AsOption, age, say, session
+from orchestrator.commands.options import ConfigOption, DbOption
 
 if TYPE_CHECKING:
     from orchestrator.store.governance import Escalation

@@ -23,12 +23,6 @@ if TYPE_CHECKING:
     from orchestrator.store import Store
     from orchestrator.store.governance import Identities
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="Store URL (env COMMANDER_DATABASE_URL).")
-]
-ConfigOption = Annotated[
-    str | None, typer.Option("--config", help="Policy config directory (env COMMANDER_CONFIG).")
-]
 AsOption = Annotated[str, typer.Option("--as", help="Your name, as recorded in the audit chain.")]
 
 

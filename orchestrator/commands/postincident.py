@@ -9,7 +9,6 @@ import typer
 
 from orchestrator.choices import ExecutorName
 from orchestrator.commands.audit import (
-    DbOption,
     ReportFormat,
     SinceOption,
     UntilOption,
@@ -17,6 +16,7 @@ from orchestrator.commands.audit import (
     parse_time,
     write,
 )
+from orchestrator.commands.options import DbOption, ExecutorOption, RayAddressOption, TopologyOption
 from orchestrator.errors import EXIT_FAILURE
 
 if TYPE_CHECKING:
@@ -26,24 +26,9 @@ ConfigOption = Annotated[
     str | None,
     typer.Option("--config", help="Candidate policy config directory (env COMMANDER_CONFIG)."),
 ]
-TopologyOption = Annotated[
-    str | None, typer.Option("--topology", help="Topology file (env COMMANDER_TOPOLOGY).")
-]
 OutputOption = Annotated[ReportFormat, typer.Option(help="Output format.")]
 
 
-ExecutorOption = Annotated[
-    ExecutorName, typer.Option("--executor", help="Where the replays run.")
-]
-RayAddressOption = Annotated[
-    str | None,
-    typer.Option(
-        "--ray-address",
-        metavar="ADDR",
-        help="Ray cluster for --executor ray: HOST:PORT, or auto for the one `ray start` runs "
-        "here; default: start a private one (env COMMANDER_RAY_ADDRESS).",
-    ),
-]
 
 incident_app = typer.Typer(
     help="Record which decided changes caused incidents.", no_args_is_help=True

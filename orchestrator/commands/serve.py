@@ -14,7 +14,15 @@ from typing import Annotated
 import typer
 
 from orchestrator.choices import ExecutorName
-from orchestrator.commands.gatectx import ConfigOption, DbOption, say
+from orchestrator.commands.gatectx import say
+from orchestrator.commands.options import (
+    BackstageOption,
+    ConfigOption,
+    DbOption,
+    ExecutorOption,
+    RayAddressOption,
+    TopologyOption,
+)
 from orchestrator.errors import UsageError
 
 
@@ -32,21 +40,10 @@ def serve(
     ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
-    topology: Annotated[
-        str | None, typer.Option(help="Topology file (env COMMANDER_TOPOLOGY).")
-    ] = None,
-    backstage: Annotated[
-        str | None, typer.Option(help="Backstage catalog file (env COMMANDER_BACKSTAGE).")
-    ] = None,
-    executor: Annotated[
-        ExecutorName, typer.Option(help="Where reviewers run.")
-    ] = ExecutorName.local,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address", metavar="ADDR", help="Ray cluster (env COMMANDER_RAY_ADDRESS)."
-        ),
-    ] = None,
+    topology: TopologyOption = None,
+    backstage: BackstageOption = None,
+    executor: ExecutorOption = ExecutorName.local,
+    ray_address: RayAddressOption = None,
     max_body: Annotated[
         int | None,
         typer.Option(

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from orchestrator.commands.audit import DbOption, ReportFormat, open_store, write
+from orchestrator.commands.audit import ReportFormat, open_store, write
+from orchestrator.commands.options import DbOption
 from orchestrator.errors import EXIT_FAILURE
 
 
