@@ -15,6 +15,15 @@ class InputKind(StrEnum):
     sql = "sql"
 
 
+class OutputFormat(StrEnum):
+    """How a decision is shown (`--output`, `?format=`)."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+
+
 class ExecutorName(StrEnum):
     """Where reviewers run (`--executor`): in this process, or on a Ray cluster."""
 

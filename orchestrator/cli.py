@@ -11,12 +11,11 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from orchestrator.choices import ExecutorName, InputKind
+from orchestrator.choices import ExecutorName, InputKind, OutputFormat
 from orchestrator.commands import register_all
 from orchestrator.commands.options import (
     BackstageOption,
@@ -49,15 +48,6 @@ OUTCOME_EXIT: dict[Outcome, int] = {
     "escalate": EXIT_ESCALATE,
     "reject": EXIT_REJECT,
 }
-
-
-class OutputFormat(StrEnum):
-    """Output formats `--output` accepts."""
-
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    sarif = "sarif"
 
 
 

@@ -14,8 +14,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +35,7 @@ from orchestrator.registry import LoadedReviewer, validate_reviewer
 from orchestrator.review import build_context
 from orchestrator.reviewer import ReviewContext, Reviewer
 from orchestrator.testing import CrashingReviewer, SlowReviewer, plan_document, resource_change
+from tests.cli_imports import modules_after, roots
 
 try:
     import ray
@@ -498,25 +497,9 @@ def test_the_default_path_never_imports_ray(
         "review-folder": ["review", str(tmp_path / "plans"), "--output", "json"],
         "backtest": ["backtest", "--config", str(shipped_config_dir())],
     }[command]
-    script = (
-        "import sys\n"
-        "from orchestrator.cli import main\n"
-        "try:\n"
-        f"    main({argv!r})\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        "loaded = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
-        "sys.stderr.write(f'EXIT={code} RAY={loaded}\\n')\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=cli_env,
-        timeout=120,
-        check=False,
-    )
-    assert f"EXIT={code} RAY=[]" in proc.stderr, proc.stderr
+    exit_code, loaded, stderr = modules_after(argv, cli_env)
+    assert exit_code == code, stderr
+    assert roots(loaded, ("ray",)) == []
 
 
 def _alive(pid: int) -> bool:

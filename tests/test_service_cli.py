@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +10,16 @@ import yaml
 
 from orchestrator.errors import ConfigError
 from orchestrator.service.auth import Authenticator, Permission, hash_token
+from tests.cli_imports import modules_after, roots
 from tests.service_support import IAM_PLAN
 
 WEB_MODULES = ("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx", "anyio")
 
 
 def test_a_plain_review_never_imports_the_web_stack(cli_env: dict[str, str]) -> None:
-    script = (
-        "import sys\n"
-        "from orchestrator.cli import main\n"
-        "try:\n"
-        f"    main(['review', {str(IAM_PLAN)!r}, '--output', 'json'])\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        f"web = sorted(m for m in sys.modules if m.split('.')[0] in {WEB_MODULES!r})\n"
-        "sys.stderr.write(f'EXIT={code} WEB={web}\\n')\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=cli_env,
-        timeout=120,
-        check=False,
-    )
-    assert "WEB=[]" in proc.stderr, proc.stderr
+    code, loaded, stderr = modules_after(["review", str(IAM_PLAN), "--output", "json"], cli_env)
+    assert code == 3, stderr
+    assert roots(loaded, WEB_MODULES) == []
 
 
 def test_token_new_prints_a_token_and_an_entry_that_admits_it(run_cli: Any, tmp_path: Path) -> None:

@@ -11,14 +11,13 @@ comment, SARIF or text.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.adapters.base import Submission
-from orchestrator.choices import InputKind
+from orchestrator.choices import InputKind, OutputFormat
 from orchestrator.models import Decision, Proposal, Source
 from orchestrator.render import render
 from orchestrator.service.deps import Reader, State, Submitter
@@ -28,26 +27,17 @@ from orchestrator.store.store import DecisionSummary
 reviews_router = APIRouter(prefix="/v1", tags=["reviews"])
 
 
-class Format(StrEnum):
-    """How a decision is answered."""
-
-    json = "json"
-    markdown = "markdown"
-    sarif = "sarif"
-    text = "text"
-
-
 _MEDIA = {
-    Format.json: "application/json",
-    Format.markdown: "text/markdown; charset=utf-8",
-    Format.sarif: "application/sarif+json",
-    Format.text: "text/plain; charset=utf-8",
+    OutputFormat.json: "application/json",
+    OutputFormat.markdown: "text/markdown; charset=utf-8",
+    OutputFormat.sarif: "application/sarif+json",
+    OutputFormat.text: "text/plain; charset=utf-8",
 }
 _BY_ACCEPT = {
-    "text/markdown": Format.markdown,
-    "application/sarif+json": Format.sarif,
-    "text/plain": Format.text,
-    "application/json": Format.json,
+    "text/markdown": OutputFormat.markdown,
+    "application/sarif+json": OutputFormat.sarif,
+    "text/plain": OutputFormat.text,
+    "application/json": OutputFormat.json,
 }
 _DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Decision, "description": "The decision (JSON unless asked otherwise)."},
@@ -96,7 +86,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     ] = None,
     delete: Annotated[bool, Query(description="Kubernetes: review deleting the objects.")] = False,
     fmt: Annotated[
-        Format | None, Query(alias="format", description="Answer format; overrides Accept.")
+        OutputFormat | None, Query(alias="format", description="Answer format; overrides Accept.")
     ] = None,
 ) -> Response:
     """Review the body and record the decision; the same submission twice is one decision."""
@@ -130,7 +120,7 @@ async def get_decision(
     state: State,
     _: Reader,
     fmt: Annotated[
-        Format | None, Query(alias="format", description="Answer format; overrides Accept.")
+        OutputFormat | None, Query(alias="format", description="Answer format; overrides Accept.")
     ] = None,
 ) -> Response:
     """Read a decision back as it was recorded."""
@@ -173,16 +163,16 @@ def _too_large(size: int, limit: int, *, at_least: bool = False) -> str:
     return f"body is {over}{size} bytes, over the limit of {limit} bytes (max_input_bytes)"
 
 
-def _format(given: Format | None, request: Request) -> Format:
+def _format(given: OutputFormat | None, request: Request) -> OutputFormat:
     if given is not None:
         return given
     for part in request.headers.get("accept", "").split(","):
         media = part.split(";")[0].strip().lower()
         if media in _BY_ACCEPT:
             return _BY_ACCEPT[media]
-    return Format.json
+    return OutputFormat.json
 
 
-def _answer(decision: Decision, proposal: Proposal, fmt: Format) -> Response:
+def _answer(decision: Decision, proposal: Proposal, fmt: OutputFormat) -> Response:
     text = render(fmt.value, decision, proposal, color=False)
     return Response(text, media_type=_MEDIA[fmt])
