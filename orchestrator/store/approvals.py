@@ -22,6 +22,7 @@ from orchestrator.store.gate_common import (
     Identities,
     Refused,
     chain_event,
+    latest_submission,
     lock_writers,
     moment,
     named,
@@ -30,7 +31,6 @@ from orchestrator.store.gate_common import (
 from orchestrator.store.store import Store
 from orchestrator.store.tables import DECISIONS, PROPOSALS
 from orchestrator.store.tables_governance import (
-    CHANGE_SUBMISSIONS,
     ESCALATION_APPROVALS,
     ESCALATIONS,
 )
@@ -187,12 +187,7 @@ def _check_signer(esc: Escalation, name: str, role: str, identities: Identities)
 
 def _check_latest(conn: Connection, esc: Escalation) -> None:
     """Refuse a stale plan: the change's latest submission must be this very content."""
-    latest = conn.execute(
-        select(CHANGE_SUBMISSIONS.c.decision_id, CHANGE_SUBMISSIONS.c.proposal_digest)
-        .where(CHANGE_SUBMISSIONS.c.change_id == esc.change_id)
-        .order_by(CHANGE_SUBMISSIONS.c.created_at.desc(), CHANGE_SUBMISSIONS.c.decision_id.desc())
-        .limit(1)
-    ).first()
+    latest = latest_submission(conn, esc.change_id)
     if latest is not None and latest.proposal_digest != esc.proposal_digest:
         raise Refused(
             f"stale plan: change {esc.change_id!r} was re-submitted with different content "

@@ -13,15 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 from pydantic import JsonValue
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from orchestrator.errors import UsageError, UserError
 from orchestrator.models import Source
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry
 from orchestrator.store.tables import CHAIN_HEAD
+from orchestrator.store.tables_governance import CHANGE_SUBMISSIONS
 
 MACHINE_KINDS = frozenset({Source.AI_AGENT, Source.AUTOMATION})
 
@@ -35,6 +37,17 @@ def lock_writers(conn: Connection) -> None:
     conn.execute(
         select(CHAIN_HEAD.c.seq).where(CHAIN_HEAD.c.id == chain.HEAD_ID).with_for_update()
     ).one()
+
+
+def latest_submission(conn: Connection, change_id: str) -> Row[Any, Any] | None:
+    """The change's newest submission (decision_id, proposal_digest): the one that may pass."""
+    rows = CHANGE_SUBMISSIONS.c
+    return conn.execute(
+        select(rows.decision_id, rows.proposal_digest)
+        .where(rows.change_id == change_id)
+        .order_by(rows.created_at.desc(), rows.decision_id.desc())
+        .limit(1)
+    ).first()
 
 
 def moment(now: str | None) -> datetime:

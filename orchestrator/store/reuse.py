@@ -29,8 +29,9 @@ from sqlalchemy import Connection, select
 
 from orchestrator.guards import BUDGET_RULE_PREFIX, FROZEN_RULE
 from orchestrator.store.escalations import load
+from orchestrator.store.gate_common import latest_submission
 from orchestrator.store.tables import DECISIONS
-from orchestrator.store.tables_governance import CHANGE_SUBMISSIONS, ESCALATIONS
+from orchestrator.store.tables_governance import ESCALATIONS
 
 _ENDED_UNANSWERED = frozenset({"expired", "cancelled"})
 
@@ -54,12 +55,7 @@ class AlreadyDecided(Exception):
 
 def reusable_decision(conn: Connection, key: SubmissionKey, at: datetime) -> str | None:
     """The id of the decision that still stands for this submission, if any."""
-    latest = conn.execute(
-        select(CHANGE_SUBMISSIONS.c.decision_id, CHANGE_SUBMISSIONS.c.proposal_digest)
-        .where(CHANGE_SUBMISSIONS.c.change_id == key.change_id)
-        .order_by(CHANGE_SUBMISSIONS.c.created_at.desc(), CHANGE_SUBMISSIONS.c.decision_id.desc())
-        .limit(1)
-    ).first()
+    latest = latest_submission(conn, key.change_id)
     if latest is None or latest.proposal_digest != key.proposal_digest:
         return None
     decision = conn.execute(
