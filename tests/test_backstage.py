@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.backstage import load_catalog
 from orchestrator.errors import ConfigError
 from orchestrator.graph import DependencyGraph
+from orchestrator.graph.backstage import load_catalog
 from orchestrator.models import RiskTier
 
 CATALOG = """\

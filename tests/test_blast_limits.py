@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from orchestrator.catalog import ResourceCatalog
-from orchestrator.graph import DependencyGraph, Topology
+from orchestrator.graph import DependencyGraph
+from orchestrator.graph.topology import Topology
 from orchestrator.models import (
     Action,
     Environment,

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from orchestrator.adapters.base import Submission, load_proposal
 from orchestrator.commander import aggregate
 from orchestrator.config import load_config
-from orchestrator.graph import DependencyGraph, Topology
+from orchestrator.graph import DependencyGraph
+from orchestrator.graph.topology import Topology
 from orchestrator.models import (
     Action,
     Environment,

@@ -14,7 +14,8 @@ import pytest
 
 from orchestrator.adapters.base import Submission, load_proposal
 from orchestrator.catalog import ResourceCatalog
-from orchestrator.graph import DependencyGraph, Topology
+from orchestrator.graph import DependencyGraph
+from orchestrator.graph.topology import Topology
 from orchestrator.models import Proposal, Source
 from orchestrator.reviewer import ReviewContext
 from orchestrator.testing import plan_document, resource_change

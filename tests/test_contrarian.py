@@ -8,7 +8,8 @@ import pytest
 
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.config import load_config, shipped_config_dir
-from orchestrator.graph import DependencyGraph, Topology
+from orchestrator.graph import DependencyGraph
+from orchestrator.graph.topology import Topology
 from orchestrator.models import (
     Action,
     Environment,

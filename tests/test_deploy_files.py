@@ -125,7 +125,7 @@ def test_build_context_holds_what_the_wheel_needs_and_nothing_else() -> None:
     for path in needed:
         assert path in copied, f"the builder does not COPY {path}"
         assert not dockerignored(path), f".dockerignore drops {path}"
-    for path in ("orchestrator/cli.py", "configs/commander.yaml", "reviewers/scope.py"):
+    for path in ("orchestrator/cli.py", "configs/commander.yaml", "reviewers/scope/__init__.py"):
         assert not dockerignored(path), path
     for path in (
         ".git/HEAD",

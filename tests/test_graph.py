@@ -14,7 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.errors import ConfigError
-from orchestrator.graph import DependencyGraph, OwnerIndex, Reached, Topology
+from orchestrator.graph import DependencyGraph
+from orchestrator.graph.dependency import Reached
+from orchestrator.graph.owners import OwnerIndex
+from orchestrator.graph.topology import Topology
 from orchestrator.models import Relation, RiskTier
 
 BOUNDARY = "shared-iam-boundary"

@@ -6,8 +6,8 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.graph_dominators import dominators
-from orchestrator.graph_walk import strongly_connected, walk
+from orchestrator.graph.dominators import dominators
+from orchestrator.graph.walk import strongly_connected, walk
 
 ROOT = -1
 

@@ -16,7 +16,7 @@ from orchestrator.reviewer import ReviewContext
 from orchestrator.settings import Settings
 from reviewers import reversibility, scope
 from reviewers.blast_radius import BlastRadiusReviewer
-from reviewers.rollouts import rollout_findings
+from reviewers.blast_radius.rollouts import rollout_findings
 from tests.conftest import corpus_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"

@@ -13,6 +13,7 @@ from orchestrator.catalog import ResourceCatalog
 from orchestrator.commander import aggregate
 from orchestrator.config import load_config
 from orchestrator.graph import DependencyGraph
+from orchestrator.graph.topology import Topology
 from orchestrator.models import (
     Action,
     Environment,
@@ -24,7 +25,6 @@ from orchestrator.models import (
 )
 from orchestrator.policies import PolicyBundle
 from orchestrator.reviewer import ReviewContext
-from orchestrator.topology import Topology
 from reviewers.policy import PolicyReviewer, assess
 
 CATALOG = ResourceCatalog.load_default()

@@ -23,8 +23,8 @@ from orchestrator.models import (
     tier_rank,
 )
 from orchestrator.reviewer import ReviewContext
-from reviewers._reversibility_rules import Condition, holds, value_at
 from reviewers.reversibility import ReversibilityReviewer, ReversibilitySettings, assess
+from reviewers.reversibility.rules import Condition, holds, value_at
 from reviewers.scope import ScopeReviewer
 from reviewers.scope import assess as assess_scope
 from tests.conftest import corpus_files

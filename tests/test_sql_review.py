@@ -10,7 +10,7 @@ from orchestrator.adapters.base import Submission, load_proposal
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.models import Proposal, RiskTier, Source, Verdict, tier_rank
 from reviewers import reversibility, scope
-from reviewers.rollouts import rollout_findings
+from reviewers.blast_radius.rollouts import rollout_findings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sql"
 CATALOG = ResourceCatalog.load_default()

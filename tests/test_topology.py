@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from orchestrator.graph_build import from_topology
-from orchestrator.topology import Topology, plain_services
+from orchestrator.graph.build import from_topology
+from orchestrator.graph.topology import Topology, plain_services
 
 NAMES = st.sampled_from(["a", "b", "c", "module.a.*", "x[*]"])
 ODD = st.one_of(st.none(), st.integers(), st.booleans(), st.floats(allow_nan=False), NAMES)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import topology_cache
 from orchestrator.errors import ConfigError
-from orchestrator.graph import DependencyGraph, EdgeTag
+from orchestrator.graph import DependencyGraph, topology_cache
+from orchestrator.graph.build import EdgeTag
+from orchestrator.graph.topology import read_topology
 from orchestrator.settings import ENV_CACHE_DIR, cache_dir
-from orchestrator.topology import read_topology
 
 TOPOLOGY = {
     "services": {

@@ -2,7 +2,7 @@
 
 `bundle` loads and validates them, `matcher` applies the YAML rules to a
 proposal, `rego` evaluates the Rego modules as conftest would. The policy
-reviewer (`reviewers/policy.py`) turns what they find into a verdict.
+reviewer (`reviewers/policy/`) turns what they find into a verdict.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from pydantic import JsonValue
 
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.models import Action, Finding, Proposal, RiskTier
-from reviewers._scope_rules import ScopeRule
-from reviewers._shared import capped, counts
+from reviewers.scope.rules import ScopeRule
+from reviewers.shared import capped, counts
 
 
 class Hits:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-# Bump when the shape of a payload (`topology._encode`, `graph_cache.graph_state`) changes.
+# Bump when the shape of a payload (`topology._encode`, `cache.graph_state`) changes.
 FORMAT_VERSION = 1
 # Smaller files parse faster than they hash and load: not worth a file in the cache.
 MIN_BYTES = 1 << 20

@@ -4,11 +4,11 @@ The proposal's resources join the dependency graph with their own relations
 (Terraform references, Kubernetes selectors, whatever the adapter found) and
 an edge to every service owning them; one walk from all changed resources
 finds every service that transitively depends on them, with its distance
-and criticality (`blast_reach`). It also measures how much of each resource
+and criticality (`reach`). It also measures how much of each resource
 population the change touches: 1,100 of 4,306 prefixes is 25.5%.
 
 Score (0-100), documented in README.md ("Blast-radius score"): 100 x the
-worst of three measures, each in [0, 1] (`blast_limits.score_parts`).
+worst of three measures, each in [0, 1] (`limits.score_parts`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from orchestrator.models import (
     tier_rank,
 )
 from orchestrator.reviewer import ReviewContext
-from reviewers.blast_limits import (
+from reviewers.blast_radius.evidence import reach_evidence
+from reviewers.blast_radius.limits import (
     BlastRadiusSettings,
     bulk_finding,
     capped,
@@ -37,10 +38,9 @@ from reviewers.blast_limits import (
     score_finding,
     score_parts,
 )
-from reviewers.blast_reach import Reach, analyse
+from reviewers.blast_radius.reach import Reach, analyse
+from reviewers.blast_radius.rollouts import rollout_findings
 from reviewers.populations import population_shares
-from reviewers.reach_evidence import reach_evidence
-from reviewers.rollouts import rollout_findings
 
 __all__ = ["BlastRadiusReviewer", "BlastRadiusSettings", "assess"]
 

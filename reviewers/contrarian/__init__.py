@@ -16,7 +16,7 @@ from pydantic import Field, JsonValue
 
 from orchestrator.models import Finding, Frozen, Proposal, RiskTier, Verdict, max_tier
 from orchestrator.reviewer import ReviewContext
-from reviewers._contrarian_intent import intent_effect_finding
+from reviewers.contrarian.intent import intent_effect_finding
 from reviewers.populations import population_shares
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from orchestrator.graph_build import EdgeTag, GraphParts
-from orchestrator.owners import OwnerIndex
+from orchestrator.graph.build import EdgeTag, GraphParts
+from orchestrator.graph.owners import OwnerIndex
 
 if TYPE_CHECKING:
-    from orchestrator.graph import DependencyGraph
+    from orchestrator.graph.dependency import DependencyGraph
 
 G = TypeVar("G", bound="DependencyGraph")
 

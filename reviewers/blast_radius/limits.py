@@ -15,9 +15,9 @@ from itertools import islice
 
 from pydantic import Field
 
-from orchestrator.graph_build import RANK, TIERS
+from orchestrator.graph.build import RANK, TIERS
 from orchestrator.models import Action, Finding, Frozen, Proposal, ResourceChange, RiskTier
-from reviewers.blast_reach import Reach
+from reviewers.blast_radius.reach import Reach
 from reviewers.populations import PopulationShare
 
 CRITICAL = RANK[RiskTier.CRITICAL]

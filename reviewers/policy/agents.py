@@ -23,8 +23,8 @@ from orchestrator.agents import ActorProfile, AgentRegistry, Elevation
 from orchestrator.models import Environment, Finding, Proposal, RiskTier, Source
 from orchestrator.policies.matcher import ChangeGroup
 from orchestrator.policies.rules import Effect, environment_name
-from reviewers._policy_effects import Ask
-from reviewers._shared import capped
+from reviewers.policy.effects import Ask
+from reviewers.shared import capped
 
 
 def actor_profile(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrator.graph_walk import Adjacency, Walk, postorder
+from orchestrator.graph.walk import Adjacency, Walk, postorder
 
 
 @dataclass(frozen=True, slots=True)

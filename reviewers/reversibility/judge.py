@@ -7,7 +7,7 @@ from typing import Literal
 
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.models import Action, ResourceChange, RiskTier
-from reviewers._reversibility_rules import (
+from reviewers.reversibility.rules import (
     Aggravation,
     ProtectionCheck,
     Recovery,
@@ -15,7 +15,7 @@ from reviewers._reversibility_rules import (
     holds,
     value_at,
 )
-from reviewers._shared import type_matches
+from reviewers.shared import type_matches
 
 Klass = Literal["irreversible", "costly", "weakened", "reversible"]
 CLASS_TIER: dict[Klass, RiskTier] = {

@@ -21,13 +21,13 @@ from orchestrator.models import (
     RiskTier,
     Source,
 )
-from reviewers._shared import type_matches
+from reviewers.shared import type_matches
 
 Effect = Literal["deny", "require-approval", "warn"]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
 Glob = Annotated[str, StringConstraints(pattern=r"^\S+$")]
-# A fact read inside a change: `kubernetes.<fact>` (reviewers/_scope_kubernetes.py) or
+# A fact read inside a change: `kubernetes.<fact>` (reviewers/scope/kubernetes.py) or
 # `diff.<signal>` (a signal of configs/diff-paths.yaml).
 FactId = Annotated[str, StringConstraints(pattern=r"^(?:kubernetes|diff)\.[a-z0-9-]+$")]
 

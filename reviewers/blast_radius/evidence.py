@@ -14,9 +14,9 @@ from itertools import pairwise
 
 from pydantic import JsonValue
 
-from orchestrator.graph_build import RANK, TIERS
+from orchestrator.graph.build import RANK, TIERS
 from orchestrator.models import Proposal, RiskTier
-from reviewers.blast_reach import Reach
+from reviewers.blast_radius.reach import Reach
 from reviewers.populations import PopulationShare
 
 AFFECTED_CAP = 1000

@@ -21,7 +21,7 @@ from pydantic import JsonValue
 
 from orchestrator.models import Finding, RiskTier, Stance
 from orchestrator.policies.rules import Effect, Enforcement
-from reviewers._shared import capped
+from reviewers.shared import capped
 
 _WOULD: dict[Effect, str] = {"deny": "reject", "require-approval": "escalate", "warn": "warn"}
 _VERB: dict[Effect, str] = {"deny": "deny", "require-approval": "require approval", "warn": "warn"}

@@ -19,9 +19,9 @@ from pydantic import JsonValue
 
 from orchestrator.adapters.kubernetes_objects import as_dict, as_list
 from orchestrator.models import Action, Finding, Proposal, ResourceChange, RiskTier, max_tier
-from reviewers._reversibility_judge import Judgement
-from reviewers._reversibility_rules import ReversibilitySettings
-from reviewers._shared import capped, step_down
+from reviewers.reversibility.judge import Judgement
+from reviewers.reversibility.rules import ReversibilitySettings
+from reviewers.shared import capped, step_down
 
 _REVERT = "revert the commit"
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, JsonValue, StringConstraints, model_validator
 
 from orchestrator.models import Environment, Frozen, RiskTier, Source
-from reviewers._shared import type_matches
+from reviewers.shared import type_matches
 
 Predicate = Literal["true", "false", "not-true", "set", "unset", "positive", "not-positive", "zero"]
 Scalar = str | int | float | bool

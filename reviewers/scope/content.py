@@ -1,6 +1,6 @@
 """Scope findings from what is inside the changes, not only their types.
 
-Kubernetes objects are read for the powers they grant (`_scope_kubernetes`);
+Kubernetes objects are read for the powers they grant (`kubernetes`);
 a diff's files carry the signals its adapter found (configs/diff-paths.yaml).
 Each fact with a tier in `content_tiers` becomes one finding listing every
 change that shows it; facts without a tier only describe (they may still
@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pydantic import JsonValue
 
 from orchestrator.models import Finding, Proposal, ResourceChange, RiskTier, tier_rank
-from reviewers._scope_kubernetes import FACTS, kubernetes_facts
-from reviewers._scope_rules import ScopeSettings
-from reviewers._shared import capped, step_down
+from reviewers.scope.kubernetes import FACTS, kubernetes_facts
+from reviewers.scope.rules import ScopeSettings
+from reviewers.shared import capped, step_down
 
 _DETAILS_CAP = 50
 

@@ -9,9 +9,9 @@ resource to each service owning it. Edges point the way damage travels: for
 `A depends_on B` the graph holds B -> A.
 
 Nodes are services or resources, numbered; adjacency is a list of integer
-lists (`graph_build`). Services come from files loaded once; `with_plan` adds
+lists (`build`). Services come from files loaded once; `with_plan` adds
 one review's resources to a copy that shares the service lists, so a review
-never copies a 100,000-service graph. Walks live in `graph_walk`.
+never copies a 100,000-service graph. Walks live in `walk`.
 `to_networkx` gives the same graph, or part of it, as a networkx DiGraph for
 analysis and export; the review path builds none, because filling
 networkx's dicts for 100,000 services costs about a second and importing it
@@ -25,24 +25,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from orchestrator.graph_build import TIERS, EdgeTag, GraphParts, Service, build, from_topology
-from orchestrator.graph_cache import graph_from_state, graph_state
-from orchestrator.graph_walk import Walk, strongly_connected, walk
-from orchestrator.models import Relation, RiskTier
-from orchestrator.owners import OwnerIndex
-from orchestrator.topology import (
+from orchestrator.graph.build import TIERS, EdgeTag, GraphParts, Service, build, from_topology
+from orchestrator.graph.cache import graph_from_state, graph_state
+from orchestrator.graph.owners import OwnerIndex
+from orchestrator.graph.topology import (
     ServiceSpec,
     Topology,
     parse_topology,
     read_topology,
     topology_bytes,
 )
-from orchestrator.topology_cache import cached
+from orchestrator.graph.topology_cache import cached
+from orchestrator.graph.walk import Walk, strongly_connected, walk
+from orchestrator.models import Relation, RiskTier
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from orchestrator.backstage import Entity
+    from orchestrator.graph.backstage import Entity
 
 __all__ = ["DependencyGraph", "EdgeTag", "OwnerIndex", "Reached", "ServiceSpec", "Topology"]
 
@@ -135,7 +135,7 @@ class DependencyGraph:
         )
         entities: list[Entity] = []
         if catalog is not None:
-            from orchestrator.backstage import load_catalog  # noqa: PLC0415 - rarely used
+            from orchestrator.graph.backstage import load_catalog  # noqa: PLC0415 - rarely used
 
             entities = load_catalog(catalog)
         origins = [str(p) for p in (path, catalog) if p is not None]
@@ -205,7 +205,7 @@ class DependencyGraph:
         return self.parts.edge_tags(source)
 
     def walk(self, sources: Iterable[int]) -> Walk:
-        """One multi-source walk; see `graph_walk.walk` (ownership edges cost nothing)."""
+        """One multi-source walk; see `walk.walk` (ownership edges cost nothing)."""
         return walk(self.succ, self.resource, sorted(set(sources)))
 
     def reach(self, sources: Iterable[str]) -> dict[str, Reached]:

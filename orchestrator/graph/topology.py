@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from orchestrator.errors import ConfigError
-from orchestrator.graph_build import RANK, Service, from_topology
+from orchestrator.graph.build import RANK, Service, from_topology
+from orchestrator.graph.topology_cache import cached
 from orchestrator.models import Frozen, RiskTier
-from orchestrator.topology_cache import cached
 from orchestrator.yamlfile import first_error_place, parse_yaml
 
 _SERVICE_KEYS = frozenset({"criticality", "depends_on", "owns"})

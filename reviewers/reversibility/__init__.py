@@ -7,7 +7,7 @@ data, keys, zones or prefixes destroyed with no evidence of a way back).
 An update that turns a protection off is costly too: it prepares an
 irreversible delete. Each class carries the restore path it would need.
 Diff files, SQL operations and applied manifests are judged by their kind
-first (`_reversibility_kinds`).
+first (`kinds`).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from orchestrator.models import (
     tier_rank,
 )
 from orchestrator.reviewer import ReviewContext
-from reviewers._reversibility_findings import Gathered, class_finding, removed_finding
-from reviewers._reversibility_judge import CLASS_TIER, Klass, TypeFacts, judge, type_facts
-from reviewers._reversibility_kinds import deleted_file_finding, kind_judgement
-from reviewers._reversibility_rules import ReversibilitySettings
-from reviewers._shared import load_shipped, step_down
+from reviewers.reversibility.findings import Gathered, class_finding, removed_finding
+from reviewers.reversibility.judge import CLASS_TIER, Klass, TypeFacts, judge, type_facts
+from reviewers.reversibility.kinds import deleted_file_finding, kind_judgement
+from reviewers.reversibility.rules import ReversibilitySettings
+from reviewers.shared import load_shipped, step_down
 
 __all__ = ["ReversibilityReviewer", "ReversibilitySettings", "assess"]
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from orchestrator.models import Finding, Proposal, ResourceChange, RiskTier
-from reviewers._reversibility_judge import Judgement, Klass
-from reviewers._shared import capped, counts
+from reviewers.reversibility.judge import Judgement, Klass
+from reviewers.shared import capped, counts
 
 _NOTE_SAMPLE = 10
 

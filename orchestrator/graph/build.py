@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from orchestrator.models import RiskTier
 
 if TYPE_CHECKING:
-    from orchestrator.backstage import Entity
-    from orchestrator.topology import Topology
+    from orchestrator.graph.backstage import Entity
+    from orchestrator.graph.topology import Topology
 
 TIERS = (RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL)
 RANK = {tier: rank for rank, tier in enumerate(TIERS)}

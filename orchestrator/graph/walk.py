@@ -1,6 +1,6 @@
 """Walks over the dependency graph's integer adjacency lists, each O(V + E).
 
-Dominators, built on these, are in `graph_dominators`.
+Dominators, built on these, are in `dominators`.
 
 Nodes are list indices and `succ[u]` lists the nodes a change to `u` can
 break. Everything here walks once from all sources together: a walk per

@@ -8,7 +8,7 @@ It judges three sources of policy, all from the config directory:
   or environments, unless an elevation in force covers it.
 
 Each yields asks (deny, require approval, warn) with an enforcement level;
-`_policy_effects` turns them into findings, a stance and a tier. The actor is
+`effects` turns them into findings, a stance and a tier. The actor is
 judged as the stricter of its declared source and its registry kind, so
 rules for AI agents also bind an AI agent that claims to be a person.
 
@@ -32,10 +32,10 @@ from orchestrator.policies.matcher import RuleHit, evaluate_rules, group_changes
 from orchestrator.policies.rego import RegoEvaluationError, RegoResult, evaluate, policy_inputs
 from orchestrator.policies.rules import Effect
 from orchestrator.reviewer import ReviewContext
-from reviewers._policy_agents import actor_profile, agent_review
-from reviewers._policy_effects import Ask
-from reviewers._shared import counts, stricter
+from reviewers.policy.agents import actor_profile, agent_review
+from reviewers.policy.effects import Ask
 from reviewers.populations import population_shares
+from reviewers.shared import counts, stricter
 
 _SHARE_METRICS = frozenset({"destroyed_share", "touched_share"})
 # Rego messages name resources in quotes (conftest style); those that are changes become resources.

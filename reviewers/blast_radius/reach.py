@@ -17,9 +17,9 @@ from itertools import compress
 
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.graph import DependencyGraph
-from orchestrator.graph_build import RANK, TIERS
-from orchestrator.graph_dominators import Dominance, dominators
-from orchestrator.graph_walk import Walk, strongly_connected
+from orchestrator.graph.build import RANK, TIERS
+from orchestrator.graph.dominators import Dominance, dominators
+from orchestrator.graph.walk import Walk, strongly_connected
 from orchestrator.models import Proposal, ResourceChange, RiskTier
 
 STATEFUL = "stateful"

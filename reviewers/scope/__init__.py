@@ -6,7 +6,7 @@ code, not a deploy, and has a floor of its own), a tier per resource
 category (account IAM, auth and billing are critical; IAM, RBAC, secrets,
 keys, network and DNS high; a diff's docs and tests low), stepped down
 outside production, what is inside the changes (the powers a manifest
-grants, the signals of a diff: `_scope_content`), and an ordered list of
+grants, the signals of a diff: `content`), and an ordered list of
 explicit rules that deny, require approval or warn.
 
 Work is grouped by (type, action) before any rule runs: a 10,000-change plan
@@ -30,16 +30,16 @@ from orchestrator.models import (
     tier_rank,
 )
 from orchestrator.reviewer import ReviewContext
-from reviewers._scope_content import content_findings, objects
-from reviewers._scope_findings import (
+from reviewers.scope.content import content_findings, objects
+from reviewers.scope.findings import (
     Hits,
     category_finding,
     floor_finding,
     rule_finding,
     unclassified_finding,
 )
-from reviewers._scope_rules import ScopeRule, ScopeSettings
-from reviewers._shared import load_shipped, step_down
+from reviewers.scope.rules import ScopeRule, ScopeSettings
+from reviewers.shared import load_shipped, step_down
 
 __all__ = ["ScopeReviewer", "ScopeRule", "ScopeSettings", "assess"]
 
