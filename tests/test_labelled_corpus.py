@@ -1,0 +1,111 @@
+"""Every labelled real input, reviewed as a registered person in staging and in production.
+
+`../shared/corpus/labelled/labels.tsv` says what a careful SRE would decide
+for each file: `gate` must not be approved, `approve` should be approved
+outside production, `either` may go both ways, `invalid` is not a valid input
+of its kind (exit 1). These tests hold the reviewers to that, in both
+environments, through the same core function as `commander review`.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from orchestrator.adapters.base import Submission
+from orchestrator.errors import InputError
+from orchestrator.models import Source
+from orchestrator.review import ReviewRequest, run_review
+from orchestrator.settings import Settings
+from tests.conftest import corpus_root
+
+ENVIRONMENTS = ("staging", "production")
+
+# Files the reviewers do not yet judge as labelled, by the issue that owns the rule class.
+# Strict xfail: fixing one fails the run until its line is removed here.
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    # issue 11: IAM and exposure are read from the content of a plan
+    ("terraform/ck__bucket-policy-data-block.json", "staging"): "public bucket policy",
+    ("terraform/ck__iam-policies-iam-star.json", "staging"): "admin-equivalent policy",
+    ("terraform/ck__utf16-admin-star-policy.json", "staging"): "admin-equivalent policy",
+    ("terraform/tc__test_issue-174.json", "staging"): "IAM policy document",
+    ("terraform/tc__test_issue-554.json", "staging"): "IAM policy document",
+    ("terraform/tc__test_issue_400.json", "staging"): "IAM policy document",
+    # issue 12: Pod Security Standards, RBAC subresources, created objects are no population share
+    ("kubernetes/kyv__disallow-proc-mount__pod-bad.yaml", "staging"): "procMount",
+    ("kubernetes/kyv__disallow-proc-mount__podcontroller-bad.yaml", "staging"): "procMount",
+    ("kubernetes/kyv__prevent-cr8escape__podcontroller-bad.yaml", "staging"): "sysctls",
+    ("kubernetes/kyv__prevent-cr8escape__pods-bad.yaml", "staging"): "sysctls",
+    ("kubernetes/kyv__restrict-binding-clusteradmin__rb-bad.yaml", "staging"): "RoleBinding",
+    ("kubernetes/kyv__restrict-clusterrole-nodesproxy__cr-bad.yaml", "staging"): "nodes/proxy",
+    ("kubernetes/kyv__restrict-sysctls__pod-bad.yaml", "staging"): "sysctls",
+    ("kubernetes/kyv__restrict-sysctls__podcontroller-bad.yaml", "staging"): "sysctls",
+    ("kubernetes/kyv__disallow-capabilities__pod-good.yaml", "staging"): "create as share",
+    ("kubernetes/kyv__disallow-host-namespaces__pod-good.yaml", "staging"): "create as share",
+    ("kubernetes/kyv__disallow-host-ports__pod-good.yaml", "staging"): "create as share",
+    ("kubernetes/kyv__disallow-host-ports__podcontroller-good.yaml", "staging"): "create as share",
+    ("kubernetes/kyv__disallow-privileged-containers__pod-good.yaml", "staging"): "create as share",
+    ("kubernetes/kyv__restrict-sysctls__pod-good.yaml", "staging"): "create as share",
+    # issue 12: every statement sqlglot parses is SQL
+    ("sql/squawk__ban_alter_domain_with_add_constraint__err.sql", "staging"): "ALTER DOMAIN",
+    ("sql/squawk__ban_alter_domain_with_add_constraint__err.sql", "production"): "ALTER DOMAIN",
+    ("sql/squawk__ban_alter_domain_with_add_constraint__ok.sql", "staging"): "ALTER DOMAIN",
+    ("sql/squawk__ban_alter_domain_with_add_constraint__ok.sql", "production"): "ALTER DOMAIN",
+}
+
+
+def _labelled() -> list[dict[str, str]]:
+    root = corpus_root()
+    table = root / "labelled" / "labels.tsv" if root else None
+    if table is None or not table.is_file():
+        return []
+    with table.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+ROWS = _labelled()
+CASES = [
+    pytest.param(
+        row,
+        env,
+        id=f"{env}:{row['file']}",
+        marks=[pytest.mark.xfail(reason=KNOWN_GAPS[(row["file"], env)], strict=True)]
+        if (row["file"], env) in KNOWN_GAPS
+        else [],
+    )
+    for row in ROWS
+    for env in ENVIRONMENTS
+]
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not ROWS, reason="labelled corpus not found: set COMMANDER_CORPUS_DIR")
+@pytest.mark.parametrize(("row", "environment"), CASES)
+def test_labelled_input_decides_as_a_careful_sre(
+    row: dict[str, str], environment: str, tmp_path: Path
+) -> None:
+    """No `gate` file is approved, no valid file exits 1, `approve` files pass in staging."""
+    root = corpus_root()
+    assert root is not None
+    request = ReviewRequest(
+        path=str(root / "labelled" / row["file"]),
+        submission=Submission(source=Source.HUMAN, actor="alice", environment=environment),
+        settings=Settings(
+            database_url=f"sqlite:///{tmp_path / 'audit.db'}", config_dir=None, topology=None
+        ),
+    )
+    label = row["label"]
+    if label == "invalid":
+        with pytest.raises(InputError):
+            run_review(request)
+        return
+    decision = run_review(request).decision
+    why = f"{row['file']} ({row['note']}) in {environment}: {decision.outcome}, " + "; ".join(
+        decision.rationale
+    )
+    if label == "gate":
+        assert decision.outcome != "approve", why
+    if label == "approve" and environment == "staging":
+        assert decision.outcome == "approve", why
