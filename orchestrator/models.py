@@ -109,6 +109,27 @@ ProposalKind = Literal["terraform", "kubernetes", "diff", "sql"]
 ReplaceOrder = Literal["delete-before-create", "create-before-destroy"]
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _is_empty(value: tuple[object, ...]) -> bool:
+    return not value
+
+
+class SourceLocation(Frozen):
+    """Where something is written: a file and a 1-based line range.
+
+    `path` is None for the reviewed input itself (a manifest, a migration), so
+    the same input read from another path is the same proposal; a diff or a
+    Terraform configuration names the repository-relative file.
+    """
+
+    path: str | None = None
+    line: int | None = Field(default=None, ge=1)
+    end_line: int | None = Field(default=None, ge=1)
+
+
 class ResourceChange(Frozen):
     """One resource a proposal creates, changes, deletes or reads.
 
@@ -135,6 +156,8 @@ class ResourceChange(Frozen):
     sensitive_paths: tuple[str, ...] = ()
     category: str | None = None
     namespace: str | None = None
+    # Where the input declares this resource; left out of the document when unknown.
+    location: SourceLocation | None = Field(default=None, exclude_if=_is_none)
 
     @property
     def is_destructive(self) -> bool:
@@ -245,6 +268,8 @@ class Finding(Frozen):
     severity: RiskTier = RiskTier.MEDIUM
     # A hard denial: policy says reject, no human may override it.
     hard: bool = False
+    # Where the input shows what was found (a file and line), when it has one.
+    locations: tuple[SourceLocation, ...] = Field(default=(), exclude_if=_is_empty)
 
 
 class Verdict(Frozen):
