@@ -457,3 +457,39 @@ def test_kubernetes_objects_are_evaluated_one_by_one_as_conftest_does() -> None:
         "namespace team-a needs the platform team (deploy-bot)",
         "Deployment api must run as non-root",
     }
+
+
+COMPILE_CHECKS = [
+    (
+        "typo-in-a-branch-never-taken",
+        "package p\nimport rego.v1\ndeny contains msg if {\n  input.never\n"
+        '  msg := sprintff("x")\n}\n',
+        "p.rego: line 5: rego compile error: unsupported built-in or undefined function sprintff",
+    ),
+    (
+        "mutual-recursion",
+        "package p\nimport rego.v1\nf(x) := g(x)\ng(x) := f(x)\ndeny contains f(1) if false\n",
+        "p.rego: line 3: rego compile error: function data.p.f is recursive "
+        "(data.p.f -> data.p.g -> data.p.f)",
+    ),
+    (
+        "network",
+        'package p\nimport rego.v1\ndeny contains "x" if http.send({"url": input.u}).status_code\n',
+        "p.rego: line 3: rego compile error: http.send is not allowed",
+    ),
+    (
+        "missing-library-function",
+        "package p\nimport rego.v1\nimport data.lib\ndeny contains lib.name(1) if true\n",
+        "p.rego: line 4: rego compile error: undefined function lib.name",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"), [c[1:] for c in COMPILE_CHECKS], ids=[c[0] for c in COMPILE_CHECKS]
+)
+def test_calls_are_resolved_at_compile_time_as_opa_does(text: str, needle: str) -> None:
+    """Unknown functions, recursion and the network fail the compile, whatever the input."""
+    with pytest.raises(RegoEvaluationError) as caught:
+        evaluate(bundle_of(("p.rego", text)), {"commander": {}})
+    assert str(caught.value).startswith(f"/cfg/policies/{needle}"), str(caught.value)

@@ -26,18 +26,17 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.errors import ReviewRunError
+from orchestrator.policies.rego_ast import call_problem, rule_places
 
 __all__ = ["UNDEFINED", "CompiledRego", "RegoEvaluationError", "RegoSource"]
 
 _AT = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
 _ERROR = re.compile(r"^error:\s*(?P<message>.*\S)", re.MULTILINE)
-# Built-ins a review may not call, whatever the engine offers: reviewers are pure.
-_REFUSED = {"http.send": "a review must not reach the network"}
 
 
 class _Undefined:
@@ -79,9 +78,16 @@ class CompiledRego:
         self._v0: frozenset[str] = frozenset()
         engine = self._build()
         modules = json.loads(engine.get_ast_as_json())
-        _check_calls(modules)
+        problem = call_problem(modules, _unknown_builtins)
+        if problem is not None:
+            raise RegoEvaluationError(problem)
+        # rule (data.a.b.name) -> where it is first declared; functions left out
+        self.places: dict[str, str] = rule_places(modules)
         # package (data.a.b) -> the names its rules are declared under
-        self.rules: dict[str, frozenset[str]] = _rule_names(modules)
+        self.rules: dict[str, frozenset[str]] = {}
+        for ref in self.places:
+            package, _, name = ref.rpartition(".")
+            self.rules[package] = self.rules.get(package, frozenset()) | {name}
         self._local.engine = engine
 
     @property
@@ -173,164 +179,6 @@ def describe(error: Exception, what: str) -> str:
         at = places[-1]
         return f"{at.group('file')}: line {at.group('line')}: rego {what}: {message}"
     return f"rego {what}: {message}"
-
-
-# --- every call resolved at compile time -------------------------------------------------
-
-
-def _rule_names(modules: list[dict[str, Any]]) -> dict[str, frozenset[str]]:
-    """Per package, the names of its rules (the first part of a ref head; no functions)."""
-    found: dict[str, set[str]] = {}
-    for module in modules:
-        names = found.setdefault(_package(module), set())
-        for rule in module["ast"].get("rules", []):
-            if "Default" in rule:
-                ref = rule["Default"]["refr"]
-            else:
-                head = rule.get("Spec", {}).get("head", {})
-                kind = next((k for k in ("Set", "Compr") if k in head), None)
-                if kind is None:
-                    continue
-                ref = head[kind]["refr"]
-            name = _root(ref)
-            if name:
-                names.add(name)
-    return {package: frozenset(names) for package, names in found.items()}
-
-
-def _root(ref: Any) -> str:
-    """The variable a reference starts from: `p` of `p.q[x]`."""
-    while isinstance(ref, dict):
-        if "Var" in ref:
-            return str(ref["Var"]["value"])
-        inner = ref.get("RefDot") or ref.get("RefBrack")
-        if not isinstance(inner, dict):
-            return ""
-        ref = inner["refr"]
-    return ""
-
-
-def _check_calls(modules: list[dict[str, Any]]) -> None:
-    """Raise for a call to a function nothing defines, and for a recursive function.
-
-    OPA rejects both at compile time; regorus would leave the first undefined
-    until its branch runs, and overflow its stack on the second.
-    """
-    defined: dict[str, str] = {}  # user function -> where it is first defined
-    for module in modules:
-        for name, place in _functions(module):
-            defined.setdefault(name, place)
-    builtins: dict[str, str] = {}  # name -> where it is first called
-    calls: dict[str, set[str]] = {}  # user function -> the user functions it calls
-    for module in modules:
-        origin = module["source"]["file"]
-        package = _package(module)
-        aliases = _aliases(module)
-        for rule in module["ast"].get("rules", []):
-            head = rule.get("Spec", {}).get("head", {})
-            caller = f"{package}.{_dotted(head['Func']['refr'])}" if "Func" in head else None
-            for name, line in _calls(rule):
-                first, _, rest = name.partition(".")
-                candidates = [name] if name.startswith("data.") else [f"{package}.{name}"]
-                if first in aliases:
-                    candidates.append(f"{aliases[first]}.{rest}" if rest else aliases[first])
-                target = next((c for c in candidates if c in defined), None)
-                if target is not None:
-                    if caller is not None:
-                        calls.setdefault(caller, set()).add(target)
-                    continue
-                where = f"{origin}: line {line}: rego compile error"
-                if name.startswith("data.") or first in aliases:
-                    raise RegoEvaluationError(f"{where}: undefined function {name}")
-                if name in _REFUSED:
-                    raise RegoEvaluationError(f"{where}: {name} is not allowed: {_REFUSED[name]}")
-                builtins.setdefault(name, where)
-    _check_recursion(calls, defined)
-    unknown = _unknown_builtins(frozenset(builtins))
-    if unknown:
-        name = min(unknown, key=lambda n: builtins[n])
-        raise RegoEvaluationError(
-            f"{builtins[name]}: unsupported built-in or undefined function {name}"
-        )
-
-
-def _check_recursion(calls: dict[str, set[str]], defined: dict[str, str]) -> None:
-    """Raise for the first cycle of function calls (a depth-first walk in name order)."""
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        if name in path:
-            cycle = [*path[path.index(name) :], name]
-            raise RegoEvaluationError(
-                f"{defined[name]}: rego compile error: function {name} is recursive "
-                f"({' -> '.join(cycle)})"
-            )
-        if name in done:
-            return
-        for callee in sorted(calls.get(name, ())):
-            visit(callee, [*path, name])
-        done.add(name)
-
-    for name in sorted(calls):
-        visit(name, [])
-
-
-def _package(module: dict[str, Any]) -> str:
-    return "data." + _dotted(module["ast"]["package"]["refr"])
-
-
-def _functions(module: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """Each function a module defines, with the place of its first definition."""
-    package, origin = _package(module), module["source"]["file"]
-    for rule in module["ast"].get("rules", []):
-        head = rule.get("Spec", {}).get("head", {})
-        if "Func" in head:
-            line = head["Func"]["span"]["line"]
-            yield f"{package}.{_dotted(head['Func']['refr'])}", f"{origin}: line {line}"
-
-
-def _aliases(module: dict[str, Any]) -> dict[str, str]:
-    """Import aliases of a module: `import data.lib as l` → {"l": "data.lib"}."""
-    text = module["source"]["contents"].encode("utf-8")
-    found = {}
-    for item in module["ast"].get("imports", []):
-        path = _dotted(item["refr"])
-        alias = item.get("as")
-        name = (
-            text[alias["start"] : alias["end"]].decode("utf-8")
-            if isinstance(alias, dict)
-            else path.rsplit(".", 1)[-1]
-        )
-        found[name] = path
-    return found
-
-
-def _calls(node: Any) -> Iterator[tuple[str, int]]:
-    """Every call in a tree, as (dotted function name, line)."""
-    if isinstance(node, dict):
-        call = node.get("Call")
-        if isinstance(call, dict) and "fcn" in call:
-            name = _dotted(call["fcn"])
-            if name:
-                yield name, int(call["span"]["line"])
-        for value in node.values():
-            yield from _calls(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _calls(value)
-
-
-def _dotted(ref: Any) -> str:
-    """`a.b.c` from a Var or RefDot chain; "" for anything else (a computed reference)."""
-    if not isinstance(ref, dict):
-        return ""
-    if "Var" in ref:
-        return str(ref["Var"]["value"])
-    if "RefDot" in ref:
-        base = _dotted(ref["RefDot"]["refr"])
-        field = ref["RefDot"]["field"]
-        return f"{base}.{field[1]}" if base else ""
-    return ""
 
 
 @functools.lru_cache(maxsize=64)
