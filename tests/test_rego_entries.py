@@ -19,7 +19,7 @@ from orchestrator.models import Source
 from orchestrator.policies import PolicyBundle
 from orchestrator.policies.rego import evaluate_proposal
 from orchestrator.policies.rego_bundle import rule_names
-from orchestrator.policies.rego_input import aliases_read, policy_input
+from orchestrator.policies.rego_input import aliases_read, policy_inputs
 from orchestrator.testing import plan_document, resource_change
 from tests.test_rego import proposal_of
 
@@ -228,25 +228,37 @@ def test_aliases_are_added_only_for_policies_that_read_them(text: str, aliases: 
     assert aliases_read([text]) == aliases
 
 
+TACO_SHAPES = """package shapes
+import rego.v1
+deny contains sprintf("tfplan %d, plan %d, conftest %d", [
+\tcount(input.tfplan.resource_changes),
+\tcount(input.plan.resource_changes),
+\tcount(input.resource_changes),
+]) if true
+deny contains sprintf("tfrun %s by %s, destroy %v", [
+\tinput.tfrun.environment.name,
+\tinput.tfrun.created_by.username,
+\tinput.tfrun.is_destroy,
+]) if true
+deny contains sprintf("run by %s: %s", [input.run.created_by, input.run.message]) if true
+"""
+
+
 def test_taco_shapes_carry_the_plan_and_the_run() -> None:
-    """input.tfplan and input.plan are the plan; tfrun and run describe the change."""
-    doc = policy_input(
-        proposal_of(PLAN, env="staging"),
-        source=Source.AI_AGENT,
-        aliases=frozenset({"tfplan", "tfrun", "plan", "run"}),
-    )
-    assert doc["tfplan"]["resource_changes"] == doc["plan"]["resource_changes"]
-    assert doc["tfplan"]["resource_changes"] == doc["resource_changes"]
-    assert doc["tfrun"] == {
-        "message": "tidy up",
-        "is_destroy": False,
-        "source": "ai-agent",
-        "environment": {"name": "staging"},
-        "workspace": {"environment": "staging"},
-        "created_by": {"username": "agent-7"},
+    """input.tfplan and input.plan are the plan (a view, not a copy); tfrun and run the change."""
+    bundle = PolicyBundle.from_sources([("policies/s.rego", TACO_SHAPES, "s.rego")])
+    results = evaluate_proposal(bundle, proposal_of(PLAN, env="staging"), source=Source.AI_AGENT)
+    assert {r.message for r in results} == {
+        "tfplan 2, plan 2, conftest 2",
+        "tfrun staging by agent-7, destroy false",
+        "run by agent-7: tidy up",
     }
-    assert doc["run"]["created_by"] == "agent-7"
-    assert doc["change_source"] == "ai_agent"
+    [item] = policy_inputs(
+        proposal_of(PLAN), source=Source.AI_AGENT, aliases=frozenset({"tfplan", "tfrun"})
+    )
+    assert item.views == ("tfplan",)
+    assert "tfplan" not in item.document  # the plan is not copied
+    assert item.document["tfrun"]["workspace"] == {"environment": "production"}
 
 
 def test_rule_names_are_read_outside_brackets_strings_and_comments() -> None:

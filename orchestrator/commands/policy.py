@@ -144,17 +144,17 @@ def eval_rules(
     judged = registry.profile(proposal.actor, proposal.source).kind
     library = [p for p in rego_files(policy.parent) if not is_test_file(p.name)]
     aliases = aliases_read(p.read_text(encoding="utf-8") for p in [policy, *library])
-    documents = policy_inputs(proposal, source=judged, aliases=aliases)
+    inputs = policy_inputs(proposal, source=judged, aliases=aliases)
     rows = []
-    for index, document in enumerate(documents):
-        for value in rule_values(policy, document, library=library):
+    for index, item in enumerate(inputs):
+        for value in rule_values(policy, item.document, library=library, views=item.views):
             rows.append((index, value))
     if output == OutputFormat.json:
         listed = [{"input": i, **v.to_json_dict()} for i, v in rows]
         sys.stdout.write(json.dumps(listed, indent=2) + "\n")
     else:
         for i, value in rows:
-            prefix = f"[input {i}] " if len(documents) > 1 else ""
+            prefix = f"[input {i}] " if len(inputs) > 1 else ""
             sys.stdout.write(f"{prefix}{value.ref} = {value.shown()}    # {value.where}\n")
     raise typer.Exit(EXIT_FAILURE if any(v.error for _, v in rows) else 0)
 

@@ -33,7 +33,12 @@ from orchestrator.policies.rego_engine import (
     RegoEvaluationError,
     RegoSource,
 )
-from orchestrator.policies.rego_input import aliases_read, policy_input, policy_inputs
+from orchestrator.policies.rego_input import (
+    PolicyInput,
+    aliases_read,
+    policy_input,
+    policy_inputs,
+)
 from orchestrator.policies.rules import RegoPackageSettings
 
 if TYPE_CHECKING:
@@ -80,9 +85,9 @@ class Prepared:
         self.entries = _checked(bundle.rego_entries, self.compiled.rules)
         self.aliases = aliases_read(m.text for m in bundle.rego_modules)
 
-    def run(self, document: Any) -> list[RegoResult]:
+    def run(self, document: Any, views: Sequence[str] = ()) -> list[RegoResult]:
         """Every message the entry rules give for one input document."""
-        values = self.compiled.evaluate(document, [e.ref for e in self.entries])
+        values = self.compiled.evaluate(document, [e.ref for e in self.entries], views=views)
         found: list[RegoResult] = []
         for entry in self.entries:
             found += _results(entry, values[entry.ref])
@@ -120,16 +125,16 @@ def evaluate(bundle: PolicyBundle, document: dict[str, Any]) -> list[RegoResult]
 
 
 def evaluate_all(
-    bundle: PolicyBundle, documents: Sequence[dict[str, Any]], *, label: str = ""
+    bundle: PolicyBundle, inputs: Sequence[PolicyInput], *, label: str = ""
 ) -> list[RegoResult]:
     """`evaluate` over several inputs (Kubernetes objects), with progress when it is slow."""
     if not bundle.rego_modules:
         return []
     ready = prepared(bundle)
     found: list[RegoResult] = []
-    with _Progress(len(documents), label) as progress:
-        for document in documents:
-            found += ready.run(document)
+    with _Progress(len(inputs), label) as progress:
+        for item in inputs:
+            found += ready.run(item.document, item.views)
             progress.step()
     return found
 
@@ -145,9 +150,9 @@ def evaluate_proposal(
     if not bundle.rego_modules:
         return []
     ready = prepared(bundle)
-    documents = policy_inputs(proposal, source=source, aliases=ready.aliases)
+    inputs = policy_inputs(proposal, source=source, aliases=ready.aliases)
     found: dict[tuple[str, str, str], RegoResult] = {}
-    for result in evaluate_all(bundle, documents):
+    for result in evaluate_all(bundle, inputs):
         found.setdefault((result.package, result.rule, result.message), result)
     return list(found.values())
 

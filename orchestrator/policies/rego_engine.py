@@ -114,8 +114,14 @@ class CompiledRego:
             engine = self._local.engine = self._build()
         return engine
 
-    def evaluate(self, document: Any, refs: Sequence[str]) -> dict[str, Any]:
-        """What each rule (`data.pkg.rule`) is for one input: a JSON value or UNDEFINED."""
+    def evaluate(
+        self, document: Any, refs: Sequence[str], *, views: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """What each rule (`data.pkg.rule`) is for one input: a JSON value or UNDEFINED.
+
+        `views` are input keys that show the input itself (`input.tfplan` as
+        `input`): the engine gets the document once, however many names it has.
+        """
         engine = self._engine().clone()  # a clone: the compiled engine keeps no input
         try:
             engine.set_input(document)
@@ -123,10 +129,11 @@ class CompiledRego:
             raise RegoEvaluationError(
                 f"rego: the input cannot be given to the engine: {exc}"
             ) from None
+        shown = "".join(f" with input.{key} as input" for key in views)
         found: dict[str, Any] = {}
         for ref in refs:
             try:
-                answer = json.loads(engine.eval_query_as_json(f"__commander_value := {ref}"))
+                answer = json.loads(engine.eval_query_as_json(f"__commander_value := {ref}{shown}"))
             except RuntimeError as exc:
                 raise RegoEvaluationError(describe(exc, "evaluation error")) from None
             results = answer.get("result") or []

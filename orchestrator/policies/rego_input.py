@@ -9,15 +9,17 @@ evaluated object by object, as conftest does; a diff or SQL text is under
 intent, environment) and `input.change_source` (`ai_agent`, `automation`,
 `human`), the field widely published AI-agent policies test.
 
-The aliases are added only for policies that mention them: the engine copies
-the input once per key, and a 10,000-change plan is not to be copied for
-nothing.
+The plan is never copied for these keys: the engine sees `input.tfplan` as
+a view of the input itself (`with input.tfplan as input`), so a
+10,000-change plan is converted once. The run facts are added only for
+policies that read them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.models import Action, Proposal, Source
@@ -35,14 +37,33 @@ def aliases_read(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(key for key, pattern in _ALIASES.items() if pattern.search(joined))
 
 
+# The keys under which TACOs pass the plan itself.
+PLAN_KEYS = frozenset({"tfplan", "plan"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyInput:
+    """One input document, and the keys under which the engine shows it to itself (views)."""
+
+    document: dict[str, Any]
+    views: tuple[str, ...] = ()
+
+
 def policy_inputs(
     proposal: Proposal, *, source: Source, aliases: frozenset[str] = frozenset()
-) -> list[dict[str, Any]]:
+) -> list[PolicyInput]:
     """The inputs conftest would evaluate: one per Kubernetes object, else the one document."""
     raw = proposal.raw
     if isinstance(raw, list) and proposal.kind == "kubernetes":
-        return [policy_input(proposal, source=source, document=item) for item in raw]
-    return [policy_input(proposal, source=source, aliases=aliases)]
+        return [
+            PolicyInput(document=policy_input(proposal, source=source, document=item))
+            for item in raw
+        ]
+    document = policy_input(proposal, source=source, aliases=aliases)
+    views: tuple[str, ...] = ()
+    if proposal.kind == "terraform" and isinstance(raw, dict):
+        views = tuple(sorted(k for k in aliases & PLAN_KEYS if k not in raw))
+    return [PolicyInput(document=document, views=views)]
 
 
 def policy_input(
@@ -68,15 +89,13 @@ def policy_input(
         "kind": proposal.kind,
     }
     found["change_source"] = source.value.replace("-", "_")
-    if proposal.kind == "terraform" and isinstance(raw, dict):
+    if proposal.kind == "terraform" and isinstance(raw, dict) and aliases - PLAN_KEYS:
         run = run_facts(proposal, source)
         shapes = {
-            "tfplan": raw,
-            "plan": raw,
             "tfrun": {**run, "created_by": {"username": proposal.actor}},
             "run": {**run, "created_by": proposal.actor},
         }
-        for key in sorted(aliases):
+        for key in sorted(aliases - PLAN_KEYS):
             found.setdefault(key, shapes[key])  # a plan's own key of that name wins
     return found
 

@@ -153,7 +153,9 @@ class RuleValue:
         return found
 
 
-def rule_values(policy: Path, document: Any, *, library: Sequence[Path] = ()) -> list[RuleValue]:
+def rule_values(
+    policy: Path, document: Any, *, library: Sequence[Path] = (), views: Sequence[str] = ()
+) -> list[RuleValue]:
     """Every rule of the packages `policy` declares, evaluated for one input document.
 
     `library` is the other policy files it may import (its folder, as `opa eval
@@ -166,7 +168,7 @@ def rule_values(policy: Path, document: Any, *, library: Sequence[Path] = ()) ->
     values: list[RuleValue] = []
     for ref in sorted(shown):
         try:
-            value = compiled.evaluate(document, [ref])[ref]
+            value = compiled.evaluate(document, [ref], views=views)[ref]
         except RegoEvaluationError as exc:
             values.append(
                 RuleValue(ref=ref, where=compiled.places[ref], value=UNDEFINED, error=str(exc))
