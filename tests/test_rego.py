@@ -493,3 +493,21 @@ def test_calls_are_resolved_at_compile_time_as_opa_does(text: str, needle: str) 
     with pytest.raises(RegoEvaluationError) as caught:
         evaluate(bundle_of(("p.rego", text)), {"commander": {}})
     assert str(caught.value).startswith(f"/cfg/policies/{needle}"), str(caught.value)
+
+
+SLOW = """package slow
+import rego.v1
+deny contains "slow" if count([x | some x in numbers.range(1, 3000000); x % 7 == 0]) > 0
+"""
+
+
+def test_evaluation_longer_than_a_second_shows_progress_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No blank screen: after a second, a line a second says what is being evaluated."""
+    results = evaluate(bundle_of(("slow.rego", SLOW)), {"commander": {}})
+    assert [r.message for r in results] == ["slow"]
+    err = capsys.readouterr().err
+    assert "commander: Rego: 1 rules of 1 package, " in err
+    assert "s so far" in err
+    assert "commander: Rego: 1 rules of 1 package evaluated in " in err

@@ -119,20 +119,18 @@ def _checked(
 
 def evaluate(bundle: PolicyBundle, document: dict[str, Any]) -> list[RegoResult]:
     """Every message the bundle's entry rules produce for `document`."""
-    if not bundle.rego_modules:
-        return []
-    return prepared(bundle).run(document)
+    return evaluate_all(bundle, [PolicyInput(document=document)])
 
 
-def evaluate_all(
-    bundle: PolicyBundle, inputs: Sequence[PolicyInput], *, label: str = ""
-) -> list[RegoResult]:
+def evaluate_all(bundle: PolicyBundle, inputs: Sequence[PolicyInput]) -> list[RegoResult]:
     """`evaluate` over several inputs (Kubernetes objects), with progress when it is slow."""
     if not bundle.rego_modules:
         return []
     ready = prepared(bundle)
     found: list[RegoResult] = []
-    with _Progress(len(inputs), label) as progress:
+    packages = len({e.package for e in ready.entries})
+    what = f"{len(ready.entries)} rules of {packages} package{'s' * (packages != 1)}"
+    with _Progress(len(inputs), what) as progress:
         for item in inputs:
             found += ready.run(item.document, item.views)
             progress.step()
@@ -223,8 +221,8 @@ def _message(item: Any) -> tuple[str, dict[str, JsonValue]]:
 class _Progress:
     """A line on standard error each second once evaluating has taken more than one."""
 
-    def __init__(self, total: int, label: str) -> None:
-        self.total, self.label, self.done = total, label, 0
+    def __init__(self, total: int, what: str) -> None:
+        self.total, self.what, self.done = total, what, 0
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, daemon=True)
         self._shown = False
@@ -242,14 +240,14 @@ class _Progress:
         while not self._stop.wait(wait):
             wait = 1.0
             self._shown = True
-            sys.stderr.write(
-                f"commander: Rego{self.label}: {self.done} of {self.total} inputs evaluated "
-                f"after {time.monotonic() - self._started:.0f} s\n"
-            )
+            where = f", {self.done} of {self.total} inputs done" if self.total > 1 else ""
+            elapsed = time.monotonic() - self._started
+            sys.stderr.write(f"commander: Rego: {self.what}{where}, {elapsed:.0f} s so far\n")
             sys.stderr.flush()
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._ticker.join()
         if self._shown and exc[0] is None:
-            sys.stderr.write(f"commander: Rego{self.label}: all {self.total} evaluated\n")
+            elapsed = time.monotonic() - self._started
+            sys.stderr.write(f"commander: Rego: {self.what} evaluated in {elapsed:.1f} s\n")
