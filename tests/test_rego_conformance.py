@@ -89,3 +89,24 @@ def test_the_table_covers_what_policies_over_json_use() -> None:
     wanted |= {"str", "regex", "glob", "json", "units", "net", "with"}
     assert wanted <= categories
     assert len(SUPPORTED) >= 150
+
+
+# The built-ins configs/policies/README.md lists as unsupported: each must fail the compile.
+README_UNSUPPORTED = [
+    "net.cidr_intersects", "net.cidr_merge", "net.cidr_contains_matches", "net.lookup_ip_addr",
+    "crypto.sha256", "crypto.md5", "crypto.hmac.sha256", "crypto.x509.parse_certificates",
+    "io.jwt.decode", "graphql.parse", "regex.globs_match", "strings.render_template",
+    "providers.aws.sign_req", "rego.metadata.rule", "rego.parse_module", "all", "any",
+    "http.send",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", README_UNSUPPORTED)
+def test_what_the_readme_lists_as_unsupported_fails_the_compile(name: str) -> None:
+    """A policy calling it (in a branch never taken, even) escalates: a compile error."""
+    body = f"deny contains x if {{\n  input.never\n  x := {name}(input.a)\n}}\n"
+    text = f"package t\nimport rego.v1\n{body}"
+    with pytest.raises(RegoEvaluationError) as caught:
+        CompiledRego([RegoSource(origin="t.rego", text=text)])
+    assert str(caught.value).startswith("t.rego: line 5: rego compile error: "), str(caught.value)
+    assert name in str(caught.value)
