@@ -102,8 +102,9 @@ def _checked(
     seen = {(e.package, e.rule) for e in entries}
     for entry in entries:
         names = rules.get(f"data.{entry.package}", frozenset())
+        configured = {"deny": entry.settings.deny, "warn": entry.settings.warn}
         if entry.rule not in names:
-            if entry.settings.deny is None and entry.kind != "allow":
+            if entry.kind != "allow" and configured[entry.kind] is None:
                 continue  # a conventional name the package does not define: nothing to say
             raise RegoEvaluationError(
                 f"{', '.join(entry.origins)}: rego compile error: package {entry.package} "
@@ -172,11 +173,6 @@ def prepared(bundle: PolicyBundle) -> Prepared:
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
         return ready
-
-
-def cached_bundles() -> int:
-    """How many compiled bundles the cache holds (for tests)."""
-    return len(_cache)
 
 
 def _results(entry: RegoEntry, value: Any) -> list[RegoResult]:
