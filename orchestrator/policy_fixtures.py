@@ -116,7 +116,10 @@ def with_policies(config: LoadedConfig, folder: Path) -> LoadedConfig:
         wanted = path.suffix in {".yaml", ".rego"} or path.name in DATA_FILES
         if path.is_file() and wanted and not is_test_file(path.name):
             name = f"policies/{path.name}"
-            own[name] = (name, path.read_text(encoding="utf-8"), str(path))
+            try:
+                own[name] = (name, path.read_text(encoding="utf-8"), str(path))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(str(path), f"cannot read: {exc}") from None
     return dataclasses.replace(config, policy_sources=tuple(own[n] for n in sorted(own)))
 
 

@@ -123,7 +123,7 @@ def eval_rules(
     from orchestrator.config import load_config  # noqa: PLC0415
     from orchestrator.policies.rego_bundle import is_test_file  # noqa: PLC0415
     from orchestrator.policies.rego_input import aliases_read, policy_inputs  # noqa: PLC0415
-    from orchestrator.policies.rego_tests import rego_files, rule_values  # noqa: PLC0415
+    from orchestrator.policies.rego_tests import read_text, rego_files, rule_values  # noqa: PLC0415
     from orchestrator.settings import resolve  # noqa: PLC0415
 
     if output not in _FORMATS:
@@ -143,7 +143,7 @@ def eval_rules(
     )
     judged = registry.profile(proposal.actor, proposal.source).kind
     library = [p for p in rego_files(policy.parent) if not is_test_file(p.name)]
-    aliases = aliases_read(p.read_text(encoding="utf-8") for p in [policy, *library])
+    aliases = aliases_read(read_text(p) for p in [policy, *library])
     inputs = policy_inputs(proposal, source=judged, aliases=aliases)
     rows = []
     for index, item in enumerate(inputs):

@@ -60,7 +60,8 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A policy file's text; a ConfigError naming it when it cannot be read."""
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -81,7 +82,7 @@ def folder_data(folder: Path, exclude: Set[Path] = frozenset()) -> dict[str, Any
         and p.resolve() not in exclude
     )
     return load_data(
-        (f"policies/{p.relative_to(folder).as_posix()}", _read(p), str(p)) for p in files
+        (f"policies/{p.relative_to(folder).as_posix()}", read_text(p), str(p)) for p in files
     )
 
 
@@ -90,7 +91,7 @@ def run_rego_tests(folder: Path, *, exclude: Set[Path] = frozenset()) -> list[Te
     files = rego_files(folder)
     if not any(is_test_file(p.name) for p in files):
         return []
-    sources = [RegoSource(origin=str(p), text=_read(p)) for p in files]
+    sources = [RegoSource(origin=str(p), text=read_text(p)) for p in files]
     try:
         compiled = CompiledRego(sources, folder_data(folder, exclude))
     except RegoEvaluationError as exc:
@@ -162,7 +163,7 @@ def rule_values(
     -d` gives them); their rules are not shown.
     """
     paths = [policy, *(p for p in library if p.resolve() != policy.resolve())]
-    sources = [RegoSource(origin=str(p), text=_read(p)) for p in paths]
+    sources = [RegoSource(origin=str(p), text=read_text(p)) for p in paths]
     compiled = CompiledRego(sources, folder_data(policy.parent))
     shown = [ref for ref, where in compiled.places.items() if where.startswith(f"{policy}: ")]
     values: list[RuleValue] = []
