@@ -71,11 +71,12 @@ class RegoSource:
 class CompiledRego:
     """A set of modules (and `data`), compiled and checked, ready to evaluate rules."""
 
-    def __init__(self, sources: Sequence[RegoSource], data: Mapping[str, Any] | None = None):
+    def __init__(
+        self, sources: Sequence[RegoSource], data: Mapping[str, Any] | None = None
+    ) -> None:
         self._sources = tuple(sources)
         self._data = json.dumps(data or {})
         self._local = threading.local()
-        self._v0: frozenset[str] = frozenset()
         engine = self._build()
         modules = json.loads(engine.get_ast_as_json())
         problem = call_problem(modules, _unknown_builtins)
@@ -90,18 +91,10 @@ class CompiledRego:
             self.rules[package] = self.rules.get(package, frozenset()) | {name}
         self._local.engine = engine
 
-    @property
-    def old_syntax(self) -> frozenset[str]:
-        """The origins of the modules read in the old (pre-1.0) syntax."""
-        return self._v0
-
     def _build(self) -> Any:
         engine = _regorus().Engine()
-        old: set[str] = set()
         for source in self._sources:
-            if _add(engine, source):
-                old.add(source.origin)
-        self._v0 = frozenset(old)
+            _add(engine, source)
         try:
             engine.add_data_json(self._data)
         except RuntimeError as exc:
@@ -151,8 +144,8 @@ def _regorus() -> Any:
     return regorus
 
 
-def _add(engine: Any, source: RegoSource) -> bool:
-    """Add one module, as rego.v1 first, else in the old syntax; True when it was the old."""
+def _add(engine: Any, source: RegoSource) -> None:
+    """Add one module, as rego.v1 first, else in the old syntax."""
     try:
         engine.set_rego_v0(False)
         engine.add_policy(source.origin, source.text)
@@ -166,8 +159,6 @@ def _add(engine: Any, source: RegoSource) -> bool:
             raise RegoEvaluationError(describe(error, "compile error")) from None
         finally:
             engine.set_rego_v0(False)
-        return True
-    return False
 
 
 def _reach(error: Exception) -> tuple[int, int]:
