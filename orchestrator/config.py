@@ -113,7 +113,8 @@ def load_config(directory: Path | None = None) -> LoadedConfig:
         if base is not None and (base / "reviewers").is_dir():
             names.update(f"reviewers/{p.name}" for p in (base / "reviewers").glob("*.yaml"))
         if base is not None and (base / "policies").is_dir():
-            for pattern in ("*.yaml", "*.rego"):
+            # data.json: the Rego `data` document, as in an OPA bundle
+            for pattern in ("*.yaml", "*.rego", "data.json"):
                 names.update(f"policies/{p.name}" for p in (base / "policies").glob(pattern))
     for relative in sorted(names):  # sorted: the policy digest must not depend on listing order
         path = pick(relative)

@@ -101,12 +101,12 @@ def test_shared_rego_policy_lets_a_registered_person_through_to_review(
         (
             "broken.rego",
             (FIXTURES / "broken.rego").read_text(encoding="utf-8"),
-            "broken.rego: line 6: rego syntax error",
+            "broken.rego: line 7: rego compile error",
         ),
         (
             "conflict.rego",
             'package c\nimport rego.v1\nx := 1\nx := 2 if true\ndeny contains "m" if x == 1\n',
-            "conflict.rego: package c: rego evaluation error",
+            "conflict.rego: line 4: rego evaluation error",
         ),
     ],
 )

@@ -1,4 +1,4 @@
-"""Rego policies through regopy: conftest's input shape and rules, both syntaxes, errors, cache."""
+"""Rego policies through the engine: conftest's input, rules in both syntaxes, errors, cache."""
 
 from __future__ import annotations
 
@@ -209,21 +209,22 @@ def test_a_syntax_error_names_the_file_and_line() -> None:
     with pytest.raises(RegoEvaluationError) as caught:
         evaluate(bundle_of(("broken.rego", text)), {"commander": {}})
     message = str(caught.value)
-    assert message.startswith("/cfg/policies/broken.rego: line 6: rego syntax error: "), message
+    # OPA reports it there too: the `}` where the right side should be
+    assert message.startswith("/cfg/policies/broken.rego: line 7: rego compile error: "), message
     assert "\n" not in message
 
 
 EVAL_ERRORS = [
     (
         'package p\nimport rego.v1\nx := 1\nx := 2 if true\ndeny contains "m" if x == 1\n',
-        "complete rules must not produce multiple outputs",
+        "rule conflicts with rule",
     ),
     (
         'package p\nimport rego.v1\ndeny contains msg if { msg := sprintf("%v", [1 / 0]) }\n',
         "divide by zero",
     ),
     ("package p\ndeny[msg] { msg := no_such_function(1) }\n", "no_such_function"),
-    ("package p\ndeny[msg] {\n  count(input.x) >\n  msg := 1\n}\n", "line 3: rego compile error"),
+    ("package p\ndeny[msg] {\n  count(input.x) >\n  msg := 1\n}\n", "line 4: rego compile error"),
 ]
 
 
@@ -258,7 +259,7 @@ def test_a_rego_error_makes_an_error_verdict_that_keeps_the_yaml_findings() -> N
     ctx = ReviewContext(graph=DependencyGraph.empty(), catalog=CATALOG, policies=bundle)
     verdict = assess(proposal_of(AI_PLAN), ctx)
     assert verdict.error is not None
-    assert verdict.error.startswith("b.rego: line 6")
+    assert verdict.error.startswith("b.rego: line 7")
     assert verdict.stance != "approve"
     assert [f.rule for f in verdict.findings] == ["t.warn"]
 
@@ -317,9 +318,9 @@ def test_compiled_once_per_bundle_content() -> None:
     changed = bundle_of(("s.rego", text + "\n# edited\n"))
     document = policy_input(proposal_of(AI_PLAN), source=Source.AI_AGENT)
     evaluate(first, document)
-    compiled = rego._compiled(first)
-    assert rego._compiled(same) is compiled
-    assert rego._compiled(changed) is not compiled
+    compiled = rego.prepared(first)
+    assert rego.prepared(same) is compiled
+    assert rego.prepared(changed) is not compiled
     assert evaluate(same, document) == evaluate(changed, document)
 
 
@@ -340,12 +341,12 @@ from orchestrator.settings import Settings
 config = Path(sys.argv[1]) if sys.argv[1] != "-" else None
 run_review(ReviewRequest(path=sys.argv[2], submission=Submission(source="ai-agent", actor="x"),
     settings=Settings(database_url=sys.argv[3], config_dir=config, topology=None)))
-print(json.dumps("regopy" in sys.modules))
+print(json.dumps("regorus" in sys.modules))
 """
 
 
-def test_regopy_is_imported_only_when_the_bundle_has_rego(tmp_path: Path) -> None:
-    """A config without .rego files never loads the interpreter; one with them does."""
+def test_the_engine_is_imported_only_when_the_bundle_has_rego(tmp_path: Path) -> None:
+    """A config without .rego files never loads the engine; one with them does."""
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(AI_PLAN), encoding="utf-8")
     with_rego = tmp_path / "config"
@@ -456,3 +457,57 @@ def test_kubernetes_objects_are_evaluated_one_by_one_as_conftest_does() -> None:
         "namespace team-a needs the platform team (deploy-bot)",
         "Deployment api must run as non-root",
     }
+
+
+COMPILE_CHECKS = [
+    (
+        "typo-in-a-branch-never-taken",
+        "package p\nimport rego.v1\ndeny contains msg if {\n  input.never\n"
+        '  msg := sprintff("x")\n}\n',
+        "p.rego: line 5: rego compile error: unsupported built-in or undefined function sprintff",
+    ),
+    (
+        "mutual-recursion",
+        "package p\nimport rego.v1\nf(x) := g(x)\ng(x) := f(x)\ndeny contains f(1) if false\n",
+        "p.rego: line 3: rego compile error: function data.p.f is recursive "
+        "(data.p.f -> data.p.g -> data.p.f)",
+    ),
+    (
+        "network",
+        'package p\nimport rego.v1\ndeny contains "x" if http.send({"url": input.u}).status_code\n',
+        "p.rego: line 3: rego compile error: http.send is not allowed",
+    ),
+    (
+        "missing-library-function",
+        "package p\nimport rego.v1\nimport data.lib\ndeny contains lib.name(1) if true\n",
+        "p.rego: line 4: rego compile error: undefined function lib.name",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"), [c[1:] for c in COMPILE_CHECKS], ids=[c[0] for c in COMPILE_CHECKS]
+)
+def test_calls_are_resolved_at_compile_time_as_opa_does(text: str, needle: str) -> None:
+    """Unknown functions, recursion and the network fail the compile, whatever the input."""
+    with pytest.raises(RegoEvaluationError) as caught:
+        evaluate(bundle_of(("p.rego", text)), {"commander": {}})
+    assert str(caught.value).startswith(f"/cfg/policies/{needle}"), str(caught.value)
+
+
+SLOW = """package slow
+import rego.v1
+deny contains "slow" if count([x | some x in numbers.range(1, 3000000); x % 7 == 0]) > 0
+"""
+
+
+def test_evaluation_longer_than_a_second_shows_progress_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No blank screen: after a second, a line a second says what is being evaluated."""
+    results = evaluate(bundle_of(("slow.rego", SLOW)), {"commander": {}})
+    assert [r.message for r in results] == ["slow"]
+    err = capsys.readouterr().err
+    assert "commander: Rego: 1 rules of 1 package, " in err
+    assert "s so far" in err
+    assert "commander: Rego: 1 rules of 1 package evaluated in " in err

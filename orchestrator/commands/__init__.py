@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.commands import audit, gate, serve
+from orchestrator.commands import audit, gate, policy, serve
 
 
 def register_all(app: typer.Typer) -> None:
     """Add every command group to the app."""
-    for module in (gate, audit, serve):
+    for module in (gate, audit, serve, policy):
         module.register(app)

@@ -7,7 +7,8 @@ reviewer (`reviewers/policy/`) turns what they find into a verdict.
 
 from __future__ import annotations
 
-from orchestrator.policies.bundle import PolicyBundle, RegoModule
+from orchestrator.policies.bundle import PolicyBundle
+from orchestrator.policies.rego_bundle import RegoModule
 from orchestrator.policies.rules import Bounds, Match, PolicyFile, PolicyRule, RegoPackageSettings
 
 __all__ = [

@@ -1,16 +1,16 @@
 """A policy bundle: every rule file and Rego module of one config, validated, with a digest.
 
 The bundle is built once per review from the files `load_config` found
-(`policies/*.yaml` and `policies/*.rego`, a user file overriding the shipped
-file of the same name). YAML is validated here, at load time; Rego is only
-scanned for its package and rule names here — compiling it needs `regopy`,
-which is imported when a review first evaluates the bundle.
+(`policies/*.yaml`, `policies/*.rego` and `policies/data.json`, a user file
+overriding the shipped file of the same name). YAML is validated here, at
+load time; Rego is scanned for its packages and rules here (`rego_bundle`),
+and which rules a review queries is settled here too — compiling needs the
+engine, which is imported when a review first evaluates the bundle.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,27 +19,22 @@ from types import MappingProxyType
 import yaml
 
 from orchestrator.errors import ConfigError
+from orchestrator.policies.rego_bundle import (
+    DATA_FILES,
+    Placed,
+    RegoEntry,
+    RegoModule,
+    is_test_file,
+    load_data,
+    resolve_entries,
+    scan_module,
+)
 from orchestrator.policies.rules import PolicyFile, PolicyRule, RegoPackageSettings
 from orchestrator.policies.yamlcheck import validate
 from orchestrator.yamlfile import parse_yaml
 
-_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
-# conftest's convention: rules named deny, warn or violation, or with a `_suffix`
-_RULE = re.compile(r"^[ \t]*((?:deny|warn|violation)(?:_\w+)?)\b", re.MULTILINE)
-BASE_RULES = ("deny", "violation", "warn")
 # The C loader when PyYAML has it: composing is most of the cost of reading a bundle.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True, kw_only=True)
-class RegoModule:
-    """One .rego file: its text and what a scan of it found."""
-
-    name: str
-    origin: str
-    text: str
-    package: str | None
-    rules: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,9 +45,9 @@ class PolicyBundle:
     # rule id -> "file: line N", so a finding can say where its rule is written
     rule_origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     rego_modules: tuple[RegoModule, ...] = ()
-    rego_settings: Mapping[str, RegoPackageSettings] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    # the rules every review queries, settled at load (see rego_bundle)
+    rego_entries: tuple[RegoEntry, ...] = ()
+    rego_data: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     digest: str = ""
     rego_digest: str = ""
 
@@ -69,7 +64,9 @@ class PolicyBundle:
     @classmethod
     def load(cls, directory: Path) -> PolicyBundle:
         """Read every *.yaml and *.rego file of one directory (tests and tools)."""
-        files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".rego"})
+        files = sorted(
+            p for p in directory.iterdir() if p.suffix in {".yaml", ".rego"} or p.name in DATA_FILES
+        )
         sources = []
         for path in files:
             try:
@@ -85,15 +82,21 @@ class PolicyBundle:
         ordered = sorted(sources)  # sorted: rule order must not depend on listing order
         rules: list[PolicyRule] = []
         origins: dict[str, str] = {}
-        settings: dict[str, RegoPackageSettings] = {}
-        setting_places: dict[str, tuple[str, str | None]] = {}
+        settings: dict[str, tuple[RegoPackageSettings, Placed]] = {}
+        namespaces: dict[str, Placed] = {}
         modules: list[RegoModule] = []
+        data_files = []
         for name, text, origin in ordered:
+            if is_test_file(name):
+                continue  # `commander policy test` runs these; they are not policy
+            if name.rsplit("/", 1)[-1] in DATA_FILES:
+                data_files.append((name, text, origin))
+                continue
             if name.endswith(".rego"):
-                modules.append(_scan_rego(name, text, origin))
+                modules.append(scan_module(name, text, origin))
                 continue
             parsed = validate(parse_yaml(text, origin), text, origin, PolicyFile)
-            root = _compose(text)  # once: both line maps below read the same node tree
+            root = _compose(text)  # once: the line maps below read the same node tree
             lines = _item_lines(root, "rules")
             for index, rule in enumerate(parsed.rules):
                 where = f"line {lines[index]}" if index < len(lines) else None
@@ -106,57 +109,36 @@ class PolicyBundle:
                 origins[rule.id] = f"{origin}: {where}" if where else origin
                 rules.append(rule)
             keys = _key_lines(root, "rego")
-            for package, value in parsed.rego.items():
-                line = keys.get(package)
-                where = f"line {line}" if line else None
-                if package in settings:
-                    first, first_where = setting_places[package]
-                    raise ConfigError(
-                        origin,
-                        f"rego package {package!r} is already configured in {first}"
-                        + (f" ({first_where})" if first_where else ""),
-                        where=where,
+            for selector, value in parsed.rego.items():
+                line = keys.get(selector)
+                place = Placed(origin=origin, where=f"line {line}" if line else None)
+                if selector in settings:
+                    first = settings[selector][1]
+                    raise place.error(
+                        f"rego {selector!r} is already configured in {first.origin}"
+                        + (f" ({first.where})" if first.where else "")
                     )
-                settings[package] = value
-                setting_places[package] = (origin, where)
-        known = {m.package for m in modules if m.package}
-        for package, (origin, where) in sorted(setting_places.items()):
-            if package not in known:
-                listed = ", ".join(sorted(known)) or "none"
-                raise ConfigError(
-                    origin,
-                    f"rego package {package!r} is not declared by any .rego file (found: {listed})",
-                    where=where,
-                )
+                settings[selector] = (value, place)
+            spaces = _item_lines(root, "rego_namespaces")
+            for index, selector in enumerate(parsed.rego_namespaces):
+                where = f"line {spaces[index]}" if index < len(spaces) else None
+                namespaces.setdefault(selector, Placed(origin=origin, where=where))
+        for module in modules:
+            if module.package is None:
+                raise ConfigError(module.origin, "rego: no package declaration")
         return cls(
             rules=tuple(rules),
             rule_origins=MappingProxyType(origins),
             rego_modules=tuple(modules),
-            rego_settings=MappingProxyType(settings),
+            rego_entries=resolve_entries(modules, settings, namespaces),
+            rego_data=MappingProxyType(load_data(data_files)),
             digest=_digest((n, t) for n, t, _ in ordered),
             # the origin too: compiled errors and findings name the files they came from
-            rego_digest=_digest((f"{m.name}\0{m.origin}", m.text) for m in modules),
+            rego_digest=_digest(
+                [(f"{m.name}\0{m.origin}", m.text) for m in modules]
+                + [(f"{n}\0{o}", t) for n, t, o in data_files]
+            ),
         )
-
-    def settings_for(self, package: str) -> RegoPackageSettings:
-        """How the failures of one Rego package count."""
-        return self.rego_settings.get(package, _DEFAULT_REGO)
-
-
-_DEFAULT_REGO = RegoPackageSettings()
-
-
-def _scan_rego(name: str, text: str, origin: str) -> RegoModule:
-    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
-    package = _PACKAGE.search(code)
-    found = {m.group(1) for m in _RULE.finditer(code)}
-    return RegoModule(
-        name=name,
-        origin=origin,
-        text=text,
-        package=package.group(1) if package else None,
-        rules=tuple(sorted(found | set(BASE_RULES))),
-    )
 
 
 def _digest(items: Iterable[tuple[str, str]]) -> str:

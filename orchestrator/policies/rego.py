@@ -1,202 +1,208 @@
-"""Evaluate a bundle's Rego modules as conftest would, with regopy (the rego-cpp interpreter).
+"""Evaluate a bundle's Rego as OPA would and collect what its entry rules say.
 
-The input is what conftest would give (see `rego_input`). Every package
-found in the bundle is evaluated; its `deny`, `violation` and `warn` rules
-(and `deny_*`, … as conftest allows) are collected, whether written in
-`rego.v1` or the older syntax, as sets of strings or of objects with a `msg`.
+The bundle names the rules a review queries (`rego_bundle`): deny-like rules
+(sets of strings or of objects with a `msg`, or a boolean), warn-like rules,
+and allow rules that must be `true`. The engine (`rego_engine`) compiles
+each bundle content once and gets the input once per document; each review
+then asks only for the entry rules, never for the whole `data` document.
 
-Compiling happens once per bundle content (its digest); each review then
-runs one query. `regopy` is imported only here, and only when a bundle has
-Rego in it. Any Rego error — syntax, compilation, evaluation, a built-in
-failing — raises `RegoEvaluationError`: a policy that could not be
-evaluated must never read as a policy that passed.
+Any Rego error — syntax, compilation, an unsupported built-in, evaluation —
+raises `RegoEvaluationError`, naming the file and line: a policy that could
+not be evaluated must never read as a policy that passed. When evaluating
+takes more than a second, a line on standard error says how far it got.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import sys
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import JsonValue
 
-from orchestrator.errors import ReviewRunError
-from orchestrator.policies.bundle import PolicyBundle, RegoModule
-from orchestrator.policies.rego_input import escaped, policy_input, policy_inputs
+from orchestrator.policies.bundle import PolicyBundle
+from orchestrator.policies.rego_bundle import RegoEntry, entries_for
+from orchestrator.policies.rego_engine import (
+    UNDEFINED,
+    CompiledRego,
+    RegoEvaluationError,
+    RegoSource,
+)
+from orchestrator.policies.rego_input import (
+    PolicyInput,
+    aliases_read,
+    policy_input,
+    policy_inputs,
+)
+from orchestrator.policies.rules import RegoPackageSettings
 
-__all__ = ["RegoEvaluationError", "RegoResult", "evaluate", "policy_input", "policy_inputs"]
+if TYPE_CHECKING:
+    from orchestrator.models import Proposal, Source
 
+__all__ = [
+    "UNDEFINED",
+    "RegoEvaluationError",
+    "RegoResult",
+    "evaluate",
+    "evaluate_all",
+    "evaluate_proposal",
+    "policy_input",
+    "policy_inputs",
+    "prepared",
+]
+
+ResultKind = Literal["deny", "warn"]  # an allow rule that is not true is a denial
 _CACHE_SIZE = 8
-_HELPER_PACKAGE = "commander_internal.collect"
-# Normalises what a rule evaluates to into a list. rego-cpp reads an old-syntax
-# `deny[msg] { … }` as an object whose values are `true`; rego.v1's
-# `deny contains msg if { … }` is a set; a complete rule may be a string or true.
-# One `default`-guarded rule per collected rule: an undefined rule gives [], and
-# only the collected rules are evaluated (never the whole `data` document).
-_HELPER = f"""package {_HELPER_PACKAGE}
-import rego.v1
-items(x) := [m | some m in x] if is_array(x)
-items(x) := [m | some m in x] if is_set(x)
-items(x) := [k | some k; x[k] == true] if is_object(x)
-items(x) := [x] if is_string(x)
-items(x) := [true] if x == true
-items(x) := [] if x == false
-"""
-_ERROR_AT = re.compile(r"\(error\s+\d+:(?P<name>[^|\s]*)\|(?P<offset>\d+)\|\d+")
-_ERROR_MSG = re.compile(r"\(errormsg\s+(?P<size>\d+):")
-
-
-class RegoEvaluationError(ReviewRunError):
-    """A Rego module could not be compiled or evaluated."""
+_PROGRESS_AFTER = 1.0  # seconds of evaluation before progress is shown
 
 
 @dataclass(frozen=True, kw_only=True)
 class RegoResult:
-    """One message a Rego rule produced."""
+    """One message an entry rule produced."""
 
     package: str
     rule: str
+    kind: ResultKind
     message: str
     details: dict[str, JsonValue]
     origins: tuple[str, ...]
+    settings: RegoPackageSettings
+
+
+class Prepared:
+    """One bundle's Rego, compiled, with the entry rules every review queries."""
+
+    def __init__(self, bundle: PolicyBundle) -> None:
+        self.compiled = CompiledRego(
+            [RegoSource(origin=m.origin, text=m.text) for m in bundle.rego_modules],
+            dict(bundle.rego_data),
+        )
+        self.entries = _checked(bundle.rego_entries, self.compiled.rules)
+        self.aliases = aliases_read(m.text for m in bundle.rego_modules)
+
+    def run(self, document: Any, views: Sequence[str] = ()) -> list[RegoResult]:
+        """Every message the entry rules give for one input document."""
+        values = self.compiled.evaluate(document, [e.ref for e in self.entries], views=views)
+        found: list[RegoResult] = []
+        for entry in self.entries:
+            found += _results(entry, values[entry.ref])
+        return found
+
+
+def _checked(
+    entries: Sequence[RegoEntry], rules: dict[str, frozenset[str]]
+) -> tuple[RegoEntry, ...]:
+    """The load-time entries, checked against the compiled rules (a scan is not a parser)."""
+    checked = list(entries)
+    seen = {(e.package, e.rule) for e in entries}
+    for entry in entries:
+        names = rules.get(f"data.{entry.package}", frozenset())
+        configured = {"deny": entry.settings.deny, "warn": entry.settings.warn}
+        if entry.rule not in names:
+            if entry.kind != "allow" and configured[entry.kind] is None:
+                continue  # a conventional name the package does not define: nothing to say
+            raise RegoEvaluationError(
+                f"{', '.join(entry.origins)}: rego compile error: package {entry.package} "
+                f"has no rule {entry.rule}"
+            )
+    for package, settings, origins in {(e.package, e.settings, e.origins) for e in entries}:
+        for extra in entries_for(package, rules.get(f"data.{package}", ()), settings, origins):
+            if (extra.package, extra.rule) not in seen:
+                seen.add((extra.package, extra.rule))
+                checked.append(extra)
+    return tuple(checked)
 
 
 def evaluate(bundle: PolicyBundle, document: dict[str, Any]) -> list[RegoResult]:
-    """Every message the bundle's deny, violation and warn rules produce for `document`."""
+    """Every message the bundle's entry rules produce for `document`."""
+    return evaluate_all(bundle, [PolicyInput(document=document)])
+
+
+def evaluate_all(bundle: PolicyBundle, inputs: Sequence[PolicyInput]) -> list[RegoResult]:
+    """`evaluate` over several inputs (Kubernetes objects), with progress when it is slow."""
     if not bundle.rego_modules:
         return []
-    compiled = _compiled(bundle)
-    return compiled.run(document)
+    ready = prepared(bundle)
+    found: list[RegoResult] = []
+    packages = len({e.package for e in ready.entries})
+    what = f"{len(ready.entries)} rules of {packages} package{'s' * (packages != 1)}"
+    with _Progress(len(inputs), what) as progress:
+        for item in inputs:
+            found += ready.run(item.document, item.views)
+            progress.step()
+    return found
 
 
-class _Compiled:
-    """One bundle's Rego, compiled, with the query that collects every rule."""
+def evaluate_proposal(
+    bundle: PolicyBundle, proposal: Proposal, *, source: Source
+) -> list[RegoResult]:
+    """What the bundle's Rego says of a proposal judged as coming from `source`.
 
-    def __init__(self, modules: tuple[RegoModule, ...]) -> None:
-        import regopy  # noqa: PLC0415 - only bundles with Rego pay for the interpreter
-
-        self._regopy = regopy
-        self._lock = threading.Lock()
-        interpreter = self._new_interpreter()
-        rules: dict[tuple[str, str], list[str]] = {}
-        for module in modules:
-            if module.package is None:
-                raise RegoEvaluationError(f"{module.origin}: rego: no package declaration")
-            try:
-                interpreter.add_module(module.name, module.text)
-            except regopy.RegoError as exc:
-                raise RegoEvaluationError(_describe(str(exc), modules, "syntax error")) from None
-            for rule in module.rules:
-                rules.setdefault((module.package, rule), []).append(module.origin)
-        self.keys = sorted(rules)
-        collectors = "".join(
-            f"default r{i} := []\nr{i} := items(data.{package}.{rule})\n"
-            for i, (package, rule) in enumerate(self.keys)
-        )
-        interpreter.add_module("commander_internal.rego", _HELPER + collectors)
-        self.origins = {key: tuple(sorted(set(o))) for key, o in rules.items()}
-        self._modules = modules
-        self._interpreter = interpreter
-        self._bundle = self._build(self.keys)
-
-    def _build(self, keys: list[tuple[str, str]]) -> Any:
-        entries = ", ".join(
-            f'"{package}|{rule}": data.{_HELPER_PACKAGE}.r{self.keys.index((package, rule))}'
-            for package, rule in keys
-        )
-        try:
-            bundle = self._interpreter.build(f"x := {{{entries}}}")
-        except self._regopy.RegoError as exc:
-            raise RegoEvaluationError(_describe(str(exc), self._modules, "compile error")) from None
-        if not bundle.ok():
-            raise RegoEvaluationError(
-                _describe(_error_term(bundle.node()), self._modules, "compile error")
-            )
-        return bundle
-
-    def _new_interpreter(self) -> Any:
-        interpreter = self._regopy.Interpreter()
-        # NONE: rego-cpp would otherwise print its errors on our standard output
-        interpreter.log_level = self._regopy.LogLevel.NONE
-        # fail closed: a built-in that errs (1/0, a bad regex) must not read as "no denial"
-        interpreter.strict_built_in_errors = True
-        return interpreter
-
-    def run(self, document: dict[str, Any]) -> list[RegoResult]:
-        """Evaluate the compiled bundle against one input document."""
-        document = escaped(document)
-        with self._lock:  # one compiled bundle serves every review of this process
-            failure = self._query(document, self._bundle)
-            if isinstance(failure, str):
-                # name the package that fails: rego-cpp's error term does not
-                for package in sorted({p for p, _ in self.keys}):
-                    keys = [k for k in self.keys if k[0] == package]
-                    if isinstance(self._query(document, self._build(keys)), str):
-                        files = ", ".join(sorted({o for k in keys for o in self.origins[k]}))
-                        failure = f"{files}: package {package}: {failure}"
-                        break
-                raise RegoEvaluationError(failure)
-        collected = failure
-        if not isinstance(collected, dict):
-            raise RegoEvaluationError("rego: the collecting query returned no result")
-        found: list[RegoResult] = []
-        for package, rule in self.keys:
-            for item in collected.get(f"{package}|{rule}") or []:
-                message, details = _message(item, package, rule)
-                found.append(
-                    RegoResult(
-                        package=package,
-                        rule=rule,
-                        message=message,
-                        details=details,
-                        origins=self.origins[(package, rule)],
-                    )
-                )
-        return found
-
-    def _query(self, document: dict[str, Any], bundle: Any) -> Any:
-        """The collected rule values, or a one-line description of why there are none."""
-        # a fresh interpreter per query: one that has failed is not to be trusted again
-        interpreter = self._new_interpreter()
-        interpreter.set_input(self._regopy.Input(document))
-        try:
-            output = interpreter.query_bundle(bundle)
-        except ValueError as exc:  # rego-cpp returned an error term, not JSON
-            return _describe(getattr(exc, "doc", "") or str(exc), self._modules, "evaluation error")
-        if not output.ok():
-            return _describe(_error_term(output.node()), self._modules, "evaluation error")
-        if not output.results:
-            return "rego evaluation error: the collecting query gave no result"
-        return output.results[0].bindings.get("x")
+    Kubernetes objects are evaluated one after another, as conftest does; a
+    message said for several of them counts once.
+    """
+    if not bundle.rego_modules:
+        return []
+    ready = prepared(bundle)
+    inputs = policy_inputs(proposal, source=source, aliases=ready.aliases)
+    found: dict[tuple[str, str, str], RegoResult] = {}
+    for result in evaluate_all(bundle, inputs):
+        found.setdefault((result.package, result.rule, result.message), result)
+    return list(found.values())
 
 
-_cache: OrderedDict[str, _Compiled] = OrderedDict()
+_cache: OrderedDict[tuple[str, tuple[RegoEntry, ...]], Prepared] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _compiled(bundle: PolicyBundle) -> _Compiled:
-    """The compiled form of a bundle's Rego, compiled at most once per content digest."""
+def prepared(bundle: PolicyBundle) -> Prepared:
+    """The compiled form of a bundle's Rego, compiled at most once per content and entries."""
+    key = (bundle.rego_digest, bundle.rego_entries)  # the YAML settings live in the entries
     with _cache_lock:
-        found = _cache.get(bundle.rego_digest)
+        found = _cache.get(key)
         if found is not None:
-            _cache.move_to_end(bundle.rego_digest)
+            _cache.move_to_end(key)
             return found
-        compiled = _Compiled(bundle.rego_modules)
-        _cache[bundle.rego_digest] = compiled
+        ready = Prepared(bundle)
+        _cache[key] = ready
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
-        return compiled
+        return ready
 
 
-def cached_bundles() -> int:
-    """How many compiled bundles the cache holds (for tests)."""
-    return len(_cache)
+def _results(entry: RegoEntry, value: Any) -> list[RegoResult]:
+    """What one entry rule's value says: its messages (an allow: a message unless true)."""
+
+    def result(message: str, details: dict[str, JsonValue] | None = None) -> RegoResult:
+        return RegoResult(
+            package=entry.package,
+            rule=entry.rule,
+            kind="deny" if entry.kind == "allow" else entry.kind,
+            message=message,
+            details=details or {},
+            origins=entry.origins,
+            settings=entry.settings,
+        )
+
+    if entry.kind == "allow":
+        if value is True:
+            return []
+        shown = "undefined" if value is UNDEFINED else json.dumps(value, sort_keys=True)
+        return [result(f"{entry.ref} is {shown}, not true: the policy does not allow this")]
+    if value is UNDEFINED or value is False:
+        return []
+    if value is True:
+        return [result(f"{entry.rule} is true in package {entry.package}")]
+    items: Iterable[Any] = value if isinstance(value, list) else [value]
+    return [result(*_message(item)) for item in items]
 
 
-def _message(item: Any, package: str, rule: str) -> tuple[str, dict[str, JsonValue]]:
+def _message(item: Any) -> tuple[str, dict[str, JsonValue]]:
     if isinstance(item, str):
         return item, {}
     if isinstance(item, dict):
@@ -205,45 +211,39 @@ def _message(item: Any, package: str, rule: str) -> tuple[str, dict[str, JsonVal
         if isinstance(msg, str):
             return msg, details
         return json.dumps(item, sort_keys=True), details
-    if item is True:
-        return f"{rule} is true in package {package}", {}
     return json.dumps(item, sort_keys=True), {}
 
 
-def _error_term(node: Any) -> str:
-    """The text of an error node's first error (best effort: "" when regopy hides it)."""
-    try:
-        # regopy's Node does not expose an error's text; its C API does
-        from regopy.rego_shared import (  # noqa: PLC0415
-            rego_node_get,
-            rego_node_json,
-            rego_node_size,
-        )
+class _Progress:
+    """A line on standard error each second once evaluating has taken more than one."""
 
-        impl = node._impl
-        return "\n".join(
-            str(rego_node_json(rego_node_get(impl, i))) for i in range(rego_node_size(impl))
-        )
-    except Exception:  # a changed regopy must not turn a policy error into a crash
-        return ""
+    def __init__(self, total: int, what: str) -> None:
+        self.total, self.what, self.done = total, what, 0
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._shown = False
 
+    def __enter__(self) -> _Progress:
+        self._started = time.monotonic()
+        self._ticker.start()
+        return self
 
-def _describe(text: str, modules: tuple[RegoModule, ...], what: str) -> str:
-    """A one-line error from rego-cpp's error term: file, line and message."""
-    message = _error_message(text) or (text.strip().splitlines() or [""])[0]
-    at = _ERROR_AT.search(text)
-    if at is not None:
-        module = next((m for m in modules if m.name == at.group("name")), None)
-        if module is not None:
-            offset = int(at.group("offset"))
-            line = module.text.encode("utf-8")[:offset].count(b"\n") + 1
-            return f"{module.origin}: line {line}: rego {what}: {message}"
-    return f"rego {what}: {message or 'no detail given'}"
+    def step(self) -> None:
+        self.done += 1
 
+    def _tick(self) -> None:
+        wait = _PROGRESS_AFTER
+        while not self._stop.wait(wait):
+            wait = 1.0
+            self._shown = True
+            where = f", {self.done} of {self.total} inputs done" if self.total > 1 else ""
+            elapsed = time.monotonic() - self._started
+            sys.stderr.write(f"commander: Rego: {self.what}{where}, {elapsed:.0f} s so far\n")
+            sys.stderr.flush()
 
-def _error_message(text: str) -> str | None:
-    found = _ERROR_MSG.search(text)
-    if found is None:
-        return None
-    size = int(found.group("size"))
-    return text[found.end() :].encode("utf-8")[:size].decode("utf-8", "replace").strip()
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._ticker.join()
+        if self._shown and exc[0] is None:
+            elapsed = time.monotonic() - self._started
+            sys.stderr.write(f"commander: Rego: {self.what} evaluated in {elapsed:.1f} s\n")

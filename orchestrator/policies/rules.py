@@ -49,9 +49,13 @@ RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
 # A glob is one token: no surrounding blanks, nothing empty.
 Glob = Annotated[str, StringConstraints(pattern=r"^\S+$")]
-RegoPackage = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]\w*)*$")
+# Which Rego the settings apply to: a package, a package glob (`terraform.*`, `*`)
+# or a file name (`scope.rego`).
+RegoSelector = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[A-Za-z_*][\w*]*(?:\.[A-Za-z_*][\w*]*)*|[\w.-]+\.rego)$"),
 ]
+RegoRuleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]\w*$")]
 
 
 def environment_name(name: str) -> Environment | None:
@@ -162,10 +166,20 @@ class PolicyRule(Frozen):
 
 
 class RegoPackageSettings(Frozen):
-    """How the failures of one Rego package count (default: hard-mandatory, critical)."""
+    """How a Rego package is queried and how its failures count.
+
+    `deny`, `warn` and `allow` name the rules queried (conftest's entry
+    points). Unset, `deny` is every `deny`, `violation`, `deny_*` and
+    `violation_*` rule and `warn` every `warn` and `warn_*`; `allow` rules
+    (none unless named) must be `true`: false or undefined is a denial, as
+    `opa exec --decision pkg/allow` would fail the change.
+    """
 
     enforcement: Enforcement = "hard-mandatory"
     tier: RiskTier = RiskTier.CRITICAL
+    deny: tuple[RegoRuleName, ...] | None = None
+    warn: tuple[RegoRuleName, ...] | None = None
+    allow: tuple[RegoRuleName, ...] = ()
 
 
 class PolicyFile(Frozen):
@@ -173,4 +187,6 @@ class PolicyFile(Frozen):
 
     description: str = ""
     rules: tuple[PolicyRule, ...] = ()
-    rego: dict[RegoPackage, RegoPackageSettings] = Field(default_factory=dict)
+    rego: dict[RegoSelector, RegoPackageSettings] = Field(default_factory=dict)
+    # conftest's --namespace: the packages whose rules are queried (globs; default all)
+    rego_namespaces: tuple[RegoSelector, ...] = ()

@@ -29,8 +29,7 @@ from orchestrator.agents import ActorProfile
 from orchestrator.models import Proposal, RiskTier, Stance, Verdict, max_tier
 from orchestrator.policies import PolicyBundle
 from orchestrator.policies.matcher import RuleHit, evaluate_rules, group_changes
-from orchestrator.policies.rego import RegoEvaluationError, RegoResult, evaluate, policy_inputs
-from orchestrator.policies.rules import Effect
+from orchestrator.policies.rego import RegoEvaluationError, RegoResult, evaluate_proposal
 from orchestrator.reviewer import ReviewContext
 from reviewers.policy.agents import actor_profile, agent_review
 from reviewers.policy.effects import Ask
@@ -77,15 +76,11 @@ def assess(proposal: Proposal, context: ReviewContext) -> Verdict:
     error = None
     if bundle.rego_modules:
         try:
-            results: dict[tuple[str, str, str], RegoResult] = {}
-            for document in policy_inputs(proposal, source=profile.kind):
-                # one object after another, as conftest does; a message said twice counts once
-                for result in evaluate(bundle, document):
-                    results.setdefault((result.package, result.rule, result.message), result)
+            results = evaluate_proposal(bundle, proposal, source=profile.kind)
         except RegoEvaluationError as exc:
             error = str(exc)
         else:
-            asks += _rego_asks(results.values(), bundle, proposal)
+            asks += _rego_asks(results, proposal)
 
     stance: Stance = "approve"
     for ask in asks:
@@ -147,17 +142,14 @@ def counts_of(values: dict[str, int]) -> dict[str, JsonValue]:
     return counts(Counter(values))
 
 
-def _rego_asks(
-    results: Iterable[RegoResult], bundle: PolicyBundle, proposal: Proposal
-) -> list[Ask]:
+def _rego_asks(results: Iterable[RegoResult], proposal: Proposal) -> list[Ask]:
     addresses = {c.address for c in proposal.changes}
     per_rule: dict[tuple[str, str], list[RegoResult]] = {}
     for result in results:
         per_rule.setdefault((result.package, result.rule), []).append(result)
     asks: list[Ask] = []
     for (package, rule), found in per_rule.items():
-        settings = bundle.settings_for(package)
-        effect: Effect = "warn" if rule.startswith("warn") else "deny"
+        settings, effect = found[0].settings, found[0].kind
         for result in found[:_MESSAGES_PER_RULE]:
             quoted = {m for groups in _QUOTED.findall(result.message) for m in groups if m}
             named = tuple(sorted(quoted & addresses))
