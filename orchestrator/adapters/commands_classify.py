@@ -1,0 +1,255 @@
+"""What each simple command of a tool call does: read-only, local, a change, or unknown.
+
+    effects(script, scene) -> [Effect(verdict="change", touches=(Touch(...),), ...), ...]
+
+The tools commander understands in depth have interpreters of their own
+(commands_infra.py: terraform, tofu, kubectl, helm; commands_cloud.py: aws,
+gcloud, az; commands_host.py: git, files, docker, systemd, databases, HTTP);
+other programs are looked up in the catalog's read-only, local and
+`programs` lists; anything else is unknown. Everything here is plain data and
+light imports: a read-only call must be answered without pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from orchestrator.adapters.commands_catalog import Catalog
+from orchestrator.adapters.commands_shell import ParsedScript, SimpleCommand, Word
+
+READ_ONLY: Final = "read-only"
+LOCAL: Final = "local"
+CHANGE: Final = "change"
+UNKNOWN: Final = "unknown"
+Facts = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """One resource a command changes, in the change model's terms."""
+
+    type: str
+    address: str
+    action: str  # create | update | delete | replace | forget
+    namespace: str | None = None
+    facts: Facts = ()
+    previous_address: str | None = None
+    importing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delegate:
+    """An input another adapter reviews: a saved plan, manifests, SQL, a file edit."""
+
+    kind: str  # terraform-plan | kubernetes | sql | diff
+    text: str | None = None
+    path: str | None = None
+    delete: bool = False
+    program: str | None = None
+    dialect: str | None = None
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What one simple command does."""
+
+    verdict: str
+    command: str
+    line: int = 1
+    touches: tuple[Touch, ...] = ()
+    delegates: tuple[Delegate, ...] = ()
+    # Why the command cannot be judged in full ("command.<id>: ..."): it escalates.
+    notes: tuple[str, ...] = ()
+    reason: str = ""
+    # A query whose filter is empty: what it selects feeds later commands (`| xargs`, `$(...)`).
+    empty_filter: str = ""
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Where the call runs: the catalog, the working tree, the user's home."""
+
+    catalog: Catalog
+    root: str
+    home: str
+    cwd: str
+    # A file the call's edit tool writes, for redirections that write it meanwhile.
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def inside(self, path: str) -> bool:
+        """Whether an absolute path is in the working tree (and not the tree itself)."""
+        return path.startswith(self.root.rstrip("/") + "/")
+
+    def relative(self, path: str) -> str:
+        """A working-tree path relative to its root."""
+        return path[len(self.root.rstrip("/")) + 1 :]
+
+
+Interpreter = Callable[[SimpleCommand, Scene], Effect]
+
+
+def effects(script: ParsedScript, scene: Scene) -> list[Effect]:
+    """The effect of every simple command in a parsed line, in order."""
+    found = [classify(command, scene) for command in script.commands]
+    empty = [e.empty_filter for e in found if e.empty_filter]
+    if empty:
+        # The Cloudflare pattern: a removal whose targets a query with an empty filter chose.
+        note = (f"command.empty-filter: the query feeding this command has an empty filter "
+                f"({'; '.join(empty)}), so it selects every resource of its kind")  # fmt: skip
+        found = [
+            replace(e, notes=(*e.notes, note))
+            if any(n.startswith("command.computed-targets") for n in e.notes) else e
+            for e in found
+        ]
+    if script.errors:
+        found.append(
+            Effect(
+                UNKNOWN,
+                "; ".join(script.errors),
+                notes=tuple(f"command.unparsed: {e}" for e in script.errors[:3]),
+                reason="the command line could not be parsed in full",
+            )
+        )
+    return found
+
+
+def classify(command: SimpleCommand, scene: Scene) -> Effect:
+    """The effect of one simple command."""
+    name = command.name
+    if name is None:
+        return unknown(command, "command.computed-program: the program's name is computed at run "
+                       "time")  # fmt: skip
+    base = _interpreters().get(name)
+    effect = base(command, scene) if base is not None else _listed(command, scene)
+    writes = _redirect_writes(command, scene)
+    if writes is None:
+        return effect
+    return merge(effect, writes)
+
+
+def _listed(command: SimpleCommand, scene: Scene) -> Effect:
+    catalog = scene.catalog
+    name = command.name or ""
+    rule = catalog.programs.get(name)
+    if rule is not None:
+        verdict = rule.verdict(positionals(command.args))
+        if verdict == "ask":
+            return unknown(command, f"command.listed-change: {name} {' '.join(positionals(command.args)[:2])}"
+                           " is listed as a change nobody can judge from the command")  # fmt: skip
+        return Effect(verdict, command.text, command.line)
+    if name in catalog.read_only:
+        return Effect(READ_ONLY, command.text, command.line)
+    if name in catalog.local:
+        from orchestrator.adapters.commands_host import local_files  # noqa: PLC0415
+
+        return local_files(command, scene)
+    return unknown(command, f"command.unknown: {name} is not in the command catalog")
+
+
+def unknown(command: SimpleCommand, note: str) -> Effect:
+    """An effect nobody can judge from the command alone."""
+    return Effect(
+        UNKNOWN,
+        command.text,
+        command.line,
+        touches=(Touch("shell_command", f"command:{command.name or '?'}", "update"),),
+        notes=(note,),
+        reason=note.split(": ", 1)[-1],
+    )
+
+
+def merge(first: Effect, second: Effect) -> Effect:
+    """Two effects of one command as one (the riskier verdict)."""
+    order = (READ_ONLY, LOCAL, CHANGE, UNKNOWN)
+    verdict = max(first.verdict, second.verdict, key=order.index)
+    return Effect(
+        verdict,
+        first.command,
+        first.line,
+        touches=first.touches + second.touches,
+        delegates=first.delegates + second.delegates,
+        notes=first.notes + second.notes,
+        reason="; ".join(r for r in (first.reason, second.reason) if r),
+    )
+
+
+def _redirect_writes(command: SimpleCommand, scene: Scene) -> Effect | None:
+    writes = [r for r in command.redirects if r.writes]
+    if not writes:
+        return None
+    from orchestrator.adapters.commands_host import file_write  # noqa: PLC0415
+
+    content = command.stdin if command.name == "cat" and not command.args else None
+    found = [file_write(command, r.target, scene, content=content) for r in writes]
+    result = found[0]
+    for other in found[1:]:
+        result = merge(result, other)
+    return result
+
+
+def positionals(args: tuple[Word, ...] | list[Word], with_value: frozenset[str] = frozenset()) -> list[str]:
+    """The non-option arguments (an unknown value reads as `?`), skipping options' values."""
+    out: list[str] = []
+    skip = False
+    for word in args:
+        value = word.value
+        if skip:
+            skip = False
+            continue
+        if value is None:
+            out.append("?")
+            continue
+        if value.startswith("-") and value != "-":
+            if value in with_value:
+                skip = True
+            continue
+        out.append(value)
+    return out
+
+
+def option_values(args: tuple[Word, ...], names: frozenset[str]) -> list[str | None]:
+    """Every value given to any of the options `names` (`-n x`, `--name=x`, `-nx`)."""
+    found: list[str | None] = []
+    for index, word in enumerate(args):
+        value = word.value
+        if value is None:
+            continue
+        if value in names:
+            found.append(args[index + 1].value if index + 1 < len(args) else None)
+            continue
+        head, sep, tail = value.partition("=")
+        if sep and head in names:
+            found.append(tail)
+            continue
+        for name in names:
+            if len(name) == 2 and name[0] == "-" and value.startswith(name) and len(value) > 2 \
+                    and not value.startswith("--"):  # fmt: skip
+                found.append(value[2:])
+    return found
+
+
+def has_flag(args: tuple[Word, ...], *flags: str) -> bool:
+    """Whether any of the flags is given (`-f`, also inside a short group like `-rf`)."""
+    for word in args:
+        value = word.value or ""
+        if value in flags or value.split("=", 1)[0] in flags:
+            return True
+        if value.startswith("-") and not value.startswith("--"):
+            letters = value[1:]
+            if any(len(f) == 2 and f[0] == "-" and f[1] in letters for f in flags) and \
+                    letters.isalpha():  # fmt: skip
+                return True
+    return False
+
+
+def _interpreters() -> dict[str, Interpreter]:
+    from orchestrator.adapters import commands_cloud, commands_host, commands_infra  # noqa: PLC0415
+
+    return {
+        **commands_infra.INTERPRETERS,
+        **commands_cloud.INTERPRETERS,
+        **commands_host.INTERPRETERS,
+    }
