@@ -12,12 +12,15 @@ light imports: a read-only call must be answered without pydantic.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Final
 
 from orchestrator.adapters.commands_catalog import Catalog
-from orchestrator.adapters.commands_shell import ParsedScript, SimpleCommand, Word
+from orchestrator.adapters.commands_calls import ToolCall
+from orchestrator.adapters.commands_shell import ParsedScript, SimpleCommand, Word, from_argv, parse_script
 
 READ_ONLY: Final = "read-only"
 LOCAL: Final = "local"
@@ -253,3 +256,40 @@ def _interpreters() -> dict[str, Interpreter]:
         **commands_cloud.INTERPRETERS,
         **commands_host.INTERPRETERS,
     }
+
+
+def call_effects(call: ToolCall, scene: Scene) -> list[Effect]:
+    """What a tool call does, command by command (or edit by edit)."""
+    from orchestrator.adapters.commands_host import file_write  # noqa: PLC0415
+
+    if call.command is not None:
+        return effects(parse_script(call.command, cwd=call.cwd), scene)
+    if call.argv is not None:
+        return effects(from_argv(list(call.argv), cwd=call.cwd), scene)
+    if call.edits:
+        return [
+            file_write(None, Word(e.path, e.path if e.path.startswith("/") else
+                                  os.path.join(call.cwd, e.path)), scene, content=None)  # fmt: skip
+            for e in call.edits
+        ]
+    if call.read_only_tool:
+        return [Effect(READ_ONLY, call.tool)]
+    return [Effect(UNKNOWN, call.tool, notes=(f"command.unknown-tool: {call.tool} is a tool "
+                                                "commander cannot see into",),
+                   touches=(Touch("shell_command", f"tool:{call.tool}", "update"),),
+                   reason=f"{call.tool} is a tool commander cannot see into")]  # fmt: skip
+
+
+def needs_review(found: list[Effect]) -> bool:
+    """Whether any effect changes something beyond the working tree."""
+    return any(e.verdict not in (READ_ONLY, LOCAL) for e in found)
+
+
+def working_tree_root(cwd: str) -> str:
+    """The working tree's root: the nearest directory holding .git, else cwd."""
+    current = Path(cwd)
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return str(candidate)
+    return cwd
+

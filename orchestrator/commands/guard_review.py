@@ -1,0 +1,147 @@
+"""A tool call that changes something, reviewed and recorded like any proposal.
+
+The only place the guard touches the review path (orchestrator/review.py:
+`prepare`, `review_proposal`) and the gate's state (`_earlier` and
+`_escalation_status`, two reads the gate package owns), so that coupling has
+one small home.
+
+The actor is the agent (`--actor`, else the hook's agent name), so freezes
+(`commander freeze AGENT`) and action budgets count across its sessions; the
+session id is kept in the record. The change id is the actor and the
+command, so when a human approves an escalated command and the agent runs
+the same command again, the approved decision answers it (allow) instead of
+a second escalation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING
+
+from orchestrator.adapters.base import Submission
+from orchestrator.adapters.commands import build_proposal
+from orchestrator.adapters.commands_calls import AGENT_NAMES, Answer, ToolCall
+from orchestrator.models import Decision, Source
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.commands_classify import Effect
+    from orchestrator.commands.guard import GuardOptions
+    from orchestrator.store import Store
+
+_ANSWERS = {"approve": "allow", "escalate": "ask", "reject": "deny"}
+_POLL_SECONDS = 1.0
+
+
+def review_call(call: ToolCall, found: list[Effect], options: GuardOptions) -> Answer:
+    """Review the call's changes through the gate and record the decision."""
+    from orchestrator.config import load_config  # noqa: PLC0415
+    from orchestrator.review import ReviewRequest, prepare, review_proposal  # noqa: PLC0415
+    from orchestrator.settings import resolve  # noqa: PLC0415
+    from orchestrator.store import Store  # noqa: PLC0415
+
+    settings = resolve(db=options.db, config=options.config, topology=options.topology)
+    config = load_config(settings.config_dir)
+    actor = options.actor or call.actor or AGENT_NAMES[call.format]
+    submission = Submission(
+        source=Source(options.source),
+        actor=actor,
+        intent=options.intent or call.intent or f"run: {call.shown[:300]}",
+        environment=options.environment or call.environment,
+    )
+    proposal = build_proposal(
+        call, found, submission, diff_paths=config.diff_paths,
+        max_bytes=config.commander.max_input_bytes,
+    )  # fmt: skip
+    command_key = hashlib.sha256(f"{call.cwd}\0{call.shown}".encode()).hexdigest()[:16]
+    change_id = f"guard:{actor}:{command_key}"
+    request = ReviewRequest(
+        path="tool-call", kind="command", submission=submission, settings=settings,
+        change_id=change_id, submitter=call.session or actor,
+    )  # fmt: skip
+    setup = prepare(settings, config)
+    store = Store.open(settings.database_url)
+    try:
+        earlier = _earlier(store, change_id, proposal.digest(), config.policy_version)
+        if earlier is not None:
+            return earlier
+        decision = review_proposal(setup, store, request, proposal).decision
+        answer = answer_for(decision)
+        if answer.decision == "ask" and options.wait > 0:
+            return _wait(store, decision, answer, options.wait)
+        return answer
+    finally:
+        store.close()
+
+
+def answer_for(decision: Decision) -> Answer:
+    """The guard's answer to a recorded decision, with one paragraph naming the findings."""
+    return Answer(
+        _ANSWERS[decision.outcome],
+        reason(decision),
+        outcome=decision.outcome,
+        decision_id=decision.decision_id,
+    )
+
+
+def reason(decision: Decision) -> str:
+    """The decision's rationale and the findings that carry it, in one paragraph."""
+    findings = sorted(
+        {(f.severity.value, f.rule, f.message) for v in decision.verdicts for f in v.findings
+         if f.severity.value in ("high", "critical") or f.hard},
+        key=lambda item: (item[0] != "critical", item[1]),
+    )  # fmt: skip
+    named = "; ".join(f"{rule}: {message}" for _, rule, message in findings[:6])
+    more = f" (+{len(findings) - 6} more)" if len(findings) > 6 else ""
+    roles = ", ".join(r.role for r in decision.required_approvals)
+    how = {
+        "approve": "approved",
+        "escalate": f"escalated: {roles or 'a human'} must sign off "
+        f"(commander approve {decision.decision_id[:13]} --as NAME --role ROLE), then run it again",
+        "reject": "rejected",
+    }[decision.outcome]
+    return (
+        f"commander {how} [{decision.risk_tier.value}; decision {decision.decision_id}]. "
+        f"{' '.join(decision.rationale)} {('Findings: ' + named + more + '.') if named else ''}"
+    ).strip()
+
+
+def _earlier(store: Store, change_id: str, digest: str, policy: str) -> Answer | None:
+    """The same command, already approved by humans under this policy: allow it."""
+    from orchestrator.store.chain import parse_utc  # noqa: PLC0415
+    from orchestrator.store.reuse import SubmissionKey, reusable_decision  # noqa: PLC0415
+
+    key = SubmissionKey(change_id=change_id, proposal_digest=digest, policy_version=policy)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    with store.reading("look up an earlier decision for this command") as conn:
+        found = reusable_decision(conn, key, parse_utc(now))
+    if found is None:
+        return None
+    stored = store.get(found)
+    if stored.decision.outcome == "escalate" and _escalation_status(store, found) == \
+            "approved-by-humans":  # fmt: skip
+        return Answer("allow", f"approved by humans as decision {found}; this is the same "
+                      "command under the same policy", outcome="escalate", decision_id=found)  # fmt: skip
+    return None
+
+
+def _escalation_status(store: Store, decision_id: str) -> str | None:
+    from orchestrator.store.governance import get_escalation  # noqa: PLC0415
+
+    found = get_escalation(store, decision_id)
+    return found.status if found is not None else None
+
+
+def _wait(store: Store, decision: Decision, answer: Answer, seconds: float) -> Answer:
+    """Wait for the human gate: allow once approved, deny once denied, else still ask."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = _escalation_status(store, decision.decision_id)
+        if status == "approved-by-humans":
+            return Answer("allow", f"approved by humans while waiting: {answer.reason}",
+                          outcome=decision.outcome, decision_id=decision.decision_id)  # fmt: skip
+        if status in ("denied", "expired", "cancelled"):
+            return Answer("deny", f"{status} by the human gate: {answer.reason}",
+                          outcome=decision.outcome, decision_id=decision.decision_id)  # fmt: skip
+        time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+    return answer
