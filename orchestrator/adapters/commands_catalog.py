@@ -127,6 +127,8 @@ def path_matches(path: str, glob: str) -> bool:
 
 def config_files(config_dir: Path | None) -> dict[str, Path]:
     """The catalog's source files: each from the config directory, else the shipped one."""
+    if config_dir is not None and not config_dir.is_dir():
+        raise ConfigError(str(config_dir), "config directory does not exist")
     shipped = shipped_config_dir()
     found = {}
     for name in _FILES:

@@ -1,0 +1,205 @@
+"""commander guard end to end, as real subprocesses: hook JSON in, the agent's answer out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A private store and cache; a git working tree as the agent's directory."""
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    return {
+        **os.environ,
+        "COMMANDER_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        "COMMANDER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+
+def guard(
+    env: dict[str, str], payload: dict[str, object] | None, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `commander guard ARGS` with the payload on standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", "guard", *args],
+        input=json.dumps(payload) if payload is not None else "",
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def commander(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run another commander command."""
+    return subprocess.run([sys.executable, "-m", "orchestrator", *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)  # fmt: skip
+
+
+def claude(command: str, cwd: Path) -> dict[str, object]:
+    """A Claude Code PreToolUse payload for the Bash tool, as the hooks reference documents it."""
+    return {"session_id": "3f1c9a7e", "transcript_path": "/tmp/t.jsonl", "cwd": str(cwd),
+            "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Bash",
+            "tool_input": {"command": command, "description": "run it"},
+            "tool_use_id": "toolu_01"}  # fmt: skip
+
+
+def codex(command: str, cwd: Path) -> dict[str, object]:
+    """A Codex CLI PreToolUse payload (codex-rs/hooks schema: turn_id, model, permission_mode)."""
+    return {"session_id": "019a", "turn_id": "t1", "transcript_path": None, "cwd": str(cwd),
+            "hook_event_name": "PreToolUse", "model": "gpt-5-codex", "permission_mode": "default",
+            "tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "call_1"}  # fmt: skip
+
+
+def gemini(command: str, cwd: Path) -> dict[str, object]:
+    """A Gemini CLI BeforeTool payload for run_shell_command."""
+    return {"session_id": "g-1", "transcript_path": "/tmp/g.json", "cwd": str(cwd),
+            "hook_event_name": "BeforeTool", "timestamp": "2026-12-07T10:00:00Z",
+            "tool_name": "run_shell_command", "tool_input": {"command": command}}  # fmt: skip
+
+
+def test_claude_code_hook_denies_namespace_deletion(env: dict[str, str], tmp_path: Path) -> None:
+    """A Claude Code Bash call deleting the prod namespace gets permissionDecision deny, recorded."""
+    done = guard(env, claude("kubectl delete ns prod", tmp_path / "repo"))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)["hookSpecificOutput"]
+    assert out["hookEventName"] == "PreToolUse"
+    assert out["permissionDecision"] == "deny"
+    assert "scope.ai-agent.data-deletion-production" in out["permissionDecisionReason"]
+    decision_id = out["permissionDecisionReason"].split("decision ")[1].split("]")[0]
+    shown = commander(env, "show", decision_id, "--output", "json")
+    assert json.loads(shown.stdout)["outcome"] == "reject"
+
+
+def test_claude_code_hook_allows_read_only_without_recording(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`git status` is allowed at once and leaves no decision in the store."""
+    done = guard(env, claude("git status && kubectl get pods -A", tmp_path / "repo"))
+    assert json.loads(done.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    assert not (tmp_path / "store.db").exists()
+
+
+def test_claude_code_write_to_workflow_is_reviewed_as_a_diff(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A Write tool call into .github/workflows is reviewed (a pipeline change escalates)."""
+    payload = claude("", tmp_path / "repo") | {
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(tmp_path / "repo/.github/workflows/deploy.yml"),
+                       "content": "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"},
+    }  # fmt: skip
+    out = json.loads(guard(env, payload).stdout)["hookSpecificOutput"]
+    assert out["permissionDecision"] == "ask"
+    assert "ci-cd" in out["permissionDecisionReason"]
+
+
+def test_codex_hook_denies_and_stays_silent_on_allow(env: dict[str, str], tmp_path: Path) -> None:
+    """Codex honours only deny: a destroy is a deny JSON, a read-only call prints nothing."""
+    denied = guard(env, codex("terraform destroy -auto-approve", tmp_path / "repo"))
+    out = json.loads(denied.stdout)["hookSpecificOutput"]
+    assert out["permissionDecision"] == "deny"
+    allowed = guard(env, codex("terraform plan", tmp_path / "repo"))
+    assert (allowed.returncode, allowed.stdout) == (0, "")
+
+
+def test_codex_escalation_is_a_deny_with_the_sign_off(env: dict[str, str], tmp_path: Path) -> None:
+    """Codex fails open on ask, so an escalation is answered as deny naming who must sign."""
+    done = guard(env, codex("terraform apply -auto-approve", tmp_path / "repo"))
+    out = json.loads(done.stdout)["hookSpecificOutput"]
+    assert out["permissionDecision"] == "deny"
+    assert "command.unreviewed-apply" in out["permissionDecisionReason"]
+    assert "must sign off" in out["permissionDecisionReason"]
+
+
+def test_gemini_hook_answers_decision(env: dict[str, str], tmp_path: Path) -> None:
+    """Gemini CLI BeforeTool: decision deny with a reason, decision allow for a read."""
+    denied = json.loads(guard(env, gemini("aws s3 rm s3://bucket --recursive",
+                                          tmp_path / "repo")).stdout)  # fmt: skip
+    assert denied["decision"] == "deny"
+    assert "reversibility.irreversible" in denied["reason"]
+    allowed = json.loads(guard(env, gemini("ls -la", tmp_path / "repo")).stdout)
+    assert allowed == {"decision": "allow"}
+
+
+def test_generic_format_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
+    """The generic JSON answers with exit 0 allow, 3 ask, 4 deny."""
+    base = {"actor": "ops-bot", "cwd": str(tmp_path / "repo"), "environment": "production"}
+    assert guard(env, base | {"command": "git status"}).returncode == 0
+    assert guard(env, base | {"argv": ["git", "push", "--force", "origin", "main"]}).returncode == 4
+    assert guard(env, base | {"command": "frobnicate --all"}).returncode == 3
+
+
+def test_bad_hook_input_blocks(env: dict[str, str]) -> None:
+    """Unreadable input blocks the tool (exit 2, the reason on stderr), never allows it."""
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "guard", "--format",
+                           "claude-code"], input="{not json", capture_output=True, text=True,
+                          env=env, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "blocked" in done.stderr
+    assert done.stdout == ""
+
+
+def test_wrapper_runs_only_on_approve(env: dict[str, str], tmp_path: Path) -> None:
+    """`guard -- CMD` execs an approved command and never a rejected one or after an error."""
+    repo = tmp_path / "repo"
+    marker = repo / "ran"
+    ok = guard(env, None, "--", "touch", str(marker), cwd=repo)
+    assert ok.returncode == 0, ok.stderr
+    assert marker.exists()
+    marker.unlink()
+    rejected = guard(env, None, "--", "sh", "-c", f"touch {marker} && kubectl delete ns prod",
+                     cwd=repo)  # fmt: skip
+    assert rejected.returncode == 4
+    assert not marker.exists()
+    broken = guard(env | {"COMMANDER_CONFIG": str(tmp_path / "missing")}, None, "--", "touch",
+                   str(marker), cwd=repo)  # fmt: skip
+    assert broken.returncode == 1
+    assert not marker.exists()
+
+
+def test_frozen_agent_is_denied(env: dict[str, str], tmp_path: Path) -> None:
+    """After `commander freeze AGENT`, the agent's next changing call is denied at once."""
+    frozen = commander(env, "freeze", "claude-code", "--reason", "deleting buckets", "--as",
+                       "alice")  # fmt: skip
+    assert frozen.returncode == 0, frozen.stderr
+    out = json.loads(guard(env, claude("helm uninstall web -n dev", tmp_path / "repo"),
+                           "--environment", "development").stdout)["hookSpecificOutput"]  # fmt: skip
+    assert out["permissionDecision"] == "deny"
+    assert "frozen" in out["permissionDecisionReason"]
+
+
+def test_budget_stops_the_eleventh_delete_in_an_hour(env: dict[str, str], tmp_path: Path) -> None:
+    """Ten deletes humans approved use the ai-agent budget; the eleventh is denied by it."""
+    repo = tmp_path / "repo"
+    for index in range(10):
+        payload = {"actor": "cleanup-bot", "cwd": str(repo), "environment": "development",
+                   "command": f"terraform destroy -target=null_resource.n{index} -auto-approve"}  # fmt: skip
+        answer = json.loads(guard(env, payload).stdout)
+        assert answer["decision"] == "ask", answer
+        signed = commander(env, "approve", answer["decision_id"], "--as", "alice", "--role",
+                           "senior-engineer")  # fmt: skip
+        assert signed.returncode == 0, signed.stderr
+    payload = {"actor": "cleanup-bot", "cwd": str(repo), "environment": "development",
+               "command": "terraform destroy -target=null_resource.n10 -auto-approve"}  # fmt: skip
+    done = guard(env, payload)
+    answer = json.loads(done.stdout)
+    assert (done.returncode, answer["decision"]) == (4, "deny")
+    assert "Action budget exceeded" in answer["reason"]
+
+
+def test_retry_after_human_approval_is_allowed(env: dict[str, str], tmp_path: Path) -> None:
+    """An escalated command a human approved is allowed when the agent runs it again."""
+    payload = {"actor": "ops-bot", "cwd": str(tmp_path / "repo"), "environment": "production",
+               "command": "kubectl scale deploy/web --replicas=0 -n prod"}  # fmt: skip
+    first = json.loads(guard(env, payload).stdout)
+    assert first["decision"] == "ask"
+    for role in ("senior-engineer", "team-lead"):
+        person = "alice" if role == "senior-engineer" else "bob"
+        signed = commander(env, "approve", first["decision_id"], "--as", person, "--role", role)
+        assert signed.returncode == 0, signed.stderr
+    again = json.loads(guard(env, payload).stdout)
+    assert again["decision"] == "allow"
