@@ -66,7 +66,7 @@ def review_call(call: ToolCall, found: list[Effect], options: GuardOptions) -> A
         if earlier is not None:
             return earlier
         decision = review_proposal(setup, store, request, proposal).decision
-        answer = answer_for(decision)
+        answer = answer_for(decision, proposal.status.notes)
         if answer.decision == "ask" and options.wait > 0:
             return _wait(store, decision, answer, options.wait)
         return answer
@@ -74,11 +74,12 @@ def review_call(call: ToolCall, found: list[Effect], options: GuardOptions) -> A
         store.close()
 
 
-def answer_for(decision: Decision) -> Answer:
+def answer_for(decision: Decision, notes: tuple[str, ...] = ()) -> Answer:
     """The guard's answer to a recorded decision, with one paragraph naming the findings."""
+    unseen = f" Cannot be judged in full: {'; '.join(notes[:3])}." if notes else ""
     return Answer(
         _ANSWERS[decision.outcome],
-        reason(decision),
+        reason(decision) + unseen,
         outcome=decision.outcome,
         decision_id=decision.decision_id,
     )
