@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Final
 
-from orchestrator.adapters.commands_catalog import Catalog
 from orchestrator.adapters.commands_calls import ToolCall
-from orchestrator.adapters.commands_shell import ParsedScript, SimpleCommand, Word, from_argv, parse_script
+from orchestrator.adapters.commands_catalog import Catalog
+from orchestrator.adapters.commands_shell import (
+    ParsedScript,
+    SimpleCommand,
+    Word,
+    from_argv,
+    parse_script,
+)
 
 READ_ONLY: Final = "read-only"
 LOCAL: Final = "local"

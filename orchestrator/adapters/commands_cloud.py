@@ -205,9 +205,9 @@ def _grouped(command: SimpleCommand, scene: Scene, cloud_name: str, prefix: str)
     verbs = (*cloud.get("delete_verbs", ()), *cloud.get("create_verbs", ()),
              *cloud.get("iam_verbs", ()))  # fmt: skip
     for index, word in enumerate(positional):
-        if any(fnmatchcase(word, g) for g in read) or matches_words(" ".join(positional[:index + 1]),
+        if any(fnmatchcase(word, g) for g in read) or (matches_words(" ".join(positional[:index + 1]),
                                                                     positional) and any(
-                matches_words(g, positional[: index + 1]) for g in read if " " in g):  # fmt: skip
+                matches_words(g, positional[: index + 1]) for g in read if " " in g)):  # fmt: skip
             return Effect(READ_ONLY, command.text, command.line)
         if any(fnmatchcase(word, g) for g in verbs) or word in ("update", "set", "patch",
                                                                 "stop", "reset", "resize"):  # fmt: skip

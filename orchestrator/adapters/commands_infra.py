@@ -129,7 +129,7 @@ def _tf_positionals(command: SimpleCommand) -> list[str]:
 def address_type(address: str) -> str:
     """The resource type in a Terraform address (`module.a.aws_s3_bucket.b["k"]`)."""
     match = _ADDRESS_TYPE.match(address)
-    if match is None or address.startswith("module.") and match.group(1) == address.split(".")[1]:
+    if match is None or (address.startswith("module.") and match.group(1) == address.split(".")[1]):
         return "terraform_module"
     return match.group(1)
 
