@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from orchestrator.errors import ConfigError
 from orchestrator.guards import BudgetSettings, GateSettings
 from orchestrator.models import Frozen, RiskTier
-from orchestrator.shipped import shipped_config_dir as shipped_config_dir  # re-exported: its old home
+from orchestrator.shipped import shipped_config_dir as shipped_config_dir  # noqa: PLC0414 re-export
 from orchestrator.yamlfile import parse_yaml, validate_model
 
 TierOutcome = Literal["approve", "approve-unless-objection", "escalate"]

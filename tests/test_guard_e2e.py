@@ -29,40 +29,72 @@ def guard(
     return subprocess.run(
         [sys.executable, "-m", "orchestrator", "guard", *args],
         input=json.dumps(payload) if payload is not None else "",
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
 
 
 def commander(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run another commander command."""
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def claude(command: str, cwd: Path) -> dict[str, object]:
     """A Claude Code PreToolUse payload for the Bash tool, as the hooks reference documents it."""
-    return {"session_id": "3f1c9a7e", "transcript_path": "/tmp/t.jsonl", "cwd": str(cwd),
-            "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Bash",
-            "tool_input": {"command": command, "description": "run it"},
-            "tool_use_id": "toolu_01"}  # fmt: skip
+    return {
+        "session_id": "3f1c9a7e",
+        "transcript_path": "/tmp/t.jsonl",
+        "cwd": str(cwd),
+        "permission_mode": "default",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": command, "description": "run it"},
+        "tool_use_id": "toolu_01",
+    }
 
 
 def codex(command: str, cwd: Path) -> dict[str, object]:
     """A Codex CLI PreToolUse payload (codex-rs/hooks schema: turn_id, model, permission_mode)."""
-    return {"session_id": "019a", "turn_id": "t1", "transcript_path": None, "cwd": str(cwd),
-            "hook_event_name": "PreToolUse", "model": "gpt-5-codex", "permission_mode": "default",
-            "tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "call_1"}  # fmt: skip
+    return {
+        "session_id": "019a",
+        "turn_id": "t1",
+        "transcript_path": None,
+        "cwd": str(cwd),
+        "hook_event_name": "PreToolUse",
+        "model": "gpt-5-codex",
+        "permission_mode": "default",
+        "tool_name": "Bash",
+        "tool_input": {"command": command},
+        "tool_use_id": "call_1",
+    }
 
 
 def gemini(command: str, cwd: Path) -> dict[str, object]:
     """A Gemini CLI BeforeTool payload for run_shell_command."""
-    return {"session_id": "g-1", "transcript_path": "/tmp/g.json", "cwd": str(cwd),
-            "hook_event_name": "BeforeTool", "timestamp": "2026-12-07T10:00:00Z",
-            "tool_name": "run_shell_command", "tool_input": {"command": command}}  # fmt: skip
+    return {
+        "session_id": "g-1",
+        "transcript_path": "/tmp/g.json",
+        "cwd": str(cwd),
+        "hook_event_name": "BeforeTool",
+        "timestamp": "2026-12-07T10:00:00Z",
+        "tool_name": "run_shell_command",
+        "tool_input": {"command": command},
+    }
 
 
 def test_claude_code_hook_denies_namespace_deletion(env: dict[str, str], tmp_path: Path) -> None:
-    """A Claude Code Bash call deleting the prod namespace gets permissionDecision deny, recorded."""
+    """A Claude Code Bash call deleting the prod namespace is answered deny and recorded."""
     done = guard(env, claude("kubectl delete ns prod", tmp_path / "repo"))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)["hookSpecificOutput"]
@@ -89,9 +121,11 @@ def test_claude_code_write_to_workflow_is_reviewed_as_a_diff(
     """A Write tool call into .github/workflows is reviewed (a pipeline change escalates)."""
     payload = claude("", tmp_path / "repo") | {
         "tool_name": "Write",
-        "tool_input": {"file_path": str(tmp_path / "repo/.github/workflows/deploy.yml"),
-                       "content": "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"},
-    }  # fmt: skip
+        "tool_input": {
+            "file_path": str(tmp_path / "repo/.github/workflows/deploy.yml"),
+            "content": "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n",
+        },
+    }
     out = json.loads(guard(env, payload).stdout)["hookSpecificOutput"]
     assert out["permissionDecision"] == "ask"
     assert "ci-cd" in out["permissionDecisionReason"]
@@ -117,8 +151,9 @@ def test_codex_escalation_is_a_deny_with_the_sign_off(env: dict[str, str], tmp_p
 
 def test_gemini_hook_answers_decision(env: dict[str, str], tmp_path: Path) -> None:
     """Gemini CLI BeforeTool: decision deny with a reason, decision allow for a read."""
-    denied = json.loads(guard(env, gemini("aws s3 rm s3://bucket --recursive",
-                                          tmp_path / "repo")).stdout)  # fmt: skip
+    denied = json.loads(
+        guard(env, gemini("aws s3 rm s3://bucket --recursive", tmp_path / "repo")).stdout
+    )
     assert denied["decision"] == "deny"
     assert "reversibility.irreversible" in denied["reason"]
     allowed = json.loads(guard(env, gemini("ls -la", tmp_path / "repo")).stdout)
@@ -135,9 +170,15 @@ def test_generic_format_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
 
 def test_bad_hook_input_blocks(env: dict[str, str]) -> None:
     """Unreadable input blocks the tool (exit 2, the reason on stderr), never allows it."""
-    done = subprocess.run([sys.executable, "-m", "orchestrator", "guard", "--format",
-                           "claude-code"], input="{not json", capture_output=True, text=True,
-                          env=env, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "guard", "--format", "claude-code"],
+        input="{not json",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "blocked" in done.stderr
     assert done.stdout == ""
@@ -151,23 +192,37 @@ def test_wrapper_runs_only_on_approve(env: dict[str, str], tmp_path: Path) -> No
     assert ok.returncode == 0, ok.stderr
     assert marker.exists()
     marker.unlink()
-    rejected = guard(env, None, "--", "sh", "-c", f"touch {marker} && kubectl delete ns prod",
-                     cwd=repo)  # fmt: skip
+    rejected = guard(
+        env, None, "--", "sh", "-c", f"touch {marker} && kubectl delete ns prod", cwd=repo
+    )
     assert rejected.returncode == 4
     assert not marker.exists()
-    broken = guard(env | {"COMMANDER_CONFIG": str(tmp_path / "missing")}, None, "--", "touch",
-                   str(marker), cwd=repo)  # fmt: skip
+    broken = guard(
+        env | {"COMMANDER_CONFIG": str(tmp_path / "missing")},
+        None,
+        "--",
+        "touch",
+        str(marker),
+        cwd=repo,
+    )
     assert broken.returncode == 1
     assert not marker.exists()
 
 
 def test_frozen_agent_is_denied(env: dict[str, str], tmp_path: Path) -> None:
     """After `commander freeze AGENT`, the agent's next changing call is denied at once."""
-    frozen = commander(env, "freeze", "claude-code", "--reason", "deleting buckets", "--as",
-                       "alice")  # fmt: skip
+    frozen = commander(
+        env, "freeze", "claude-code", "--reason", "deleting buckets", "--as", "alice"
+    )
     assert frozen.returncode == 0, frozen.stderr
-    out = json.loads(guard(env, claude("helm uninstall web -n dev", tmp_path / "repo"),
-                           "--environment", "development").stdout)["hookSpecificOutput"]  # fmt: skip
+    out = json.loads(
+        guard(
+            env,
+            claude("helm uninstall web -n dev", tmp_path / "repo"),
+            "--environment",
+            "development",
+        ).stdout
+    )["hookSpecificOutput"]
     assert out["permissionDecision"] == "deny"
     assert "frozen" in out["permissionDecisionReason"]
 
@@ -176,15 +231,24 @@ def test_budget_stops_the_eleventh_delete_in_an_hour(env: dict[str, str], tmp_pa
     """Ten deletes humans approved use the ai-agent budget; the eleventh is denied by it."""
     repo = tmp_path / "repo"
     for index in range(10):
-        payload = {"actor": "cleanup-bot", "cwd": str(repo), "environment": "development",
-                   "command": f"terraform destroy -target=null_resource.n{index} -auto-approve"}  # fmt: skip
+        payload = {
+            "actor": "cleanup-bot",
+            "cwd": str(repo),
+            "environment": "development",
+            "command": f"terraform destroy -target=null_resource.n{index} -auto-approve",
+        }
         answer = json.loads(guard(env, payload).stdout)
         assert answer["decision"] == "ask", answer
-        signed = commander(env, "approve", answer["decision_id"], "--as", "alice", "--role",
-                           "senior-engineer")  # fmt: skip
+        signed = commander(
+            env, "approve", answer["decision_id"], "--as", "alice", "--role", "senior-engineer"
+        )
         assert signed.returncode == 0, signed.stderr
-    payload = {"actor": "cleanup-bot", "cwd": str(repo), "environment": "development",
-               "command": "terraform destroy -target=null_resource.n10 -auto-approve"}  # fmt: skip
+    payload = {
+        "actor": "cleanup-bot",
+        "cwd": str(repo),
+        "environment": "development",
+        "command": "terraform destroy -target=null_resource.n10 -auto-approve",
+    }
     done = guard(env, payload)
     answer = json.loads(done.stdout)
     assert (done.returncode, answer["decision"]) == (4, "deny")
@@ -193,8 +257,12 @@ def test_budget_stops_the_eleventh_delete_in_an_hour(env: dict[str, str], tmp_pa
 
 def test_retry_after_human_approval_is_allowed(env: dict[str, str], tmp_path: Path) -> None:
     """An escalated command a human approved is allowed when the agent runs it again."""
-    payload = {"actor": "ops-bot", "cwd": str(tmp_path / "repo"), "environment": "production",
-               "command": "kubectl scale deploy/web --replicas=0 -n prod"}  # fmt: skip
+    payload = {
+        "actor": "ops-bot",
+        "cwd": str(tmp_path / "repo"),
+        "environment": "production",
+        "command": "kubectl scale deploy/web --replicas=0 -n prod",
+    }
     first = json.loads(guard(env, payload).stdout)
     assert first["decision"] == "ask"
     for role in ("senior-engineer", "team-lead"):

@@ -54,7 +54,6 @@ def build_proposal(
     max_bytes: int = 1 << 30,
 ) -> Proposal:
     """One proposal for everything the call's effects change."""
-    origin = f"tool call ({call.format} {call.tool})"
     delegated: list[Proposal] = []
     notes: list[str] = []
     touches: list[Touch] = []
@@ -91,10 +90,17 @@ def build_proposal(
         relations=tuple(r for p in delegated for r in p.relations),
         status=PlanStatus(complete=judgeable, notes=tuple(dict.fromkeys(notes))),
         input_name="tool-call",
-        raw={"tool_call": {"format": call.format, "tool": call.tool, "command": call.shown,
-                           "cwd": call.cwd, "session": call.session},
-             "commands": [e.command for e in found if e.verdict not in (READ_ONLY, LOCAL)]},
-    )  # fmt: skip
+        raw={
+            "tool_call": {
+                "format": call.format,
+                "tool": call.tool,
+                "command": call.shown,
+                "cwd": call.cwd,
+                "session": call.session,
+            },
+            "commands": [e.command for e in found if e.verdict not in (READ_ONLY, LOCAL)],
+        },
+    )
 
 
 def _change(touch: Touch) -> ResourceChange:
@@ -124,26 +130,35 @@ def _delegate(
     if delegate.kind == "diff":
         text = _edit_diff(delegate, call)
         if text is None:
-            return None, (f"command.unseen-content: writes {delegate.path} with content "
-                          "nobody can see before it runs")  # fmt: skip
+            return None, (
+                f"command.unseen-content: writes {delegate.path} with content "
+                "nobody can see before it runs"
+            )
         if not text.strip():
             return None, None
         options = AdapterOptions(diff_paths=diff_paths)
-        return load_proposal(text.encode(), f"edit of {delegate.path}", submission, kind="diff",
-                             options=options), None  # fmt: skip
+        return load_proposal(
+            text.encode(), f"edit of {delegate.path}", submission, kind="diff", options=options
+        ), None
     text = delegate.text
     origin = delegate.path or "<stdin>"
     if text is None:
-        if delegate.path is None or delegate.path.startswith(("http://", "https://")) or \
-                not os.path.isfile(delegate.path):  # fmt: skip
-            return None, (f"command.unseen-input: the {delegate.kind} input "
-                          f"{delegate.path or '(standard input)'} cannot be read before it runs")  # fmt: skip
+        if (
+            delegate.path is None
+            or delegate.path.startswith(("http://", "https://"))
+            or not os.path.isfile(delegate.path)
+        ):
+            return None, (
+                f"command.unseen-input: the {delegate.kind} input "
+                f"{delegate.path or '(standard input)'} cannot be read before it runs"
+            )
         text = _read(delegate.path, max_bytes)
     if delegate.kind == "sql" and delegate.dialect and "-- dialect:" not in text:
         text = f"-- dialect: {delegate.dialect}\n{text}"
-    options = AdapterOptions(delete=delegate.delete) if delegate.kind == "kubernetes" else None
-    return load_proposal(text.encode(), origin, submission, kind=delegate.kind,
-                         options=options), None  # fmt: skip
+    manifests = AdapterOptions(delete=delegate.delete) if delegate.kind == "kubernetes" else None
+    return load_proposal(
+        text.encode(), origin, submission, kind=delegate.kind, options=manifests
+    ), None
 
 
 def _read(path: str, max_bytes: int) -> str:
@@ -184,7 +199,9 @@ def _run(argv: list[str], cwd: str) -> bytes:
     except FileNotFoundError:
         raise InputError(argv[0], "not found on PATH: cannot read the saved plan") from None
     except subprocess.TimeoutExpired:
-        raise InputError(" ".join(argv[:2]), f"did not finish in {_PLAN_TIMEOUT_SECONDS}s") from None
+        raise InputError(
+            " ".join(argv[:2]), f"did not finish in {_PLAN_TIMEOUT_SECONDS}s"
+        ) from None
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["?"]
         raise InputError(" ".join(argv[:2]), f"exited {done.returncode}: {detail[0]}")
@@ -197,8 +214,9 @@ def _edit_diff(delegate: Delegate, call: ToolCall) -> str | None:
     edit = next((e for e in call.edits if _same(e.path, path, call.cwd)), None)
     root = working_tree_root(call.cwd)
     relative = os.path.relpath(path, root)
-    before = Path(path).read_text(encoding="utf-8", errors="replace") if os.path.isfile(path) \
-        else None  # fmt: skip
+    before = (
+        Path(path).read_text(encoding="utf-8", errors="replace") if os.path.isfile(path) else None
+    )
     if edit is None:
         after = delegate.text  # a shell redirection: its content when the line shows it
     elif edit.content is not None:
@@ -228,8 +246,11 @@ def _patch_diff(patch: str, relative: str) -> str:
     """A Codex apply_patch section as a unified diff (added and removed lines kept)."""
     added = [line[1:] for line in patch.splitlines()[1:] if line.startswith("+")]
     removed = [line[1:] for line in patch.splitlines()[1:] if line.startswith("-")]
-    header = "new file mode 100644\n--- /dev/null\n" if patch.startswith("*** Add File") else \
-        f"--- a/{relative}\n"  # fmt: skip
+    header = (
+        "new file mode 100644\n--- /dev/null\n"
+        if patch.startswith("*** Add File")
+        else f"--- a/{relative}\n"
+    )
     hunk = f"@@ -1,{len(removed)} +1,{len(added)} @@\n"
     body = "".join(f"-{line}\n" for line in removed) + "".join(f"+{line}\n" for line in added)
     return f"diff --git a/{relative} b/{relative}\n{header}+++ b/{relative}\n{hunk}{body}"

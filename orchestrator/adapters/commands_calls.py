@@ -20,26 +20,55 @@ on stderr for the hooks, exit 1 for generic).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from orchestrator.errors import InputError
 
 FORMATS: Final = ("claude-code", "codex", "gemini", "generic")
-AGENT_NAMES: Final = {"claude-code": "claude-code", "codex": "codex", "gemini": "gemini-cli",
-                      "generic": "agent"}  # fmt: skip
+AGENT_NAMES: Final = {
+    "claude-code": "claude-code",
+    "codex": "codex",
+    "gemini": "gemini-cli",
+    "generic": "agent",
+}
 ANSWER_EXIT: Final = {"allow": 0, "ask": 3, "deny": 4}
 
 # Tools that only read, by format.
-_READ_TOOLS: Final = frozenset({
-    "Read", "Glob", "Grep", "LS", "WebFetch", "WebSearch", "TodoWrite", "TodoRead", "Task",
-    "NotebookRead", "ExitPlanMode", "BashOutput", "KillShell", "ListMcpResourcesTool",
-    "ReadMcpResourceTool", "read_file", "read_many_files", "list_directory", "glob",
-    "search_file_content", "grep", "google_web_search", "web_fetch", "save_memory",
-    "write_todos", "view_image", "update_plan",
-})  # fmt: skip
-_SHELL_TOOLS: Final = frozenset({"Bash", "run_shell_command", "shell", "exec_command",
-                                 "local_shell", "container.exec"})  # fmt: skip
+_READ_TOOLS: Final = frozenset(
+    {
+        "Read",
+        "Glob",
+        "Grep",
+        "LS",
+        "WebFetch",
+        "WebSearch",
+        "TodoWrite",
+        "TodoRead",
+        "Task",
+        "NotebookRead",
+        "ExitPlanMode",
+        "BashOutput",
+        "KillShell",
+        "ListMcpResourcesTool",
+        "ReadMcpResourceTool",
+        "read_file",
+        "read_many_files",
+        "list_directory",
+        "glob",
+        "search_file_content",
+        "grep",
+        "google_web_search",
+        "web_fetch",
+        "save_memory",
+        "write_todos",
+        "view_image",
+        "update_plan",
+    }
+)
+_SHELL_TOOLS: Final = frozenset(
+    {"Bash", "run_shell_command", "shell", "exec_command", "local_shell", "container.exec"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +143,9 @@ def _text(document: dict[str, Any], key: str, origin: str, *, required: bool = F
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value):
-        raise InputError(origin, f"expected a non-empty string, got {json.dumps(value)[:40]}",
-                         where=key)  # fmt: skip
+        raise InputError(
+            origin, f"expected a non-empty string, got {json.dumps(value)[:40]}", where=key
+        )
     return value
 
 
@@ -126,49 +156,59 @@ def _hook(document: dict[str, Any], origin: str, fmt: str) -> ToolCall:
     if not isinstance(tool_input, dict):
         raise InputError(origin, "expected an object", where="tool_input")
     session = _text(document, "session_id", origin)
-    common = {"format": fmt, "tool": tool, "cwd": cwd, "session": session, "raw": document}
+    base = ToolCall(format=fmt, tool=tool, cwd=cwd, session=session, raw=document)
     if tool in _SHELL_TOOLS:
-        command = tool_input.get("command")
-        if isinstance(command, list) and all(isinstance(c, str) for c in command):
-            return ToolCall(argv=tuple(command), **common)
-        if not isinstance(command, str):
-            raise InputError(origin, "expected the command as a string", where="tool_input.command")
-        directory = tool_input.get("directory") or tool_input.get("dir_path")
-        if isinstance(directory, str) and directory:
-            common["cwd"] = directory if directory.startswith("/") else f"{cwd}/{directory}"
-        return ToolCall(command=command, **common)
+        return _shell_call(base, tool_input, origin)
     if tool == "apply_patch":
         patch = tool_input.get("command") or tool_input.get("input") or tool_input.get("patch")
         if not isinstance(patch, str):
             raise InputError(origin, "expected the patch text", where="tool_input.command")
-        return ToolCall(edits=_patch_edits(patch, cwd), **common)
+        return replace(base, edits=_patch_edits(patch, cwd))
     path = tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
     if tool in ("Write", "write_file") and isinstance(path, str):
         content = tool_input.get("content")
         if not isinstance(content, str):
             raise InputError(origin, "expected a string", where="tool_input.content")
-        return ToolCall(edits=(FileEdit(path, content=content),), **common)
+        return replace(base, edits=(FileEdit(path, content=content),))
     if tool in ("Edit", "replace", "MultiEdit") and isinstance(path, str):
         edits = tool_input.get("edits") if tool == "MultiEdit" else [tool_input]
-        if not isinstance(edits, list):
-            raise InputError(origin, "expected a list", where="tool_input.edits")
-        pairs = []
-        for index, edit in enumerate(edits):
-            old, new = (edit.get("old_string"), edit.get("new_string")) if isinstance(
-                edit, dict) else (None, None)  # fmt: skip
-            if not isinstance(old, str) or not isinstance(new, str):
-                raise InputError(origin, "expected old_string and new_string",
-                                 where=f"tool_input.edits[{index}]")  # fmt: skip
-            pairs.append((old, new, bool(edit.get("replace_all"))))
-        return ToolCall(edits=(FileEdit(path, replacements=tuple(pairs)),), **common)
-    return ToolCall(**common)
+        return replace(base, edits=(FileEdit(path, replacements=_replacements(edits, origin)),))
+    return base  # a tool commander cannot see into: unknown, unless it only reads
+
+
+def _shell_call(base: ToolCall, tool_input: dict[str, Any], origin: str) -> ToolCall:
+    command = tool_input.get("command")
+    if isinstance(command, list) and all(isinstance(c, str) for c in command):
+        return replace(base, argv=tuple(command))
+    if not isinstance(command, str):
+        raise InputError(origin, "expected the command as a string", where="tool_input.command")
+    directory = tool_input.get("directory") or tool_input.get("dir_path")
+    cwd = base.cwd
+    if isinstance(directory, str) and directory:
+        cwd = directory if directory.startswith("/") else f"{cwd}/{directory}"
+    return replace(base, command=command, cwd=cwd)
+
+
+def _replacements(edits: object, origin: str) -> tuple[tuple[str, str, bool], ...]:
+    """(old, new, replace all) of each edit of Edit, MultiEdit or Gemini's replace."""
+    if not isinstance(edits, list):
+        raise InputError(origin, "expected a list", where="tool_input.edits")
+    pairs = []
+    for index, edit in enumerate(edits):
+        found = (edit.get("old_string"), edit.get("new_string")) if isinstance(edit, dict) else ()
+        if len(found) != 2 or not all(isinstance(text, str) for text in found):
+            where = f"tool_input.edits[{index}]"
+            raise InputError(origin, "expected old_string and new_string", where=where)
+        pairs.append((str(found[0]), str(found[1]), bool(edit.get("replace_all"))))
+    return tuple(pairs)
 
 
 def _generic(document: dict[str, Any], origin: str) -> ToolCall:
     command = _text(document, "command", origin)
     argv = document.get("argv")
-    if argv is not None and (not isinstance(argv, list) or not argv or
-                             not all(isinstance(a, str) for a in argv)):  # fmt: skip
+    if argv is not None and (
+        not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv)
+    ):
         raise InputError(origin, "expected a non-empty list of strings", where="argv")
     if (command is None) == (argv is None):
         raise InputError(origin, "give exactly one of command (a shell line) and argv (a list)")
@@ -196,7 +236,7 @@ def _patch_edits(patch: str, cwd: str) -> tuple[FileEdit, ...]:
             if line.startswith(marker):
                 if path is not None:
                     edits.append(FileEdit(path, patch="\n".join(current)))
-                name = line[len(marker):].strip()
+                name = line[len(marker) :].strip()
                 path = name if name.startswith("/") else f"{cwd.rstrip('/')}/{name}"
                 current = [line]
                 break
@@ -218,22 +258,35 @@ class Answer:
 
     def document(self) -> dict[str, Any]:
         """The generic answer (also the HTTP route's body)."""
-        return {"decision": self.decision, "outcome": self.outcome, "reason": self.reason,
-                "decision_id": self.decision_id}  # fmt: skip
+        return {
+            "decision": self.decision,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "decision_id": self.decision_id,
+        }
 
 
 def render_answer(answer: Answer, fmt: str) -> tuple[str, int]:
     """(stdout text, exit code) in the format the agent expects."""
     if fmt == "claude-code":
-        out = {"hookSpecificOutput": {"hookEventName": "PreToolUse",
-                                      "permissionDecision": answer.decision,
-                                      "permissionDecisionReason": answer.reason}}  # fmt: skip
+        out = {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": answer.decision,
+                "permissionDecisionReason": answer.reason,
+            }
+        }
         return json.dumps(out), 0
     if fmt == "codex":
         if answer.decision == "allow":
             return "", 0  # Codex treats an allow as unsupported: say nothing, let it run
-        out = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
-                                      "permissionDecisionReason": answer.reason}}  # fmt: skip
+        out = {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": answer.reason,
+            }
+        }
         return json.dumps(out), 0
     if fmt == "gemini":
         if answer.decision == "allow":

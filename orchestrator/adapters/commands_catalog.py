@@ -40,8 +40,11 @@ class ProgramRule:
 
     def verdict(self, words: list[str]) -> str:
         """What the subcommand in `words` (the positional arguments) does."""
-        for verdict, globs in (("ask", self.ask), ("read-only", self.read_only),
-                               ("local", self.local)):  # fmt: skip
+        for verdict, globs in (
+            ("ask", self.ask),
+            ("read-only", self.read_only),
+            ("local", self.local),
+        ):
             if any(matches_words(glob, words) for glob in globs):
                 return verdict
         return self.default
@@ -70,7 +73,9 @@ class Catalog:
         self.kinds: dict[str, str] = data["kubernetes"]["kinds"]
         self.cluster_scoped = frozenset(data["kubernetes"]["cluster_scoped"])
         self.clouds: dict[str, dict[str, Any]] = data["clouds"]
-        self._path_rules = [(c, re.compile(p, re.IGNORECASE)) for c, p in data["path_rules"]]
+        self._path_rules: list[tuple[str, re.Pattern[str]]] = [
+            (c, re.compile(p, re.IGNORECASE)) for c, p in data["path_rules"]
+        ]
         self._default_category: str = data["default_category"]
 
     def tool_list(self, tool: str, key: str) -> tuple[str, ...]:
@@ -117,8 +122,10 @@ def matches_words(glob: str, words: list[str]) -> bool:
 def path_matches(path: str, glob: str) -> bool:
     """Match an absolute path against a glob where `**` spans directories and `*` does not."""
     if glob.startswith("**/"):
-        return any(path_matches("/".join(path.split("/")[i:]), glob[3:])
-                   for i in range(len(path.split("/"))))  # fmt: skip
+        return any(
+            path_matches("/".join(path.split("/")[i:]), glob[3:])
+            for i in range(len(path.split("/")))
+        )
     if glob.endswith("/**"):
         base = glob[:-3]
         return path == base or path.startswith(base.rstrip("/") + "/")
@@ -161,8 +168,7 @@ def load_catalog(config_dir: Path | None, cache_dir: Path | None) -> Catalog:
     from orchestrator.adapters.commands_schema import compile_catalog  # noqa: PLC0415 - slow path
 
     data = compile_catalog(
-        {name: (texts[name].decode("utf-8", errors="replace"), str(files[name]))
-         for name in _FILES}  # fmt: skip
+        {name: (texts[name].decode("utf-8", errors="replace"), str(files[name])) for name in _FILES}
     )
     data["digest"] = "sha256:" + key
     _write_cache(cache_dir, key, data)

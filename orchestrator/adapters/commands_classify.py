@@ -3,8 +3,9 @@
     effects(script, scene) -> [Effect(verdict="change", touches=(Touch(...),), ...), ...]
 
 The tools commander understands in depth have interpreters of their own
-(commands_infra.py: terraform, tofu, kubectl, helm; commands_cloud.py: aws,
-gcloud, az; commands_host.py: git, files, docker, systemd, databases, HTTP);
+(commands_terraform.py, commands_kube.py: kubectl and helm,
+commands_cloud.py: aws, gcloud and az, commands_git.py, commands_host.py:
+files, docker and systemd, commands_services.py: databases, HTTP, gh, ssh);
 other programs are looked up in the catalog's read-only, local and
 `programs` lists; anything else is unknown. Everything here is plain data and
 light imports: a read-only call must be answered without pydantic.
@@ -18,15 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
+from orchestrator.adapters.commands_args import positionals
 from orchestrator.adapters.commands_calls import ToolCall
 from orchestrator.adapters.commands_catalog import Catalog
-from orchestrator.adapters.commands_shell import (
-    ParsedScript,
-    SimpleCommand,
-    Word,
-    from_argv,
-    parse_script,
-)
+from orchestrator.adapters.commands_shell import ParsedScript, from_argv, parse_script
+from orchestrator.adapters.commands_words import SimpleCommand, Word
 
 READ_ONLY: Final = "read-only"
 LOCAL: Final = "local"
@@ -106,11 +103,14 @@ def effects(script: ParsedScript, scene: Scene) -> list[Effect]:
     empty = [e.empty_filter for e in found if e.empty_filter]
     if empty:
         # The Cloudflare pattern: a removal whose targets a query with an empty filter chose.
-        note = (f"command.empty-filter: the query feeding this command has an empty filter "
-                f"({'; '.join(empty)}), so it selects every resource of its kind")  # fmt: skip
+        note = (
+            f"command.empty-filter: the query feeding this command has an empty filter "
+            f"({'; '.join(empty)}), so it selects every resource of its kind"
+        )
         found = [
             replace(e, notes=(*e.notes, note))
-            if any(n.startswith("command.computed-targets") for n in e.notes) else e
+            if any(n.startswith("command.computed-targets") for n in e.notes)
+            else e
             for e in found
         ]
     if script.errors:
@@ -129,8 +129,9 @@ def classify(command: SimpleCommand, scene: Scene) -> Effect:
     """The effect of one simple command."""
     name = command.name
     if name is None:
-        return unknown(command, "command.computed-program: the program's name is computed at run "
-                       "time")  # fmt: skip
+        return unknown(
+            command, "command.computed-program: the program's name is computed at run time"
+        )
     base = _interpreters().get(name)
     effect = base(command, scene) if base is not None else _listed(command, scene)
     writes = _redirect_writes(command, scene)
@@ -146,8 +147,11 @@ def _listed(command: SimpleCommand, scene: Scene) -> Effect:
     if rule is not None:
         verdict = rule.verdict(positionals(command.args))
         if verdict == "ask":
-            return unknown(command, f"command.listed-change: {name} {' '.join(positionals(command.args)[:2])}"
-                           " is listed as a change nobody can judge from the command")  # fmt: skip
+            return unknown(
+                command,
+                f"command.listed-change: {name} {' '.join(positionals(command.args)[:2])}"
+                " is listed as a change nobody can judge from the command",
+            )
         return Effect(verdict, command.text, command.line)
     if name in catalog.read_only:
         return Effect(READ_ONLY, command.text, command.line)
@@ -199,68 +203,23 @@ def _redirect_writes(command: SimpleCommand, scene: Scene) -> Effect | None:
     return result
 
 
-def positionals(args: tuple[Word, ...] | list[Word], with_value: frozenset[str] = frozenset()) -> list[str]:
-    """The non-option arguments (an unknown value reads as `?`), skipping options' values."""
-    out: list[str] = []
-    skip = False
-    for word in args:
-        value = word.value
-        if skip:
-            skip = False
-            continue
-        if value is None:
-            out.append("?")
-            continue
-        if value.startswith("-") and value != "-":
-            if value in with_value:
-                skip = True
-            continue
-        out.append(value)
-    return out
-
-
-def option_values(args: tuple[Word, ...], names: frozenset[str]) -> list[str | None]:
-    """Every value given to any of the options `names` (`-n x`, `--name=x`, `-nx`)."""
-    found: list[str | None] = []
-    for index, word in enumerate(args):
-        value = word.value
-        if value is None:
-            continue
-        if value in names:
-            found.append(args[index + 1].value if index + 1 < len(args) else None)
-            continue
-        head, sep, tail = value.partition("=")
-        if sep and head in names:
-            found.append(tail)
-            continue
-        for name in names:
-            if len(name) == 2 and name[0] == "-" and value.startswith(name) and len(value) > 2 \
-                    and not value.startswith("--"):  # fmt: skip
-                found.append(value[2:])
-    return found
-
-
-def has_flag(args: tuple[Word, ...], *flags: str) -> bool:
-    """Whether any of the flags is given (`-f`, also inside a short group like `-rf`)."""
-    for word in args:
-        value = word.value or ""
-        if value in flags or value.split("=", 1)[0] in flags:
-            return True
-        if value.startswith("-") and not value.startswith("--"):
-            letters = value[1:]
-            if any(len(f) == 2 and f[0] == "-" and f[1] in letters for f in flags) and \
-                    letters.isalpha():  # fmt: skip
-                return True
-    return False
-
-
 def _interpreters() -> dict[str, Interpreter]:
-    from orchestrator.adapters import commands_cloud, commands_host, commands_infra  # noqa: PLC0415
+    from orchestrator.adapters import (  # noqa: PLC0415 - they import this module
+        commands_cloud,
+        commands_git,
+        commands_host,
+        commands_kube,
+        commands_services,
+        commands_terraform,
+    )
 
     return {
-        **commands_infra.INTERPRETERS,
+        **commands_terraform.INTERPRETERS,
+        **commands_kube.INTERPRETERS,
         **commands_cloud.INTERPRETERS,
+        **commands_git.INTERPRETERS,
         **commands_host.INTERPRETERS,
+        **commands_services.INTERPRETERS,
     }
 
 
@@ -274,16 +233,25 @@ def call_effects(call: ToolCall, scene: Scene) -> list[Effect]:
         return effects(from_argv(list(call.argv), cwd=call.cwd), scene)
     if call.edits:
         return [
-            file_write(None, Word(e.path, e.path if e.path.startswith("/") else
-                                  os.path.join(call.cwd, e.path)), scene, content=None)  # fmt: skip
+            file_write(
+                None,
+                Word(e.path, e.path if e.path.startswith("/") else os.path.join(call.cwd, e.path)),
+                scene,
+                content=None,
+            )
             for e in call.edits
         ]
     if call.read_only_tool:
         return [Effect(READ_ONLY, call.tool)]
-    return [Effect(UNKNOWN, call.tool, notes=(f"command.unknown-tool: {call.tool} is a tool "
-                                                "commander cannot see into",),
-                   touches=(Touch("shell_command", f"tool:{call.tool}", "update"),),
-                   reason=f"{call.tool} is a tool commander cannot see into")]  # fmt: skip
+    return [
+        Effect(
+            UNKNOWN,
+            call.tool,
+            notes=(f"command.unknown-tool: {call.tool} is a tool commander cannot see into",),
+            touches=(Touch("shell_command", f"tool:{call.tool}", "update"),),
+            reason=f"{call.tool} is a tool commander cannot see into",
+        )
+    ]
 
 
 def needs_review(found: list[Effect]) -> bool:
@@ -298,4 +266,3 @@ def working_tree_root(cwd: str) -> str:
         if (candidate / ".git").exists():
             return str(candidate)
     return cwd
-

@@ -16,6 +16,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any, Final
 
+from orchestrator.adapters.commands_args import has_flag
 from orchestrator.adapters.commands_catalog import matches_words
 from orchestrator.adapters.commands_classify import (
     CHANGE,
@@ -24,19 +25,42 @@ from orchestrator.adapters.commands_classify import (
     Interpreter,
     Scene,
     Touch,
-    has_flag,
     unknown,
 )
-from orchestrator.adapters.commands_shell import SimpleCommand, Word
+from orchestrator.adapters.commands_words import SimpleCommand, Word
 
-_BOOLEAN: Final = frozenset({
-    "--recursive", "--force", "--quiet", "-q", "--yes", "-y", "--no-wait", "--async", "--all",
-    "--dryrun", "--dry-run", "--no-paginate", "--debug", "--no-verify-ssl", "--delete",
-    "--include-all-instances", "--skip-final-snapshot", "--delete-automated-backups",
-    "--force-delete-without-recovery", "--no-cli-pager", "--exact-timestamps",
-    "--no-delete-automated-backups", "--permanently-delete", "--delete-disks", "--purge",
-    "--keep-disks", "--delete-data", "--no-prompt",
-})  # fmt: skip
+_BOOLEAN: Final = frozenset(
+    {
+        "--recursive",
+        "--force",
+        "--quiet",
+        "-q",
+        "--yes",
+        "-y",
+        "--no-wait",
+        "--async",
+        "--all",
+        "--dryrun",
+        "--dry-run",
+        "--no-paginate",
+        "--debug",
+        "--no-verify-ssl",
+        "--delete",
+        "--include-all-instances",
+        "--skip-final-snapshot",
+        "--delete-automated-backups",
+        "--force-delete-without-recovery",
+        "--no-cli-pager",
+        "--exact-timestamps",
+        "--no-delete-automated-backups",
+        "--permanently-delete",
+        "--delete-disks",
+        "--purge",
+        "--keep-disks",
+        "--delete-data",
+        "--no-prompt",
+    }
+)
 
 
 def _split(args: tuple[Word, ...]) -> tuple[list[str], dict[str, list[str | None]]]:
@@ -101,8 +125,10 @@ def _empty_filters(options: dict[str, list[str | None]], flags: tuple[str, ...])
     empty = []
     for flag in flags:
         for value in options.get(flag, []):
-            if value is not None and (value.strip() in ("", "[]", "{}") or value.rstrip().endswith(
-                    ("Values=", "Values=[]", "=\"\"", "=''"))):  # fmt: skip
+            if value is not None and (
+                value.strip() in ("", "[]", "{}")
+                or value.rstrip().endswith(("Values=", "Values=[]", '=""', "=''"))
+            ):
                 empty.append(f"{flag} {value!r}")
     return empty
 
@@ -125,11 +151,15 @@ def _change(
         if not names and not command.dynamic_tail and not computed:
             source = "no named target"
         touches.append(Touch(rtype, f"{rtype}.*", action, facts=(*facts, ("targets", source))))
-        notes.append(f"command.computed-targets: {cloud_name} {action} of {rtype} whose targets "
-                     f"come from {source}: which resources it hits is known only when it runs")  # fmt: skip
+        notes.append(
+            f"command.computed-targets: {cloud_name} {action} of {rtype} whose targets "
+            f"come from {source}: which resources it hits is known only when it runs"
+        )
     if empty:
-        notes.append(f"command.empty-filter: {', '.join(empty)} is empty: a removal driven by an "
-                     f"empty filter selects every {rtype} (the Cloudflare pattern)")  # fmt: skip
+        notes.append(
+            f"command.empty-filter: {', '.join(empty)} is empty: a removal driven by an "
+            f"empty filter selects every {rtype} (the Cloudflare pattern)"
+        )
     return Effect(CHANGE, command.text, command.line, touches=tuple(touches), notes=tuple(notes))
 
 
@@ -142,16 +172,19 @@ def _aws(command: SimpleCommand, scene: Scene) -> Effect:
     if len(positional) < 2:
         return Effect(READ_ONLY, command.text, command.line)
     service, verb = positional[0], positional[1]
-    if has_flag(command.args, "--dryrun", "--dry-run") or any(
-        matches_words(g, [verb]) for g in scene.catalog.tool_list("aws", "read")
-    ) or (service == "sts"):  # fmt: skip
+    if (
+        has_flag(command.args, "--dryrun", "--dry-run")
+        or any(matches_words(g, [verb]) for g in scene.catalog.tool_list("aws", "read"))
+        or (service == "sts")
+    ):
         empty = _empty_filters(options, tuple(cloud.get("filter_flags", ())))
         return Effect(READ_ONLY, command.text, command.line, empty_filter=", ".join(empty))
     if service == "s3":
         return _s3(command, cloud, verb, positional[2:], options)
     action = _verb_action(verb, cloud)
     rtype = cloud.get("types", {}).get(f"{service} {verb}") or cloud.get("types", {}).get(
-        f"{service} *")  # fmt: skip
+        f"{service} *"
+    )
     if rtype is None:
         noun = verb.split("-", 1)[1] if "-" in verb else verb
         prefix = cloud.get("prefixes", {}).get(service, f"{service}_")
@@ -169,8 +202,11 @@ def _s3(
     options: dict[str, list[str | None]],
 ) -> Effect:
     remote = [p for p in paths if p.startswith("s3://") or p == "?"]
-    if verb in ("cp", "mv", "sync") and paths and not (paths[-1].startswith("s3://")
-                                                       or paths[-1] == "?"):  # fmt: skip
+    if (
+        verb in ("cp", "mv", "sync")
+        and paths
+        and not (paths[-1].startswith("s3://") or paths[-1] == "?")
+    ):
         if verb == "cp":
             return Effect(READ_ONLY, command.text, command.line)  # a download
         remote = remote[:1]
@@ -183,13 +219,24 @@ def _s3(
     names = [p.removeprefix("s3://").rstrip("/") for p in remote if p != "?"]
     recursive = "--recursive" in options or verb == "sync"
     if verb == "rb" and "--force" in options:
-        names = [n for n in names]
-        extra = [Touch("aws_s3_object", f"aws_s3_object.{n}/*", "delete",
-                       facts=(("command", command.text), ("force", "every object in the bucket")))
-                 for n in names]  # fmt: skip
+        names = list(names)
+        extra = [
+            Touch(
+                "aws_s3_object",
+                f"aws_s3_object.{n}/*",
+                "delete",
+                facts=(("command", command.text), ("force", "every object in the bucket")),
+            )
+            for n in names
+        ]
         base = _change(command, "aws", rtype, action, names, computed="?" in remote, empty=[])
-        return Effect(base.verdict, base.command, base.line, touches=base.touches + tuple(extra),
-                      notes=base.notes)  # fmt: skip
+        return Effect(
+            base.verdict,
+            base.command,
+            base.line,
+            touches=base.touches + tuple(extra),
+            notes=base.notes,
+        )
     if recursive:
         names = [f"{n}/*" if "/" not in n else f"{n.rstrip('/')}/*" for n in names]
     return _change(command, "aws", rtype, action, names, computed="?" in remote, empty=[])
@@ -202,39 +249,62 @@ def _grouped(command: SimpleCommand, scene: Scene, cloud_name: str, prefix: str)
     cloud = scene.catalog.clouds.get(cloud_name, {})
     positional, options = _split(command.args)
     read = scene.catalog.tool_list(cloud_name, "read")
-    verbs = (*cloud.get("delete_verbs", ()), *cloud.get("create_verbs", ()),
-             *cloud.get("iam_verbs", ()))  # fmt: skip
+    verbs = (
+        *cloud.get("delete_verbs", ()),
+        *cloud.get("create_verbs", ()),
+        *cloud.get("iam_verbs", ()),
+    )
     for index, word in enumerate(positional):
-        if any(fnmatchcase(word, g) for g in read) or (matches_words(" ".join(positional[:index + 1]),
-                                                                    positional) and any(
-                matches_words(g, positional[: index + 1]) for g in read if " " in g)):  # fmt: skip
+        if any(fnmatchcase(word, g) for g in read) or (
+            matches_words(" ".join(positional[: index + 1]), positional)
+            and any(matches_words(g, positional[: index + 1]) for g in read if " " in g)
+        ):
             return Effect(READ_ONLY, command.text, command.line)
-        if any(fnmatchcase(word, g) for g in verbs) or word in ("update", "set", "patch",
-                                                                "stop", "reset", "resize"):  # fmt: skip
+        if any(fnmatchcase(word, g) for g in verbs) or word in (
+            "update",
+            "set",
+            "patch",
+            "stop",
+            "reset",
+            "resize",
+        ):
             groups, verb, names = positional[:index], word, positional[index + 1 :]
             break
     else:
-        return unknown(command, f"command.unknown: {cloud_name} {' '.join(positional[:3])} is "
-                       "not understood")  # fmt: skip
+        return unknown(
+            command, f"command.unknown: {cloud_name} {' '.join(positional[:3])} is not understood"
+        )
     if has_flag(command.args, "--dry-run", "--validate-only"):
         return Effect(READ_ONLY, command.text, command.line)
     types = cloud.get("types", {})
-    rtype = next((types[" ".join(groups[:n])] for n in range(len(groups), 0, -1)
-                  if " ".join(groups[:n]) in types), None)  # fmt: skip
+    rtype = next(
+        (
+            types[" ".join(groups[:n])]
+            for n in range(len(groups), 0, -1)
+            if " ".join(groups[:n]) in types
+        ),
+        None,
+    )
     if verb in cloud.get("iam_verbs", ()):
         base = rtype or prefix + "_".join(_singular(g.replace("-", "_")) for g in groups)
         suffix = "_iam_policy" if verb == "set-iam-policy" else "_iam_binding"
-        rtype = base.removesuffix("_instance").removesuffix("_account") + suffix if not base.endswith(
-            "_iam_binding") else base  # fmt: skip
+        rtype = (
+            base.removesuffix("_instance").removesuffix("_account") + suffix
+            if not base.endswith("_iam_binding")
+            else base
+        )
         action = "update"
     else:
         rtype = rtype or prefix + "_".join(_singular(g.replace("-", "_")) for g in groups)
         action = _verb_action(verb, cloud)
-    id_flags = ("--name", "-n", "--ids", "--resource-group", "-g") if cloud_name == "az" else ()
-    if cloud_name == "az" and rtype != "azurerm_resource_group":
+    id_flags: tuple[str, ...] = ()
+    if cloud_name == "az":  # a resource group is named by --resource-group, anything else by -n
         id_flags = ("--name", "-n", "--ids")
-    targets, computed = _targets(options, [n for n in names if n != "?"] + (
-        ["?"] if "?" in names else []), id_flags)  # fmt: skip
+        if rtype == "azurerm_resource_group":
+            id_flags += ("--resource-group", "-g")
+    targets, computed = _targets(
+        options, [n for n in names if n != "?"] + (["?"] if "?" in names else []), id_flags
+    )
     empty = _empty_filters(options, ("--filter",))
     return _change(command, cloud_name, rtype, action, targets, computed=computed, empty=empty)
 
@@ -253,8 +323,11 @@ def _gcloud_storage(command: SimpleCommand, scene: Scene, positional: list[str])
         return Effect(READ_ONLY, command.text, command.line)
     rtype = types.get(f"storage {verb}", "google_storage_bucket_object")
     recursive = has_flag(command.args, "-r", "-R", "--recursive")
-    names = [p.removeprefix("gs://").rstrip("/") + ("/*" if recursive else "")
-             for p in paths if p.startswith("gs://")]  # fmt: skip
+    names = [
+        p.removeprefix("gs://").rstrip("/") + ("/*" if recursive else "")
+        for p in paths
+        if p.startswith("gs://")
+    ]
     action = "update" if verb == "cp" else "delete"
     return _change(command, "gcloud", rtype, action, names, computed="?" in paths, empty=[])
 

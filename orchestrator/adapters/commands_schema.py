@@ -60,7 +60,7 @@ class CommandsFile(Frozen):
 
 
 def compile_catalog(sources: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """The compiled catalog from {file name: (text, origin)} of commands.yaml and diff-paths.yaml."""
+    """The compiled catalog from {name: (text, origin)} of commands.yaml and diff-paths.yaml."""
     text, origin = sources["commands.yaml"]
     commands = validate_model(parse_yaml(text, origin) or {}, text, origin, CommandsFile)
     paths_text, paths_origin = sources["diff-paths.yaml"]

@@ -22,84 +22,31 @@ which `ParsedScript.errors` reports so the caller can fail closed.
 
 from __future__ import annotations
 
-import codecs
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
+
+from orchestrator.adapters.commands_words import (
+    DYNAMIC_NODES,
+    Redirect,
+    SimpleCommand,
+    Word,
+    descendants,
+    join_path,
+    node_text,
+    word_of,
+)
+from orchestrator.adapters.commands_wrappers import unwrap
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
 
 # How deep `sh -c "bash -c '...'"` may nest before the line counts as unreadable.
 _MAX_DEPTH: Final = 6
-_SHELLS: Final = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash"})
-_DYNAMIC_NODES: Final = frozenset({
-    "simple_expansion", "expansion", "command_substitution", "arithmetic_expansion",
-    "process_substitution", "brace_expression",
-})  # fmt: skip
-_WRITE_REDIRECTS: Final = frozenset({">", ">>", "&>", "&>>", ">|"})
 _STATEMENTS: Final = frozenset({"pipeline", "command", "list", "redirected_statement"})
 _PLAIN: Final = re.compile(r"[A-Za-z0-9_./:=@%+,-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """One word of a command: as written, and its value when the text alone decides it."""
-
-    text: str
-    value: str | None
-
-    @property
-    def static(self) -> bool:
-        """Whether the value is known before the shell runs."""
-        return self.value is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Redirect:
-    """An output or input redirection of a command (`> file`, `>> file`, `< file`)."""
-
-    operator: str
-    target: Word
-
-    @property
-    def writes(self) -> bool:
-        """Whether the redirection writes the target file."""
-        return self.operator in _WRITE_REDIRECTS
-
-
-@dataclass(frozen=True, slots=True)
-class SimpleCommand:
-    """One program run with its arguments, as the shell would start it."""
-
-    words: tuple[Word, ...]
-    text: str
-    line: int
-    assignments: tuple[tuple[str, str | None], ...] = ()
-    redirects: tuple[Redirect, ...] = ()
-    # Text known to arrive on standard input (a here-document, a here-string, `echo ... |`).
-    stdin: str | None = None
-    # Standard input comes from another command of a pipeline, unseen.
-    piped: bool = False
-    # xargs: more arguments arrive at run time from standard input.
-    dynamic_tail: bool = False
-    # The wrappers it was found inside (`sudo`, `xargs`, `sh -c`), outermost first.
-    wrappers: tuple[str, ...] = ()
-    # The working directory the line's `cd`s led to; None when a `cd` went somewhere unknown.
-    cwd: str | None = None
-
-    @property
-    def name(self) -> str | None:
-        """The program's name (its base name), None when it is computed at run time."""
-        if not self.words or self.words[0].value is None:
-            return None
-        return self.words[0].value.rsplit("/", 1)[-1]
-
-    @property
-    def args(self) -> tuple[Word, ...]:
-        """The arguments after the program's name."""
-        return self.words[1:]
 
 
 @dataclass(frozen=True)
@@ -177,9 +124,11 @@ class _Walker:
         fed: str | None = None
         for position, stage in enumerate(node.named_children):
             self._walk(stage, depth=depth, wrappers=wrappers, stdin=fed, piped=position > 0)
-            fed = _static_output(self.commands[-1]) if self.commands and stage.type in {
-                "command", "redirected_statement"
-            } else None
+            fed = (
+                _static_output(self.commands[-1])
+                if self.commands and stage.type in {"command", "redirected_statement"}
+                else None
+            )
 
     def _redirected(
         self, node: Node, *, depth: int, wrappers: tuple[str, ...], piped: bool
@@ -190,8 +139,10 @@ class _Walker:
         stdin: str | None = None
         for index, child in enumerate(node.children):
             if node.field_name_for_child(index) != "redirect" and child.type not in (
-                "heredoc_redirect", "herestring_redirect", "file_redirect",
-            ):  # fmt: skip
+                "heredoc_redirect",
+                "herestring_redirect",
+                "file_redirect",
+            ):
                 continue
             found, text = _redirect(child)
             redirects.extend(found)
@@ -243,7 +194,7 @@ class _Walker:
                 name = child.child_by_field_name("name")
                 value = child.child_by_field_name("value")
                 assignments.append(
-                    (_text(name) if name else "", word_of(value).value if value else "")
+                    (node_text(name) if name else "", word_of(value).value if value else "")
                 )
                 # the value may hide commands: x=$(aws ec2 terminate-instances ...)
                 self._nested(child, depth=depth, wrappers=wrappers)
@@ -261,7 +212,7 @@ class _Walker:
         self.emit(
             SimpleCommand(
                 words=tuple(words),
-                text=_text(node),
+                text=node_text(node),
                 line=line,
                 assignments=tuple(assignments),
                 redirects=tuple(redirects),
@@ -275,11 +226,12 @@ class _Walker:
 
     def _nested(self, node: Node, *, depth: int, wrappers: tuple[str, ...]) -> None:
         """Commands inside a word: `$(...)`, backticks, `<(...)`."""
-        for child in _descendants(node):
+        for child in descendants(node):
             if child.type in ("command_substitution", "process_substitution"):
                 for inner in child.named_children:
-                    self._walk(inner, depth=depth, wrappers=(*wrappers, "$(...)"), stdin=None,
-                               piped=False)  # fmt: skip
+                    self._walk(
+                        inner, depth=depth, wrappers=(*wrappers, "$(...)"), stdin=None, piped=False
+                    )
 
     def emit(self, command: SimpleCommand, *, depth: int) -> None:
         """Record a command, or the command a wrapper runs, and follow `cd`."""
@@ -298,114 +250,13 @@ class _Walker:
             return
         targets = [w for w in command.args if not (w.value or "").startswith("-")]
         if not targets:
-            self.cwd = None if self.cwd is None else _home()
+            self.cwd = None if self.cwd is None else os.path.expanduser("~")
             return
         target = targets[0].value
         if target is None or self.cwd is None:
             self.cwd = None
             return
         self.cwd = join_path(self.cwd, target)
-
-
-def unwrap(command: SimpleCommand) -> SimpleCommand | str | None:
-    """The command a wrapper runs, a shell string it runs, or None when it is no wrapper."""
-    name = command.name
-    args = list(command.args)
-    if name in _SHELLS:
-        return _shell_string(command, args)
-    if name == "eval":
-        values = [w.value for w in args]
-        if all(v is not None for v in values) and values:
-            return " ".join(v for v in values if v is not None)
-        return None
-    skip = _WRAPPERS.get(name or "")
-    if skip is None:
-        return None
-    rest = skip(args)
-    if rest is None or not rest:
-        return None
-    assignments = command.assignments
-    if name == "env":
-        while rest and rest[0].value is not None and "=" in rest[0].value:
-            key, _, value = rest[0].value.partition("=")
-            assignments = (*assignments, (key, value))
-            rest = rest[1:]
-        if not rest:
-            return None
-    return replace(
-        command,
-        words=tuple(rest),
-        assignments=assignments,
-        wrappers=(*command.wrappers, name or ""),
-        dynamic_tail=command.dynamic_tail or name == "xargs",
-        piped=command.piped and name != "xargs",
-    )
-
-
-def _shell_string(command: SimpleCommand, args: list[Word]) -> str | None:
-    """`sh -c 'STRING'` runs STRING; `bash script.sh` and `sh` alone are not unwrapped."""
-    for index, word in enumerate(args):
-        value = word.value
-        if value is None:
-            return None
-        if value.startswith("-") and "c" in value.lstrip("-") and not value.startswith("--"):
-            if index + 1 < len(args):
-                return args[index + 1].value
-            return None
-        if not value.startswith("-"):
-            return None
-    return None
-
-
-def _options(with_value: frozenset[str], *, stop_at_first: bool = True):  # type: ignore[no-untyped-def]
-    """A wrapper's option skipper: options (some taking a value), then the command."""
-
-    def skip(args: list[Word]) -> list[Word] | None:
-        index = 0
-        while index < len(args):
-            value = args[index].value
-            if value is None:
-                return args[index:]
-            if value == "--":
-                return args[index + 1 :]
-            if not value.startswith("-") or value == "-":
-                return args[index:]
-            index += 2 if value in with_value else 1
-        return None if stop_at_first else []
-
-    return skip
-
-
-def _timeout(args: list[Word]) -> list[Word] | None:
-    rest = _options(frozenset({"-s", "--signal", "-k", "--kill-after"}))(args)
-    return rest[1:] if rest else None  # the duration comes first
-
-
-def _watch(args: list[Word]) -> list[Word] | None:
-    return _options(frozenset({"-n", "--interval", "-d", "--differences"}))(args)
-
-
-_WRAPPERS: Final = {
-    "sudo": _options(frozenset({"-u", "--user", "-g", "--group", "-h", "--host", "-p",
-                                "--prompt", "-C", "--close-from", "-D", "--chdir", "-r",
-                                "--role", "-t", "--type", "-T", "--command-timeout"})),
-    "doas": _options(frozenset({"-u", "-C"})),
-    "env": _options(frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"})),
-    "nohup": _options(frozenset()),
-    "time": _options(frozenset({"-f", "--format", "-o", "--output"})),
-    "timeout": _timeout,
-    "nice": _options(frozenset({"-n", "--adjustment"})),
-    "ionice": _options(frozenset({"-c", "--class", "-n", "--classdata", "-p", "--pid"})),
-    "stdbuf": _options(frozenset({"-i", "-o", "-e"})),
-    "command": _options(frozenset()),
-    "builtin": _options(frozenset()),
-    "exec": _options(frozenset({"-a"})),
-    "caffeinate": _options(frozenset({"-t", "-w"})),
-    "watch": _watch,
-    "xargs": _options(frozenset({"-n", "--max-args", "-I", "-i", "--replace", "-L",
-                                 "--max-lines", "-P", "--max-procs", "-d", "--delimiter",
-                                 "-a", "--arg-file", "-E", "-e", "-s", "--max-chars"})),
-}  # fmt: skip
 
 
 def _static_output(command: SimpleCommand) -> str | None:
@@ -421,8 +272,9 @@ def _redirect(node: Node) -> tuple[list[Redirect], str | None]:
     """The redirections of one redirect node, and the text it feeds to standard input."""
     if node.type == "heredoc_redirect":
         bodies = [c for c in node.named_children if c.type == "heredoc_body"]
-        expands = not any(c.type == "heredoc_start" and _text(c)[:1] in "'\"" for c in
-                          node.named_children)  # fmt: skip
+        expands = not any(
+            c.type == "heredoc_start" and node_text(c)[:1] in "'\"" for c in node.named_children
+        )
         nested: list[Redirect] = []
         for child in node.named_children:
             if child.type == "file_redirect":
@@ -430,8 +282,8 @@ def _redirect(node: Node) -> tuple[list[Redirect], str | None]:
         if not bodies:
             return nested, ""
         body = bodies[0]
-        dynamic = expands and any(c.type in _DYNAMIC_NODES for c in _descendants(body))
-        return nested, None if dynamic else _text(body)
+        dynamic = expands and any(c.type in DYNAMIC_NODES for c in descendants(body))
+        return nested, None if dynamic else node_text(body)
     if node.type == "herestring_redirect":
         targets = [c for c in node.named_children if c.type != "file_descriptor"]
         return [], word_of(targets[0]).value if targets else None
@@ -440,81 +292,6 @@ def _redirect(node: Node) -> tuple[list[Redirect], str | None]:
     if destination is None or operator in (">&", "<&", ">&-", "<&-"):
         return [], None
     return [Redirect(operator, word_of(destination))], None
-
-
-def word_of(node: Node) -> Word:
-    """A word node's text and, when no expansion decides it, its value."""
-    value = _value(node)
-    return Word(_text(node), value)
-
-
-def _value(node: Node) -> str | None:
-    kind = node.type
-    if kind in _DYNAMIC_NODES:
-        return None
-    if kind == "word":
-        return _unescape_word(_text(node))
-    if kind in ("number", "variable_name", "heredoc_body", "string_content"):
-        return _text(node)
-    if kind == "raw_string":
-        return _text(node)[1:-1]
-    if kind == "ansi_c_string":
-        raw = _text(node)[2:-1]
-        try:
-            return codecs.decode(raw.encode("latin-1", "backslashreplace"), "unicode_escape")
-        except (UnicodeDecodeError, ValueError):
-            return None
-    if kind in ("string", "translated_string"):
-        parts: list[str] = []
-        for child in node.named_children:
-            part = _value(child)
-            if part is None:
-                return None
-            parts.append(_unescape_double(part) if child.type == "string_content" else part)
-        return "".join(parts)
-    if kind == "concatenation":
-        pieces = [_value(child) for child in node.named_children]
-        return None if any(p is None for p in pieces) else "".join(p or "" for p in pieces)
-    return None
-
-
-def _unescape_word(text: str) -> str:
-    out, escaped = [], False
-    for ch in text:
-        if escaped:
-            out.append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _unescape_double(text: str) -> str:
-    # Inside double quotes a backslash escapes only $ ` " \ and newline.
-    out, index = [], 0
-    while index < len(text):
-        ch = text[index]
-        if ch == "\\" and index + 1 < len(text) and text[index + 1] in '$`"\\\n':
-            out.append(text[index + 1])
-            index += 2
-            continue
-        out.append(ch)
-        index += 1
-    return "".join(out)
-
-
-def _text(node: Node) -> str:
-    return (node.text or b"").decode("utf-8", errors="surrogateescape")
-
-
-def _descendants(node: Node) -> Iterator[Node]:
-    stack = list(reversed(node.named_children))
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.named_children))
 
 
 def _errors(root: Node) -> Iterator[Node]:
@@ -527,19 +304,3 @@ def _errors(root: Node) -> Iterator[Node]:
             yield node
             continue
         stack.extend(c for c in node.children if c.has_error or c.is_missing)
-
-
-def _home() -> str:
-    import os  # noqa: PLC0415 - rarely needed
-
-    return os.path.expanduser("~")
-
-
-def join_path(base: str, target: str) -> str:
-    """`target` resolved against `base`, with `~` expanded and `.`/`..` folded (no file access)."""
-    import posixpath  # noqa: PLC0415
-
-    if target == "~" or target.startswith("~/"):
-        target = _home() + target[1:]
-    joined = target if target.startswith("/") else posixpath.join(base, target)
-    return posixpath.normpath(joined)

@@ -52,24 +52,39 @@ def _parser() -> argparse.ArgumentParser:
         description="Review one tool call of an agent: allow, ask or deny. Reads a pre-tool-use "
         "hook payload on standard input, or wraps a command given after --.",
     )
-    parser.add_argument("--format", default="auto",
-                        choices=["auto", "claude-code", "codex", "gemini", "generic"])
-    parser.add_argument("--actor", help="The agent's name (default: the hook's agent, "
-                        f"or ${_ENV_ACTOR}).")
+    parser.add_argument(
+        "--format", default="auto", choices=["auto", "claude-code", "codex", "gemini", "generic"]
+    )
+    parser.add_argument(
+        "--actor", help=f"The agent's name (default: the hook's agent, or ${_ENV_ACTOR})."
+    )
     parser.add_argument("--source", default="ai-agent", choices=["ai-agent", "automation", "human"])
-    parser.add_argument("--environment", help="Target environment (default: the call's, "
-                        f"${_ENV_ENVIRONMENT}, else production).")
+    parser.add_argument(
+        "--environment",
+        help=f"Target environment (default: the call's, ${_ENV_ENVIRONMENT}, else production).",
+    )
     parser.add_argument("--intent", default="", help="What the agent is working on.")
     parser.add_argument("--config", help="Config directory (or COMMANDER_CONFIG).")
     parser.add_argument("--db", help="Audit store URL (or COMMANDER_DATABASE_URL).")
     parser.add_argument("--topology", help="Topology file (or COMMANDER_TOPOLOGY).")
-    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                        help="On escalate, wait this long for the human gate before answering.")
-    parser.add_argument("--log", help="Append every answer, reviewed or not, to this JSON-lines "
-                        "file (or COMMANDER_GUARD_LOG).")
-    parser.add_argument("command", nargs=argparse.REMAINDER,
-                        help="-- CMD ARGS: run CMD only if the review approves it.")
-    return parser  # fmt: skip
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="On escalate, wait this long for the human gate before answering.",
+    )
+    parser.add_argument(
+        "--log",
+        help="Append every answer, reviewed or not, to this JSON-lines "
+        "file (or COMMANDER_GUARD_LOG).",
+    )
+    parser.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        help="-- CMD ARGS: run CMD only if the review approves it.",
+    )
+    return parser
 
 
 def main(argv: list[str]) -> int:
@@ -79,11 +94,17 @@ def main(argv: list[str]) -> int:
     if args.command and args.command[0] == "--":
         command = args.command[1:]
     options = GuardOptions(
-        format=args.format, actor=args.actor or os.environ.get(_ENV_ACTOR), source=args.source,
-        environment=args.environment or os.environ.get(_ENV_ENVIRONMENT), intent=args.intent,
-        config=args.config, db=args.db, topology=args.topology, wait=args.wait,
+        format=args.format,
+        actor=args.actor or os.environ.get(_ENV_ACTOR),
+        source=args.source,
+        environment=args.environment or os.environ.get(_ENV_ENVIRONMENT),
+        intent=args.intent,
+        config=args.config,
+        db=args.db,
+        topology=args.topology,
+        wait=args.wait,
         log=args.log or os.environ.get("COMMANDER_GUARD_LOG"),
-    )  # fmt: skip
+    )
     if command:
         return _wrap(command, options)
     fmt = options.format
@@ -120,19 +141,36 @@ def decide(call: ToolCall, options: GuardOptions) -> Answer:
     from pathlib import Path  # noqa: PLC0415
 
     catalog = load_catalog(Path(config) if config else None, cache_dir())
-    scene = Scene(catalog=catalog, root=working_tree_root(call.cwd),
-                  home=os.path.expanduser("~"), cwd=call.cwd)  # fmt: skip
+    scene = Scene(
+        catalog=catalog,
+        root=working_tree_root(call.cwd),
+        home=os.path.expanduser("~"),
+        cwd=call.cwd,
+    )
     found = call_effects(call, scene)
     changing = [e for e in found if e.verdict not in ("read-only", "local")]
     if not changing:
         kinds = sorted({e.verdict for e in found}) or ["read-only"]
-        return _logged(Answer("allow", f"{' and '.join(kinds)}: {call.shown[:200]} changes "
-                              "nothing outside the working tree; not recorded"), call, options)  # fmt: skip
+        return _logged(
+            Answer(
+                "allow",
+                f"{' and '.join(kinds)}: {call.shown[:200]} changes "
+                "nothing outside the working tree; not recorded",
+            ),
+            call,
+            options,
+        )
     if all(e.verdict == "unknown" for e in changing) and catalog.unknown != "ask":
         reason = "; ".join(e.reason for e in changing)
         verdict = "allow" if catalog.unknown == "allow" else "deny"
-        return _logged(Answer(verdict, f"unknown command ({reason}): the catalog says "
-                              f"{catalog.unknown}; not reviewed"), call, options)  # fmt: skip
+        return _logged(
+            Answer(
+                verdict,
+                f"unknown command ({reason}): the catalog says {catalog.unknown}; not reviewed",
+            ),
+            call,
+            options,
+        )
     from orchestrator.commands.guard_review import review_call  # noqa: PLC0415
 
     return _logged(review_call(call, found, options), call, options)
@@ -140,8 +178,14 @@ def decide(call: ToolCall, options: GuardOptions) -> Answer:
 
 def _logged(answer: Answer, call: ToolCall, options: GuardOptions) -> Answer:
     if options.log:
-        line = {"call": call.shown, "tool": call.tool, "format": call.format, "cwd": call.cwd,
-                "session": call.session, **answer.document()}  # fmt: skip
+        line = {
+            "call": call.shown,
+            "tool": call.tool,
+            "format": call.format,
+            "cwd": call.cwd,
+            "session": call.session,
+            **answer.document(),
+        }
         with open(options.log, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(line, ensure_ascii=False) + "\n")
     return answer
@@ -149,9 +193,15 @@ def _logged(answer: Answer, call: ToolCall, options: GuardOptions) -> Answer:
 
 def _wrap(command: list[str], options: GuardOptions) -> int:
     """Review CMD, then replace this process with it only on approve."""
-    call = ToolCall(format="generic", tool="shell", cwd=os.getcwd(), argv=tuple(command),
-                    actor=options.actor, environment=options.environment,
-                    intent=options.intent)  # fmt: skip
+    call = ToolCall(
+        format="generic",
+        tool="shell",
+        cwd=os.getcwd(),
+        argv=tuple(command),
+        actor=options.actor,
+        environment=options.environment,
+        intent=options.intent,
+    )
     try:
         answer = decide(call, options)
     except Exception as exc:  # fail closed: never run the command after an error
@@ -161,7 +211,7 @@ def _wrap(command: list[str], options: GuardOptions) -> int:
         sys.stderr.write(f"commander guard: {answer.decision}: {answer.reason}\n")
         return 3 if answer.decision == "ask" else 4
     sys.stdout.flush()
-    _exec(command)
+    return _exec(command)
 
 
 def _exec(command: list[str]) -> NoReturn:

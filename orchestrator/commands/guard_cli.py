@@ -13,10 +13,13 @@ def register(app: typer.Typer) -> None:
     """Add `guard` to the app, passing its arguments through untouched."""
 
     @app.command(
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                          "help_option_names": []},
+        context_settings={
+            "allow_extra_args": True,
+            "ignore_unknown_options": True,
+            "help_option_names": [],
+        },
         add_help_option=False,
-    )  # fmt: skip
+    )
     def guard(ctx: typer.Context) -> None:
         """Review one agent tool call (hook JSON on stdin, or -- CMD): allow, ask or deny."""
         from orchestrator.commands.guard import main  # noqa: PLC0415

@@ -50,15 +50,22 @@ def review_call(call: ToolCall, found: list[Effect], options: GuardOptions) -> A
         environment=options.environment or call.environment,
     )
     proposal = build_proposal(
-        call, found, submission, diff_paths=config.diff_paths,
+        call,
+        found,
+        submission,
+        diff_paths=config.diff_paths,
         max_bytes=config.commander.max_input_bytes,
-    )  # fmt: skip
+    )
     command_key = hashlib.sha256(f"{call.cwd}\0{call.shown}".encode()).hexdigest()[:16]
     change_id = f"guard:{actor}:{command_key}"
     request = ReviewRequest(
-        path="tool-call", kind="command", submission=submission, settings=settings,
-        change_id=change_id, submitter=call.session or actor,
-    )  # fmt: skip
+        path="tool-call",
+        kind="command",
+        submission=submission,
+        settings=settings,
+        change_id=change_id,
+        submitter=call.session or actor,
+    )
     setup = prepare(settings, config)
     store = Store.open(settings.database_url)
     try:
@@ -88,10 +95,14 @@ def answer_for(decision: Decision, notes: tuple[str, ...] = ()) -> Answer:
 def reason(decision: Decision) -> str:
     """The decision's rationale and the findings that carry it, in one paragraph."""
     findings = sorted(
-        {(f.severity.value, f.rule, f.message) for v in decision.verdicts for f in v.findings
-         if f.severity.value in ("high", "critical") or f.hard},
+        {
+            (f.severity.value, f.rule, f.message)
+            for v in decision.verdicts
+            for f in v.findings
+            if f.severity.value in ("high", "critical") or f.hard
+        },
         key=lambda item: (item[0] != "critical", item[1]),
-    )  # fmt: skip
+    )
     named = "; ".join(f"{rule}: {message}" for _, rule, message in findings[:6])
     more = f" (+{len(findings) - 6} more)" if len(findings) > 6 else ""
     roles = ", ".join(r.role for r in decision.required_approvals)
@@ -119,10 +130,17 @@ def _earlier(store: Store, change_id: str, digest: str, policy: str) -> Answer |
     if found is None:
         return None
     stored = store.get(found)
-    if stored.decision.outcome == "escalate" and _escalation_status(store, found) == \
-            "approved-by-humans":  # fmt: skip
-        return Answer("allow", f"approved by humans as decision {found}; this is the same "
-                      "command under the same policy", outcome="escalate", decision_id=found)  # fmt: skip
+    if (
+        stored.decision.outcome == "escalate"
+        and _escalation_status(store, found) == "approved-by-humans"
+    ):
+        return Answer(
+            "allow",
+            f"approved by humans as decision {found}; this is the same "
+            "command under the same policy",
+            outcome="escalate",
+            decision_id=found,
+        )
     return None
 
 
@@ -139,10 +157,18 @@ def _wait(store: Store, decision: Decision, answer: Answer, seconds: float) -> A
     while time.monotonic() < deadline:
         status = _escalation_status(store, decision.decision_id)
         if status == "approved-by-humans":
-            return Answer("allow", f"approved by humans while waiting: {answer.reason}",
-                          outcome=decision.outcome, decision_id=decision.decision_id)  # fmt: skip
+            return Answer(
+                "allow",
+                f"approved by humans while waiting: {answer.reason}",
+                outcome=decision.outcome,
+                decision_id=decision.decision_id,
+            )
         if status in ("denied", "expired", "cancelled"):
-            return Answer("deny", f"{status} by the human gate: {answer.reason}",
-                          outcome=decision.outcome, decision_id=decision.decision_id)  # fmt: skip
+            return Answer(
+                "deny",
+                f"{status} by the human gate: {answer.reason}",
+                outcome=decision.outcome,
+                decision_id=decision.decision_id,
+            )
         time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     return answer
