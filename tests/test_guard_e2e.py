@@ -271,3 +271,32 @@ def test_retry_after_human_approval_is_allowed(env: dict[str, str], tmp_path: Pa
         assert signed.returncode == 0, signed.stderr
     again = json.loads(guard(env, payload).stdout)
     assert again["decision"] == "allow"
+
+
+def test_the_same_command_while_pending_is_one_escalation(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """An agent retrying an escalated command is asked again about the same decision; no second
+    escalation is opened for the humans to answer."""
+    payload = {
+        "actor": "ops-bot",
+        "cwd": str(tmp_path / "repo"),
+        "environment": "production",
+        "command": "kubectl rollout restart deploy/web -n prod",
+    }
+    first = json.loads(guard(env, payload).stdout)
+    again = json.loads(guard(env, payload).stdout)
+    assert (first["decision"], again["decision"]) == ("ask", "ask")
+    assert again["decision_id"] == first["decision_id"]
+    pending = json.loads(commander(env, "pending", "--output", "json").stdout)
+    assert [p["decision_id"] for p in pending] == [first["decision_id"]]
+
+
+def test_wrapper_keeps_the_commands_own_double_dash(env: dict[str, str], tmp_path: Path) -> None:
+    """Only the separator after `guard` is dropped: `--` inside CMD reaches CMD unchanged."""
+    repo = tmp_path / "repo"
+    done = guard(
+        env, None, "--", "sh", "-c", 'printf "%s\\n" "$@" > args', "sh", "--", "x", cwd=repo
+    )
+    assert done.returncode == 0, done.stderr
+    assert (repo / "args").read_text().split() == ["--", "x"]

@@ -19,31 +19,18 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from orchestrator.adapters.commands_calls import Answer, ToolCall, read_call, render_answer
+from orchestrator.commands.guard_core import GuardOptions, judge
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.commands_classify import Effect
 
 _ENV_URL = "COMMANDER_URL"
 _ENV_ACTOR = "COMMANDER_ACTOR"
 _ENV_ENVIRONMENT = "COMMANDER_ENVIRONMENT"
 _MAX_CALL_BYTES = 16 << 20
-
-
-@dataclass(frozen=True)
-class GuardOptions:
-    """How `commander guard` was called."""
-
-    format: str = "auto"
-    actor: str | None = None
-    source: str = "ai-agent"
-    environment: str | None = None
-    intent: str = ""
-    config: str | None = None
-    db: str | None = None
-    topology: str | None = None
-    wait: float = 0.0
-    log: str | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,9 +77,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Run `commander guard`; the return value is the process's exit code."""
     args = _parser().parse_args(argv)
-    command = [a for a in args.command if a != "--"] if args.command else []
-    if args.command and args.command[0] == "--":
-        command = args.command[1:]
+    # only the separator goes: a `--` inside CMD is CMD's own (`git checkout -- FILE`)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
     options = GuardOptions(
         format=args.format,
         actor=args.actor or os.environ.get(_ENV_ACTOR),
@@ -124,56 +110,26 @@ def main(argv: list[str]) -> int:
 
 
 def decide(call: ToolCall, options: GuardOptions) -> Answer:
-    """The answer to one tool call: remote, fast (no change), or reviewed and recorded."""
-    if os.environ.get(_ENV_URL):
+    """The answer to one tool call: from the service, or judged here (and logged if asked)."""
+    url = os.environ.get(_ENV_URL)
+    if url:
         from orchestrator.commands.guard_remote import ask_service  # noqa: PLC0415
 
-        return _logged(ask_service(call, options, os.environ[_ENV_URL]), call, options)
+        return _logged(ask_service(call, options, url), call, options)
+    from pathlib import Path  # noqa: PLC0415
+
     from orchestrator.adapters.commands_catalog import load_catalog  # noqa: PLC0415
-    from orchestrator.adapters.commands_classify import (  # noqa: PLC0415
-        Scene,
-        call_effects,
-        working_tree_root,
-    )
     from orchestrator.settings import ENV_CONFIG, cache_dir  # noqa: PLC0415
 
     config = options.config or os.environ.get(ENV_CONFIG) or None
-    from pathlib import Path  # noqa: PLC0415
-
     catalog = load_catalog(Path(config) if config else None, cache_dir())
-    scene = Scene(
-        catalog=catalog,
-        root=working_tree_root(call.cwd),
-        home=os.path.expanduser("~"),
-        cwd=call.cwd,
-    )
-    found = call_effects(call, scene)
-    changing = [e for e in found if e.verdict not in ("read-only", "local")]
-    if not changing:
-        kinds = sorted({e.verdict for e in found}) or ["read-only"]
-        return _logged(
-            Answer(
-                "allow",
-                f"{' and '.join(kinds)}: {call.shown[:200]} changes "
-                "nothing outside the working tree; not recorded",
-            ),
-            call,
-            options,
-        )
-    if all(e.verdict == "unknown" for e in changing) and catalog.unknown != "ask":
-        reason = "; ".join(e.reason for e in changing)
-        verdict = "allow" if catalog.unknown == "allow" else "deny"
-        return _logged(
-            Answer(
-                verdict,
-                f"unknown command ({reason}): the catalog says {catalog.unknown}; not reviewed",
-            ),
-            call,
-            options,
-        )
-    from orchestrator.commands.guard_review import review_call  # noqa: PLC0415
 
-    return _logged(review_call(call, found, options), call, options)
+    def review(found: list[Effect]) -> Answer:
+        from orchestrator.commands.guard_review import review_here  # noqa: PLC0415
+
+        return review_here(call, found, options)
+
+    return _logged(judge(call, catalog, review), call, options)
 
 
 def _logged(answer: Answer, call: ToolCall, options: GuardOptions) -> Answer:

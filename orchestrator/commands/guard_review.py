@@ -1,16 +1,19 @@
 """A tool call that changes something, reviewed and recorded like any proposal.
 
+    review_here(call, found, options)                  the CLI: its own store, per call
+    review_call(call, found, options, setup=, store=)  the service: loaded once
+
 The only place the guard touches the review path (orchestrator/review.py:
-`prepare`, `review_proposal`) and the gate's state (`_earlier` and
-`_escalation_status`, two reads the gate package owns), so that coupling has
-one small home.
+`review_proposal`) and the gate's state (`_earlier` and `_escalation_status`,
+two reads the gate package owns), so that coupling has one small home.
 
 The actor is the agent (`--actor`, else the hook's agent name), so freezes
 (`commander freeze AGENT`) and action budgets count across its sessions; the
-session id is kept in the record. The change id is the actor and the
-command, so when a human approves an escalated command and the agent runs
-the same command again, the approved decision answers it (allow) instead of
-a second escalation.
+session id is kept in the record. The change id is the actor, the directory
+and the command, so the same command again is answered by the decision
+already made for it while that decision waits for or has a human answer:
+pending, it is asked again without a second escalation; approved, it is
+allowed; denied, it is denied.
 """
 
 from __future__ import annotations
@@ -26,22 +29,43 @@ from orchestrator.models import Decision, Source
 
 if TYPE_CHECKING:
     from orchestrator.adapters.commands_classify import Effect
-    from orchestrator.commands.guard import GuardOptions
+    from orchestrator.commands.guard_core import GuardOptions
+    from orchestrator.review import ReviewSetup
     from orchestrator.store import Store
 
 _ANSWERS = {"approve": "allow", "escalate": "ask", "reject": "deny"}
 _POLL_SECONDS = 1.0
 
 
-def review_call(call: ToolCall, found: list[Effect], options: GuardOptions) -> Answer:
-    """Review the call's changes through the gate and record the decision."""
+def review_here(call: ToolCall, found: list[Effect], options: GuardOptions) -> Answer:
+    """Review in this process: load the policy and graph, open the store, review, close it."""
     from orchestrator.config import load_config  # noqa: PLC0415
-    from orchestrator.review import ReviewRequest, prepare, review_proposal  # noqa: PLC0415
+    from orchestrator.review import prepare  # noqa: PLC0415
     from orchestrator.settings import resolve  # noqa: PLC0415
     from orchestrator.store import Store  # noqa: PLC0415
 
     settings = resolve(db=options.db, config=options.config, topology=options.topology)
-    config = load_config(settings.config_dir)
+    setup = prepare(settings, load_config(settings.config_dir))
+    store = Store.open(settings.database_url)
+    try:
+        return review_call(call, found, options, setup=setup, store=store)
+    finally:
+        store.close()
+
+
+def review_call(
+    call: ToolCall,
+    found: list[Effect],
+    options: GuardOptions,
+    *,
+    setup: ReviewSetup,
+    store: Store,
+    submitter: str | None = None,
+) -> Answer:
+    """Review the call's changes through the gate and record the decision."""
+    from orchestrator.review import ReviewRequest, review_proposal  # noqa: PLC0415
+
+    config = setup.config
     actor = options.actor or call.actor or AGENT_NAMES[call.format]
     submission = Submission(
         source=Source(options.source),
@@ -62,23 +86,18 @@ def review_call(call: ToolCall, found: list[Effect], options: GuardOptions) -> A
         path="tool-call",
         kind="command",
         submission=submission,
-        settings=settings,
+        settings=setup.settings,
         change_id=change_id,
-        submitter=call.session or actor,
+        submitter=submitter or call.session or actor,
     )
-    setup = prepare(settings, config)
-    store = Store.open(settings.database_url)
-    try:
-        earlier = _earlier(store, change_id, proposal.digest(), config.policy_version)
-        if earlier is not None:
-            return earlier
-        decision = review_proposal(setup, store, request, proposal).decision
-        answer = answer_for(decision, proposal.status.notes)
-        if answer.decision == "ask" and options.wait > 0:
-            return _wait(store, decision, answer, options.wait)
-        return answer
-    finally:
-        store.close()
+    earlier = _earlier(store, change_id, proposal.digest(), config.policy_version)
+    if earlier is not None:
+        return earlier
+    decision = review_proposal(setup, store, request, proposal).decision
+    answer = answer_for(decision, proposal.status.notes)
+    if answer.decision == "ask" and options.wait > 0:
+        return _wait(store, decision, answer, options.wait)
+    return answer
 
 
 def answer_for(decision: Decision, notes: tuple[str, ...] = ()) -> Answer:
@@ -119,7 +138,7 @@ def reason(decision: Decision) -> str:
 
 
 def _earlier(store: Store, change_id: str, digest: str, policy: str) -> Answer | None:
-    """The same command, already approved by humans under this policy: allow it."""
+    """The same command's escalation, still standing under this policy: its human answer."""
     from orchestrator.store.chain import parse_utc  # noqa: PLC0415
     from orchestrator.store.reuse import SubmissionKey, reusable_decision  # noqa: PLC0415
 
@@ -129,19 +148,19 @@ def _earlier(store: Store, change_id: str, digest: str, policy: str) -> Answer |
         found = reusable_decision(conn, key, parse_utc(now))
     if found is None:
         return None
-    stored = store.get(found)
-    if (
-        stored.decision.outcome == "escalate"
-        and _escalation_status(store, found) == "approved-by-humans"
-    ):
-        return Answer(
-            "allow",
-            f"approved by humans as decision {found}; this is the same "
-            "command under the same policy",
-            outcome="escalate",
-            decision_id=found,
-        )
-    return None
+    status = _escalation_status(store, found)
+    same = "the same command under the same policy"
+    if status == "approved-by-humans":
+        why = f"approved by humans as decision {found}; this is {same}"
+        return Answer("allow", why, outcome="escalate", decision_id=found)
+    if status == "pending":
+        stored = store.get(found).decision
+        why = f"still waiting for sign-off ({same}): {reason(stored)}"
+        return Answer("ask", why, outcome="escalate", decision_id=found)
+    if status == "denied":
+        why = f"denied by the human gate as decision {found}; this is {same}"
+        return Answer("deny", why, outcome="escalate", decision_id=found)
+    return None  # not escalated: judged anew, so each run counts against the budgets
 
 
 def _escalation_status(store: Store, decision_id: str) -> str | None:
