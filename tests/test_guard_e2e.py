@@ -300,3 +300,29 @@ def test_wrapper_keeps_the_commands_own_double_dash(env: dict[str, str], tmp_pat
     )
     assert done.returncode == 0, done.stderr
     assert (repo / "args").read_text().split() == ["--", "x"]
+
+
+def test_every_interpreter_is_indexed() -> None:
+    """Each program an interpreter module handles is found through the lazy index, and only
+    those: a program missing from the index would fall through to the catalog's lists."""
+    from orchestrator.adapters import (
+        commands_cloud,
+        commands_git,
+        commands_host,
+        commands_kube,
+        commands_services,
+        commands_terraform,
+    )
+    from orchestrator.adapters.commands_classify import _MODULES, interpreter
+
+    modules = (
+        commands_cloud,
+        commands_git,
+        commands_host,
+        commands_kube,
+        commands_services,
+        commands_terraform,
+    )
+    handled = {name: fn for module in modules for name, fn in module.INTERPRETERS.items()}
+    assert set(handled) == set(_MODULES)
+    assert all(interpreter(name) is fn for name, fn in handled.items())

@@ -20,8 +20,7 @@ on stderr for the hooks, exit 1 for generic).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from orchestrator.errors import InputError
 
@@ -71,8 +70,7 @@ _SHELL_TOOLS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FileEdit:
+class FileEdit(NamedTuple):
     """A file an edit tool writes: its whole new content, replacements, or a patch."""
 
     path: str
@@ -81,8 +79,7 @@ class FileEdit:
     patch: str | None = None
 
 
-@dataclass(frozen=True)
-class ToolCall:
+class ToolCall(NamedTuple):
     """One tool call an agent is about to make."""
 
     format: str
@@ -95,7 +92,8 @@ class ToolCall:
     actor: str | None = None
     environment: str | None = None
     intent: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
+    # the JSON it arrived as (None for the wrapper's argv); never modified
+    raw: dict[str, Any] | None = None
 
     @property
     def read_only_tool(self) -> bool:
@@ -163,30 +161,30 @@ def _hook(document: dict[str, Any], origin: str, fmt: str) -> ToolCall:
         patch = tool_input.get("command") or tool_input.get("input") or tool_input.get("patch")
         if not isinstance(patch, str):
             raise InputError(origin, "expected the patch text", where="tool_input.command")
-        return replace(base, edits=_patch_edits(patch, cwd))
+        return base._replace(edits=_patch_edits(patch, cwd))
     path = tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
     if tool in ("Write", "write_file") and isinstance(path, str):
         content = tool_input.get("content")
         if not isinstance(content, str):
             raise InputError(origin, "expected a string", where="tool_input.content")
-        return replace(base, edits=(FileEdit(path, content=content),))
+        return base._replace(edits=(FileEdit(path, content=content),))
     if tool in ("Edit", "replace", "MultiEdit") and isinstance(path, str):
         edits = tool_input.get("edits") if tool == "MultiEdit" else [tool_input]
-        return replace(base, edits=(FileEdit(path, replacements=_replacements(edits, origin)),))
+        return base._replace(edits=(FileEdit(path, replacements=_replacements(edits, origin)),))
     return base  # a tool commander cannot see into: unknown, unless it only reads
 
 
 def _shell_call(base: ToolCall, tool_input: dict[str, Any], origin: str) -> ToolCall:
     command = tool_input.get("command")
     if isinstance(command, list) and all(isinstance(c, str) for c in command):
-        return replace(base, argv=tuple(command))
+        return base._replace(argv=tuple(command))
     if not isinstance(command, str):
         raise InputError(origin, "expected the command as a string", where="tool_input.command")
     directory = tool_input.get("directory") or tool_input.get("dir_path")
     cwd = base.cwd
     if isinstance(directory, str) and directory:
         cwd = directory if directory.startswith("/") else f"{cwd}/{directory}"
-    return replace(base, command=command, cwd=cwd)
+    return base._replace(command=command, cwd=cwd)
 
 
 def _replacements(edits: object, origin: str) -> tuple[tuple[str, str, bool], ...]:
@@ -247,8 +245,7 @@ def _patch_edits(patch: str, cwd: str) -> tuple[FileEdit, ...]:
     return tuple(edits)
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """The guard's answer to one tool call."""
 
     decision: str  # allow | ask | deny

@@ -16,21 +16,19 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from orchestrator.errors import ConfigError
-from orchestrator.shipped import shipped_config_dir
+from orchestrator.shipped import shipped_config_path
 
 # Bump when the compiled layout changes: old cache files are then ignored.
 _LAYOUT: Final = "commander.commands/1"
 _FILES: Final = ("commands.yaml", "diff-paths.yaml")
+Place = str | os.PathLike[str]
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramRule:
+class ProgramRule(NamedTuple):
     """A program whose subcommands decide what it does."""
 
     default: str  # read-only | local | ask
@@ -73,9 +71,8 @@ class Catalog:
         self.kinds: dict[str, str] = data["kubernetes"]["kinds"]
         self.cluster_scoped = frozenset(data["kubernetes"]["cluster_scoped"])
         self.clouds: dict[str, dict[str, Any]] = data["clouds"]
-        self._path_rules: list[tuple[str, re.Pattern[str]]] = [
-            (c, re.compile(p, re.IGNORECASE)) for c, p in data["path_rules"]
-        ]
+        # compiled when first needed: most calls write no file, and compiling costs ~10 ms
+        self._path_rules: list[tuple[str, str]] = [(c, p) for c, p in data["path_rules"]]
         self._default_category: str = data["default_category"]
 
     def tool_list(self, tool: str, key: str) -> tuple[str, ...]:
@@ -84,8 +81,8 @@ class Catalog:
 
     def file_category(self, relative: str) -> str:
         """The diff category of a path in the working tree (first path rule that matches)."""
-        for category, regex in self._path_rules:
-            if regex.match(relative):
+        for category, pattern in self._path_rules:
+            if re.match(pattern, relative, re.IGNORECASE):
                 return category
         return self._default_category
 
@@ -132,71 +129,74 @@ def path_matches(path: str, glob: str) -> bool:
     return fnmatchcase(path, glob) and path.count("/") == glob.count("/")
 
 
-def config_files(config_dir: Path | None) -> dict[str, Path]:
+def config_files(config_dir: Place | None) -> dict[str, str]:
     """The catalog's source files: each from the config directory, else the shipped one."""
-    if config_dir is not None and not config_dir.is_dir():
-        raise ConfigError(str(config_dir), "config directory does not exist")
-    shipped = shipped_config_dir()
+    given = os.fspath(config_dir) if config_dir is not None else None
+    if given is not None and not os.path.isdir(given):
+        raise ConfigError(given, "config directory does not exist")
+    shipped = shipped_config_path()
     found = {}
     for name in _FILES:
-        for base in (config_dir, shipped):
-            if base is not None and (base / name).is_file():
-                found[name] = base / name
+        for base in (given, shipped):
+            if base is not None and os.path.isfile(os.path.join(base, name)):
+                found[name] = os.path.join(base, name)
                 break
         else:
-            raise ConfigError(str(config_dir or shipped), f"no {name} found")
+            raise ConfigError(given or shipped, f"no {name} found")
     return found
 
 
-def load_catalog(config_dir: Path | None, cache_dir: Path | None) -> Catalog:
+def load_catalog(config_dir: Place | None, cache_dir: Place | None) -> Catalog:
     """The catalog for a config directory, from the cache when it holds this content."""
     files = config_files(config_dir)
     texts: dict[str, bytes] = {}
     for name, path in files.items():
         try:
-            texts[name] = path.read_bytes()
+            with open(path, "rb") as stream:
+                texts[name] = stream.read()
         except OSError as exc:
-            raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from None
+            raise ConfigError(path, f"cannot read: {exc.strerror or exc}") from None
     digest = hashlib.sha256(_LAYOUT.encode())
     for name in _FILES:
         digest.update(name.encode() + b"\0" + texts[name] + b"\0")
     key = digest.hexdigest()
-    origin = str(files["commands.yaml"])
-    cached = _read_cache(cache_dir, key)
+    origin = files["commands.yaml"]
+    cache = _cache_path(os.fspath(cache_dir), key) if cache_dir is not None else None
+    cached = _read_cache(cache, key)
     if cached is not None:
         return Catalog(cached, origin)
     from orchestrator.adapters.commands_schema import compile_catalog  # noqa: PLC0415 - slow path
 
     data = compile_catalog(
-        {name: (texts[name].decode("utf-8", errors="replace"), str(files[name])) for name in _FILES}
+        {name: (texts[name].decode("utf-8", errors="replace"), files[name]) for name in _FILES}
     )
     data["digest"] = "sha256:" + key
-    _write_cache(cache_dir, key, data)
+    if cache is not None:
+        _write_cache(cache, data)
     return Catalog(data, origin)
 
 
-def _cache_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / "guard" / f"catalog-{key[:32]}.json"
+def _cache_path(cache_dir: str, key: str) -> str:
+    return os.path.join(cache_dir, "guard", f"catalog-{key[:32]}.json")
 
 
-def _read_cache(cache_dir: Path | None, key: str) -> dict[str, Any] | None:
-    if cache_dir is None:
+def _read_cache(path: str | None, key: str) -> dict[str, Any] | None:
+    if path is None:
         return None
     try:
-        data = json.loads(_cache_path(cache_dir, key).read_bytes())
+        with open(path, "rb") as stream:
+            data = json.loads(stream.read())
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("digest") == "sha256:" + key else None
 
 
-def _write_cache(cache_dir: Path | None, key: str, data: dict[str, Any]) -> None:
-    if cache_dir is None:
-        return
-    path = _cache_path(cache_dir, key)
+def _write_cache(path: str, data: dict[str, Any]) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(data, sort_keys=True))
         os.replace(temporary, path)  # atomic: a reader never sees half a file
     except OSError:
         return  # a cache that cannot be written costs speed, not correctness

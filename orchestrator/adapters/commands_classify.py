@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Final
+from importlib import import_module
+from typing import Final, NamedTuple
 
 from orchestrator.adapters.commands_args import positionals
 from orchestrator.adapters.commands_calls import ToolCall
@@ -32,8 +31,7 @@ UNKNOWN: Final = "unknown"
 Facts = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Touch:
+class Touch(NamedTuple):
     """One resource a command changes, in the change model's terms."""
 
     type: str
@@ -45,8 +43,7 @@ class Touch:
     importing: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Delegate:
+class Delegate(NamedTuple):
     """An input another adapter reviews: a saved plan, manifests, SQL, a file edit."""
 
     kind: str  # terraform-plan | kubernetes | sql | diff
@@ -58,8 +55,7 @@ class Delegate:
     args: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Effect:
+class Effect(NamedTuple):
     """What one simple command does."""
 
     verdict: str
@@ -74,16 +70,13 @@ class Effect:
     empty_filter: str = ""
 
 
-@dataclass(frozen=True)
-class Scene:
+class Scene(NamedTuple):
     """Where the call runs: the catalog, the working tree, the user's home."""
 
     catalog: Catalog
     root: str
     home: str
     cwd: str
-    # A file the call's edit tool writes, for redirections that write it meanwhile.
-    extra: dict[str, str] = field(default_factory=dict)
 
     def inside(self, path: str) -> bool:
         """Whether an absolute path is in the working tree (and not the tree itself)."""
@@ -108,7 +101,7 @@ def effects(script: ParsedScript, scene: Scene) -> list[Effect]:
             f"({'; '.join(empty)}), so it selects every resource of its kind"
         )
         found = [
-            replace(e, notes=(*e.notes, note))
+            e._replace(notes=(*e.notes, note))
             if any(n.startswith("command.computed-targets") for n in e.notes)
             else e
             for e in found
@@ -132,7 +125,7 @@ def classify(command: SimpleCommand, scene: Scene) -> Effect:
         return unknown(
             command, "command.computed-program: the program's name is computed at run time"
         )
-    base = _interpreters().get(name)
+    base = interpreter(name)
     effect = base(command, scene) if base is not None else _listed(command, scene)
     writes = _redirect_writes(command, scene)
     if writes is None:
@@ -203,35 +196,45 @@ def _redirect_writes(command: SimpleCommand, scene: Scene) -> Effect | None:
     return result
 
 
-def _interpreters() -> dict[str, Interpreter]:
-    from orchestrator.adapters import (  # noqa: PLC0415 - they import this module
-        commands_cloud,
-        commands_git,
-        commands_host,
-        commands_kube,
-        commands_services,
-        commands_terraform,
-    )
+# Which module interprets each program: only the module a command needs is imported.
+_MODULES: Final = {
+    **dict.fromkeys(("terraform", "tofu"), "commands_terraform"),
+    **dict.fromkeys(("kubectl", "helm"), "commands_kube"),
+    **dict.fromkeys(("aws", "gcloud", "az"), "commands_cloud"),
+    "git": "commands_git",
+    **dict.fromkeys(
+        ("rm", "rmdir", "unlink", "shred", "find", "dd", "mkfs", "mkfs.ext4", "mkfs.xfs"),
+        "commands_host",
+    ),
+    **dict.fromkeys(
+        ("wipefs", "fdisk", "parted", "docker", "systemctl", "service", "reboot", "shutdown"),
+        "commands_host",
+    ),
+    **dict.fromkeys(("poweroff", "halt"), "commands_host"),
+    **dict.fromkeys(("psql", "mysql", "mariadb", "sqlite3"), "commands_services"),
+    **dict.fromkeys(("curl", "wget", "http", "gh", "ssh"), "commands_services"),
+}
 
-    return {
-        **commands_terraform.INTERPRETERS,
-        **commands_kube.INTERPRETERS,
-        **commands_cloud.INTERPRETERS,
-        **commands_git.INTERPRETERS,
-        **commands_host.INTERPRETERS,
-        **commands_services.INTERPRETERS,
-    }
+
+def interpreter(name: str) -> Interpreter | None:
+    """The interpreter of a program commander understands in depth, None for the others."""
+    module = _MODULES.get(name)
+    if module is None:
+        return None
+    # imported here: the interpreters import this module
+    found: dict[str, Interpreter] = import_module(f"orchestrator.adapters.{module}").INTERPRETERS
+    return found[name]
 
 
 def call_effects(call: ToolCall, scene: Scene) -> list[Effect]:
     """What a tool call does, command by command (or edit by edit)."""
-    from orchestrator.adapters.commands_host import file_write  # noqa: PLC0415
-
     if call.command is not None:
         return effects(parse_script(call.command, cwd=call.cwd), scene)
     if call.argv is not None:
         return effects(from_argv(list(call.argv), cwd=call.cwd), scene)
     if call.edits:
+        from orchestrator.adapters.commands_host import file_write  # noqa: PLC0415
+
         return [
             file_write(
                 None,
@@ -261,8 +264,11 @@ def needs_review(found: list[Effect]) -> bool:
 
 def working_tree_root(cwd: str) -> str:
     """The working tree's root: the nearest directory holding .git, else cwd."""
-    current = Path(cwd)
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
-            return str(candidate)
-    return cwd
+    current = os.path.abspath(cwd)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return cwd
+        current = parent

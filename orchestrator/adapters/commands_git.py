@@ -8,7 +8,7 @@ rewrite history. Everything else git does stays in the working tree.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Final
 
 from orchestrator.adapters.commands_args import has_flag, positionals
@@ -157,7 +157,8 @@ def _push(
 
 def _current_branch(scene: Scene) -> str | None:
     try:
-        head = (Path(scene.root) / ".git" / "HEAD").read_text(encoding="utf-8").strip()
+        with open(os.path.join(scene.root, ".git", "HEAD"), encoding="utf-8") as stream:
+            head = stream.read().strip()
     except OSError:
         return None
     return head.removeprefix("ref: refs/heads/") if head.startswith("ref: ") else None

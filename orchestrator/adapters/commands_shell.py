@@ -25,8 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from orchestrator.adapters.commands_words import (
     DYNAMIC_NODES,
@@ -49,12 +48,11 @@ _STATEMENTS: Final = frozenset({"pipeline", "command", "list", "redirected_state
 _PLAIN: Final = re.compile(r"[A-Za-z0-9_./:=@%+,-]+")
 
 
-@dataclass(frozen=True)
-class ParsedScript:
+class ParsedScript(NamedTuple):
     """Every simple command a line may run, and where the parser could not read it."""
 
     commands: tuple[SimpleCommand, ...]
-    errors: tuple[str, ...] = field(default=())
+    errors: tuple[str, ...] = ()
 
 
 _parser: Parser | None = None
@@ -64,10 +62,31 @@ def _get_parser() -> Parser:
     global _parser  # noqa: PLW0603 - one parser per process: building it costs a few ms
     if _parser is None:
         import tree_sitter  # noqa: PLC0415 - only when a command is parsed
+
+        _parser = tree_sitter.Parser(tree_sitter.Language(_bash_grammar()))
+    return _parser
+
+
+def _bash_grammar() -> object:
+    """tree-sitter-bash's grammar, loaded from its extension module alone.
+
+    The package's __init__ imports importlib.resources (tempfile, shutil,
+    random ...) for its query files, which costs about as much as the parser
+    itself; the guard needs only the grammar. Falls back to the package.
+    """
+    from importlib.machinery import PathFinder  # noqa: PLC0415
+    from importlib.util import module_from_spec  # noqa: PLC0415
+
+    package = PathFinder.find_spec("tree_sitter_bash")
+    places = list(package.submodule_search_locations or ()) if package else []
+    spec = PathFinder.find_spec("tree_sitter_bash._binding", places) if places else None
+    if spec is None or spec.loader is None:
         import tree_sitter_bash  # noqa: PLC0415
 
-        _parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
-    return _parser
+        return tree_sitter_bash.language()
+    binding = module_from_spec(spec)
+    spec.loader.exec_module(binding)
+    return binding.language()
 
 
 def parse_script(source: str, *, cwd: str | None = None) -> ParsedScript:
@@ -157,8 +176,8 @@ class _Walker:
                 first = self.commands[before]
                 # tree-sitter-bash drops a lone word before a here-document (`-f - <<EOF`)
                 lost = self._gap_words(node, body)
-                first = replace(
-                    first, words=first.words + lost, redirects=first.redirects + tuple(redirects)
+                first = first._replace(
+                    words=first.words + lost, redirects=first.redirects + tuple(redirects)
                 )
                 self.commands[before] = first
                 fed = _static_output(first)

@@ -12,8 +12,7 @@ import codecs
 import os
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -31,8 +30,7 @@ DYNAMIC_NODES: Final = frozenset(
 _WRITE_REDIRECTS: Final = frozenset({">", ">>", "&>", "&>>", ">|"})
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
     """One word of a command: as written, and its value when the text alone decides it."""
 
     text: str
@@ -44,8 +42,7 @@ class Word:
         return self.value is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Redirect:
+class Redirect(NamedTuple):
     """An output or input redirection of a command (`> file`, `>> file`, `< file`)."""
 
     operator: str
@@ -57,8 +54,7 @@ class Redirect:
         return self.operator in _WRITE_REDIRECTS
 
 
-@dataclass(frozen=True, slots=True)
-class SimpleCommand:
+class SimpleCommand(NamedTuple):
     """One program run with its arguments, as the shell would start it."""
 
     words: tuple[Word, ...]

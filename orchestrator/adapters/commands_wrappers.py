@@ -9,7 +9,6 @@ The guard judges the command a wrapper runs, not the wrapper.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Final
 
 from orchestrator.adapters.commands_words import SimpleCommand, Word
@@ -46,8 +45,7 @@ def unwrap(command: SimpleCommand) -> SimpleCommand | str | None:
             rest = rest[1:]
         if not rest:
             return None
-    return replace(
-        command,
+    return command._replace(
         words=tuple(rest),
         assignments=assignments,
         wrappers=(*command.wrappers, name or ""),
@@ -85,7 +83,7 @@ def _split_string(command: SimpleCommand, args: list[Word]) -> SimpleCommand | s
         words = [*string, *rest]
         if not string or any(w.value is None for w in words):
             # a command computed at run time is judged as such, never as a bare `env`
-            return replace(command, words=(Word(command.text, None),))
+            return command._replace(words=(Word(command.text, None),))
         return " ".join(w.value or "" for w in words)
     return None
 

@@ -15,7 +15,6 @@ tool, the wrapper never runs the command.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -25,15 +24,20 @@ from orchestrator.adapters.commands_calls import Answer, ToolCall, read_call, re
 from orchestrator.commands.guard_core import GuardOptions, judge
 
 if TYPE_CHECKING:
+    import argparse
+
     from orchestrator.adapters.commands_classify import Effect
 
 _ENV_URL = "COMMANDER_URL"
 _ENV_ACTOR = "COMMANDER_ACTOR"
 _ENV_ENVIRONMENT = "COMMANDER_ENVIRONMENT"
+_ENV_LOG = "COMMANDER_GUARD_LOG"
 _MAX_CALL_BYTES = 16 << 20
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse  # noqa: PLC0415 - only when flags are given
+
     parser = argparse.ArgumentParser(
         prog="commander guard",
         description="Review one tool call of an agent: allow, ask or deny. Reads a pre-tool-use "
@@ -63,8 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log",
-        help="Append every answer, reviewed or not, to this JSON-lines "
-        "file (or COMMANDER_GUARD_LOG).",
+        help=f"Append every answer, reviewed or not, to this JSON-lines file (or ${_ENV_LOG}).",
     )
     parser.add_argument(
         "command",
@@ -76,21 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     """Run `commander guard`; the return value is the process's exit code."""
-    args = _parser().parse_args(argv)
-    # only the separator goes: a `--` inside CMD is CMD's own (`git checkout -- FILE`)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    options = GuardOptions(
-        format=args.format,
-        actor=args.actor or os.environ.get(_ENV_ACTOR),
-        source=args.source,
-        environment=args.environment or os.environ.get(_ENV_ENVIRONMENT),
-        intent=args.intent,
-        config=args.config,
-        db=args.db,
-        topology=args.topology,
-        wait=args.wait,
-        log=args.log or os.environ.get("COMMANDER_GUARD_LOG"),
-    )
+    options, command = _options(argv)
     if command:
         return _wrap(command, options)
     fmt = options.format
@@ -109,6 +98,31 @@ def main(argv: list[str]) -> int:
     return code
 
 
+def _options(argv: list[str]) -> tuple[GuardOptions, list[str]]:
+    """The options and the command to wrap; a hook's bare `commander guard` builds no parser."""
+    env = os.environ.get
+    if not argv:  # argparse costs a few ms of the read-only answer's budget
+        found = GuardOptions(
+            actor=env(_ENV_ACTOR), environment=env(_ENV_ENVIRONMENT), log=env(_ENV_LOG)
+        )
+        return found, []
+    args = _parser().parse_args(argv)
+    options = GuardOptions(
+        format=args.format,
+        actor=args.actor or env(_ENV_ACTOR),
+        source=args.source,
+        environment=args.environment or env(_ENV_ENVIRONMENT),
+        intent=args.intent,
+        config=args.config,
+        db=args.db,
+        topology=args.topology,
+        wait=args.wait,
+        log=args.log or env(_ENV_LOG),
+    )
+    # only the separator goes: a `--` inside CMD is CMD's own (`git checkout -- FILE`)
+    return options, args.command[1:] if args.command[:1] == ["--"] else args.command
+
+
 def decide(call: ToolCall, options: GuardOptions) -> Answer:
     """The answer to one tool call: from the service, or judged here (and logged if asked)."""
     url = os.environ.get(_ENV_URL)
@@ -116,13 +130,11 @@ def decide(call: ToolCall, options: GuardOptions) -> Answer:
         from orchestrator.commands.guard_remote import ask_service  # noqa: PLC0415
 
         return _logged(ask_service(call, options, url), call, options)
-    from pathlib import Path  # noqa: PLC0415
-
     from orchestrator.adapters.commands_catalog import load_catalog  # noqa: PLC0415
-    from orchestrator.settings import ENV_CONFIG, cache_dir  # noqa: PLC0415
+    from orchestrator.places import ENV_CONFIG, cache_location  # noqa: PLC0415
 
     config = options.config or os.environ.get(ENV_CONFIG) or None
-    catalog = load_catalog(Path(config) if config else None, cache_dir())
+    catalog = load_catalog(config, cache_location())
 
     def review(found: list[Effect]) -> Answer:
         from orchestrator.commands.guard_review import review_here  # noqa: PLC0415

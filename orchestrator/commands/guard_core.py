@@ -14,29 +14,20 @@ the read-only answer must not pay for pydantic or SQLAlchemy.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from orchestrator.adapters.commands_calls import Answer, ToolCall
-from orchestrator.adapters.commands_classify import (
-    LOCAL,
-    READ_ONLY,
-    UNKNOWN,
-    Effect,
-    Scene,
-    call_effects,
-    working_tree_root,
-)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from orchestrator.adapters.commands_catalog import Catalog
+    from orchestrator.adapters.commands_classify import Effect
 
-Review = Callable[[list[Effect]], Answer]
+    Review = Callable[[list[Effect]], Answer]
 
 
-@dataclass(frozen=True)
-class GuardOptions:
+class GuardOptions(NamedTuple):
     """How the guard was asked: by the CLI's flags, or the service's query."""
 
     format: str = "auto"
@@ -53,6 +44,16 @@ class GuardOptions:
 
 def judge(call: ToolCall, catalog: Catalog, review: Review) -> Answer:
     """Allow what changes nothing, answer unknown commands as configured, review the rest."""
+    # imported here: `commander guard` with COMMANDER_URL set never judges, and skips them
+    from orchestrator.adapters.commands_classify import (  # noqa: PLC0415
+        LOCAL,
+        READ_ONLY,
+        UNKNOWN,
+        Scene,
+        call_effects,
+        working_tree_root,
+    )
+
     scene = Scene(
         catalog=catalog,
         root=working_tree_root(call.cwd),
