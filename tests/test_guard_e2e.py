@@ -326,3 +326,26 @@ def test_every_interpreter_is_indexed() -> None:
     handled = {name: fn for module in modules for name, fn in module.INTERPRETERS.items()}
     assert set(handled) == set(_MODULES)
     assert all(interpreter(name) is fn for name, fn in handled.items())
+
+
+HEAVY = ("pydantic", "yaml", "sqlalchemy", "typer", "dataclasses", "pathlib", "argparse")
+
+
+def test_read_only_answer_imports_nothing_heavy(env: dict[str, str], tmp_path: Path) -> None:
+    """The read-only answer (once the catalog is compiled) loads no pydantic, YAML, SQLAlchemy,
+    Typer, dataclasses, pathlib or argparse: what keeps it within its budget on every call."""
+    payload = json.dumps(claude("git status && kubectl get pods -A", tmp_path / "repo"))
+    probe = (
+        "import io, sys\n"
+        "from orchestrator.entry import main\n"
+        "sys.argv = ['commander', 'guard']\n"
+        f"sys.stdin = io.TextIOWrapper(io.BytesIO({payload.encode()!r}))\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    guard(env, claude("ls", tmp_path / "repo"))  # compiles the catalog into the cache
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+    )
+    assert json.loads(done.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    assert done.stderr.strip().splitlines()[-1] == "[]"
