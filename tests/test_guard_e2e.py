@@ -349,3 +349,31 @@ def test_read_only_answer_imports_nothing_heavy(env: dict[str, str], tmp_path: P
     )
     assert json.loads(done.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_review_kind_command_judges_a_tool_call_as_the_guard_does(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`commander review --kind command` reads a hook payload from a file and decides as the
+    guard decides the same call."""
+    call = tmp_path / "call.json"
+    call.write_text(json.dumps(claude("kubectl delete ns prod", tmp_path / "repo")))
+    reviewed = commander(
+        env, "review", str(call), "--kind", "command", "--actor", "claude-code",
+        "--source", "ai-agent", "--environment", "production", "--output", "json",
+    )  # fmt: skip
+    assert reviewed.returncode == 4, reviewed.stderr
+    decision = json.loads(reviewed.stdout)
+    assert decision["outcome"] == "reject"
+    assert "hard-denial:scope.ai-agent.data-deletion-production" in decision["rules_fired"]
+
+
+def test_a_guard_decision_replays(env: dict[str, str], tmp_path: Path) -> None:
+    """A recorded guard decision is re-judged by `commander replay` from its stored proposal."""
+    done = guard(env, claude("terraform destroy -auto-approve", tmp_path / "repo"))
+    reason = json.loads(done.stdout)["hookSpecificOutput"]["permissionDecisionReason"]
+    decision_id = reason.split("decision ")[1].split("]")[0]
+    replayed = commander(env, "replay", decision_id, "--output", "json")
+    assert replayed.returncode == 0, replayed.stderr
+    diff = json.loads(replayed.stdout)
+    assert (diff["outcome_before"], diff["outcome_after"]) == ("reject", "reject")

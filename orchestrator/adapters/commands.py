@@ -16,7 +16,6 @@ proposal incomplete, so it can never be approved without a human.
 
 from __future__ import annotations
 
-import difflib
 import os
 import subprocess
 import tempfile
@@ -24,15 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.adapters.base import AdapterOptions, Submission, load_proposal
-from orchestrator.adapters.commands_calls import ToolCall
+from orchestrator.adapters.commands_calls import ToolCall, read_call
+from orchestrator.adapters.commands_catalog import load_catalog
 from orchestrator.adapters.commands_classify import (
     LOCAL,
     READ_ONLY,
     Delegate,
     Effect,
     Touch,
-    working_tree_root,
+    call_effects,
+    scene_for,
 )
+from orchestrator.adapters.commands_edits import edit_diff
 from orchestrator.errors import InputError
 from orchestrator.models import (
     Action,
@@ -103,6 +105,25 @@ def build_proposal(
     )
 
 
+def parse_tool_call(
+    text: str,
+    origin: str,
+    submission: Submission,
+    *,
+    document: object = None,
+    sensitive_keys: tuple[str, ...] | None = None,
+    options: AdapterOptions | None = None,
+) -> Proposal:
+    """`commander review --kind command`: a tool call (any hook format, or the generic JSON)
+    as the proposal `commander guard` reviews for it."""
+    del document, sensitive_keys  # a tool call is read by its own reader
+    call = read_call(text.encode("utf-8"), origin)
+    given = options or AdapterOptions()
+    catalog = load_catalog(given.config_dir, given.cache_dir)
+    found = call_effects(call, scene_for(call, catalog))
+    return build_proposal(call, found, submission, diff_paths=given.diff_paths)
+
+
 def _change(touch: Touch) -> ResourceChange:
     after: dict[str, Any] = dict(touch.facts)
     return ResourceChange(
@@ -128,7 +149,7 @@ def _delegate(
     if delegate.kind == "terraform-plan":
         return _plan(delegate, submission, max_bytes), None
     if delegate.kind == "diff":
-        text = _edit_diff(delegate, call)
+        text = edit_diff(delegate, call)
         if text is None:
             return None, (
                 f"command.unseen-content: writes {delegate.path} with content "
@@ -206,56 +227,3 @@ def _run(argv: list[str], cwd: str) -> bytes:
         detail = done.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["?"]
         raise InputError(" ".join(argv[:2]), f"exited {done.returncode}: {detail[0]}")
     return done.stdout
-
-
-def _edit_diff(delegate: Delegate, call: ToolCall) -> str | None:
-    """The unified diff an edit would make to a file, in `git diff` form."""
-    path = delegate.path or ""
-    edit = next((e for e in call.edits if _same(e.path, path, call.cwd)), None)
-    root = working_tree_root(call.cwd)
-    relative = os.path.relpath(path, root)
-    before = (
-        Path(path).read_text(encoding="utf-8", errors="replace") if os.path.isfile(path) else None
-    )
-    if edit is None:
-        after = delegate.text  # a shell redirection: its content when the line shows it
-    elif edit.content is not None:
-        after = edit.content
-    elif edit.replacements:
-        after = before or ""
-        for old, new, every in edit.replacements:
-            after = after.replace(old, new) if every else after.replace(old, new, 1)
-    elif edit.patch is not None:
-        return _patch_diff(edit.patch, relative)
-    else:
-        after = None
-    if after is None:
-        return None
-    lines = difflib.unified_diff(
-        (before or "").splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile="/dev/null" if before is None else f"a/{relative}",
-        tofile=f"b/{relative}",
-    )
-    body = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-    mode = "new file mode 100644\n" if before is None else ""
-    return f"diff --git a/{relative} b/{relative}\n{mode}{body}" if body else ""
-
-
-def _patch_diff(patch: str, relative: str) -> str:
-    """A Codex apply_patch section as a unified diff (added and removed lines kept)."""
-    added = [line[1:] for line in patch.splitlines()[1:] if line.startswith("+")]
-    removed = [line[1:] for line in patch.splitlines()[1:] if line.startswith("-")]
-    header = (
-        "new file mode 100644\n--- /dev/null\n"
-        if patch.startswith("*** Add File")
-        else f"--- a/{relative}\n"
-    )
-    hunk = f"@@ -1,{len(removed)} +1,{len(added)} @@\n"
-    body = "".join(f"-{line}\n" for line in removed) + "".join(f"+{line}\n" for line in added)
-    return f"diff --git a/{relative} b/{relative}\n{header}+++ b/{relative}\n{hunk}{body}"
-
-
-def _same(edit_path: str, path: str, cwd: str) -> bool:
-    full = edit_path if edit_path.startswith("/") else os.path.join(cwd, edit_path)
-    return os.path.normpath(full) == os.path.normpath(path)

@@ -257,6 +257,12 @@ def call_effects(call: ToolCall, scene: Scene) -> list[Effect]:
     ]
 
 
+def scene_for(call: ToolCall, catalog: Catalog) -> Scene:
+    """Where a tool call runs: its working tree, the user's home, its directory."""
+    root = working_tree_root(call.cwd)
+    return Scene(catalog=catalog, root=root, home=os.path.expanduser("~"), cwd=call.cwd)
+
+
 def needs_review(found: list[Effect]) -> bool:
     """Whether any effect changes something beyond the working tree."""
     return any(e.verdict not in (READ_ONLY, LOCAL) for e in found)

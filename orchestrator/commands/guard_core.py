@@ -13,7 +13,6 @@ the read-only answer must not pay for pydantic or SQLAlchemy.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from orchestrator.adapters.commands_calls import Answer, ToolCall
@@ -49,18 +48,11 @@ def judge(call: ToolCall, catalog: Catalog, review: Review) -> Answer:
         LOCAL,
         READ_ONLY,
         UNKNOWN,
-        Scene,
         call_effects,
-        working_tree_root,
+        scene_for,
     )
 
-    scene = Scene(
-        catalog=catalog,
-        root=working_tree_root(call.cwd),
-        home=os.path.expanduser("~"),
-        cwd=call.cwd,
-    )
-    found = call_effects(call, scene)
+    found = call_effects(call, scene_for(call, catalog))
     changing = [e for e in found if e.verdict not in (READ_ONLY, LOCAL)]
     if not changing:
         kinds = " and ".join(sorted({e.verdict for e in found}) or [READ_ONLY])
