@@ -20,6 +20,7 @@ on stderr for the hooks, exit 1 for generic).
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Final, NamedTuple
 
 from orchestrator.errors import InputError
@@ -149,7 +150,7 @@ def _text(document: dict[str, Any], key: str, origin: str, *, required: bool = F
 
 def _hook(document: dict[str, Any], origin: str, fmt: str) -> ToolCall:
     tool = _text(document, "tool_name", origin, required=True) or ""
-    cwd = _text(document, "cwd", origin, required=True) or ""
+    cwd = os.path.abspath(_text(document, "cwd", origin, required=True) or "/")
     tool_input = document.get("tool_input")
     if not isinstance(tool_input, dict):
         raise InputError(origin, "expected an object", where="tool_input")
@@ -183,7 +184,7 @@ def _shell_call(base: ToolCall, tool_input: dict[str, Any], origin: str) -> Tool
     directory = tool_input.get("directory") or tool_input.get("dir_path")
     cwd = base.cwd
     if isinstance(directory, str) and directory:
-        cwd = directory if directory.startswith("/") else f"{cwd}/{directory}"
+        cwd = os.path.normpath(os.path.join(cwd, directory))
     return base._replace(command=command, cwd=cwd)
 
 
@@ -213,7 +214,8 @@ def _generic(document: dict[str, Any], origin: str) -> ToolCall:
     return ToolCall(
         format="generic",
         tool="shell",
-        cwd=_text(document, "cwd", origin) or "/",
+        # relative to where the guard runs; none given: the guard's own directory
+        cwd=os.path.abspath(_text(document, "cwd", origin) or "."),
         command=command,
         argv=tuple(argv) if argv is not None else None,
         session=_text(document, "session", origin),

@@ -79,7 +79,13 @@ class Scene(NamedTuple):
     cwd: str
 
     def inside(self, path: str) -> bool:
-        """Whether an absolute path is in the working tree (and not the tree itself)."""
+        """Whether an absolute path is in the working tree (and not the tree itself).
+
+        A call made from `/` or the home directory, outside any repository, has no
+        working tree: nothing there is the agent's own scratch space.
+        """
+        if self.root in ("/", self.home.rstrip("/")):
+            return False
         return path.startswith(self.root.rstrip("/") + "/")
 
     def relative(self, path: str) -> str:

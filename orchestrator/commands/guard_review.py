@@ -111,16 +111,24 @@ def answer_for(decision: Decision, notes: tuple[str, ...] = ()) -> Answer:
     )
 
 
+_RANK = {"critical": 0, "high": 1, "medium": 2}
+
+
 def reason(decision: Decision) -> str:
-    """The decision's rationale and the findings that carry it, in one paragraph."""
+    """The decision's rationale and the findings that carry it, in one paragraph.
+
+    The findings named are the high and critical ones, the hard denials, and
+    the medium ones of a reviewer that objects (they are why it objects).
+    """
+    objecting = {v.reviewer for v in decision.verdicts if v.stance != "approve"}
     findings = sorted(
         {
-            (f.severity.value, f.rule, f.message)
+            (_RANK[f.severity.value], f.rule, f.message)
             for v in decision.verdicts
             for f in v.findings
-            if f.severity.value in ("high", "critical") or f.hard
-        },
-        key=lambda item: (item[0] != "critical", item[1]),
+            if f.severity.value in _RANK
+            and (f.severity.value != "medium" or f.hard or v.reviewer in objecting)
+        }
     )
     named = "; ".join(f"{rule}: {message}" for _, rule, message in findings[:6])
     more = f" (+{len(findings) - 6} more)" if len(findings) > 6 else ""
@@ -131,10 +139,10 @@ def reason(decision: Decision) -> str:
         f"(commander approve {decision.decision_id[:13]} --as NAME --role ROLE), then run it again",
         "reject": "rejected",
     }[decision.outcome]
-    return (
-        f"commander {how} [{decision.risk_tier.value}; decision {decision.decision_id}]. "
-        f"{' '.join(decision.rationale)} {('Findings: ' + named + more + '.') if named else ''}"
-    ).strip()
+    why = "".join(f" {line.strip().rstrip('.')}." for line in decision.rationale if line.strip())
+    listed = f" Findings: {named}{more}." if named else ""
+    head = f"commander {how} [{decision.risk_tier.value}; decision {decision.decision_id}]."
+    return head + why + listed
 
 
 def _earlier(store: Store, change_id: str, digest: str, policy: str) -> Answer | None:
