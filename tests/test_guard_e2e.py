@@ -377,3 +377,24 @@ def test_a_guard_decision_replays(env: dict[str, str], tmp_path: Path) -> None:
     assert replayed.returncode == 0, replayed.stderr
     diff = json.loads(replayed.stdout)
     assert (diff["outcome_before"], diff["outcome_after"]) == ("reject", "reject")
+
+
+def test_credentials_on_the_command_line_are_not_recorded(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A password in an environment assignment or a URL is masked in the stored proposal."""
+    line = (
+        "PGPASSWORD=hunter2 psql -c 'DROP TABLE users' prod && "
+        "curl -X DELETE https://bot:s3cr3t-pw@api.example.com/v1/zones/1"
+    )
+    payload = {"actor": "ops-bot", "cwd": str(tmp_path / "repo"), "command": line}
+    answer = json.loads(guard(env, payload).stdout)
+    shown = commander(env, "show", answer["decision_id"], "--output", "json")
+    assert shown.returncode == 0, shown.stderr
+    from orchestrator.store import Store
+
+    with Store.open(env["COMMANDER_DATABASE_URL"]) as store:
+        recorded = store.get(answer["decision_id"]).proposal.model_dump_json()
+    assert "DROP TABLE" in recorded or "psql" in recorded
+    assert "hunter2" not in recorded
+    assert "s3cr3t-pw" not in recorded

@@ -12,6 +12,8 @@ edit would make). A call whose changes all come from one delegate is that
 delegate's proposal; anything else is one proposal of kind `command` holding
 every change. Notes (why a command cannot be judged in full) make the
 proposal incomplete, so it can never be approved without a human.
+Credentials on the command line (`PGPASSWORD=...`, a password in a URL, an
+access key) are masked in everything the record keeps.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from orchestrator.adapters.commands_classify import (
     scene_for,
 )
 from orchestrator.adapters.commands_edits import edit_diff
+from orchestrator.adapters.masking import scrub_text
 from orchestrator.errors import InputError
 from orchestrator.models import (
     Action,
@@ -84,7 +87,7 @@ def build_proposal(
         kind="command",
         source=submission.source,
         actor=submission.actor,
-        intent=submission.intent,
+        intent=scrub_text(submission.intent),
         environment=canonical_environment(submission.environment),
         environment_name=submission.environment or "production",
         changes=tuple(changes),
@@ -96,11 +99,13 @@ def build_proposal(
             "tool_call": {
                 "format": call.format,
                 "tool": call.tool,
-                "command": call.shown,
+                "command": scrub_text(call.shown),
                 "cwd": call.cwd,
                 "session": call.session,
             },
-            "commands": [e.command for e in found if e.verdict not in (READ_ONLY, LOCAL)],
+            "commands": [
+                scrub_text(e.command) for e in found if e.verdict not in (READ_ONLY, LOCAL)
+            ],
         },
     )
 
@@ -125,9 +130,9 @@ def parse_tool_call(
 
 
 def _change(touch: Touch) -> ResourceChange:
-    after: dict[str, Any] = dict(touch.facts)
+    after: dict[str, Any] = {key: scrub_text(value) for key, value in touch.facts}
     return ResourceChange(
-        address=touch.address,
+        address=scrub_text(touch.address),
         type=touch.type,
         action=Action(touch.action),
         namespace=touch.namespace,

@@ -146,8 +146,10 @@ def decide(call: ToolCall, options: GuardOptions) -> Answer:
 
 def _logged(answer: Answer, call: ToolCall, options: GuardOptions) -> Answer:
     if options.log:
+        from orchestrator.adapters.masking import scrub_text  # noqa: PLC0415 - only with --log
+
         line = {
-            "call": call.shown,
+            "call": scrub_text(call.shown),
             "tool": call.tool,
             "format": call.format,
             "cwd": call.cwd,

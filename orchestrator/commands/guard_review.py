@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from orchestrator.adapters.base import Submission
 from orchestrator.adapters.commands import build_proposal
 from orchestrator.adapters.commands_calls import AGENT_NAMES, Answer, ToolCall
+from orchestrator.adapters.masking import scrub_text
 from orchestrator.models import Decision, Source
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def review_call(
     submission = Submission(
         source=Source(options.source),
         actor=actor,
-        intent=options.intent or call.intent or f"run: {call.shown[:300]}",
+        intent=options.intent or call.intent or f"run: {scrub_text(call.shown)[:300]}",
         environment=options.environment or call.environment,
     )
     proposal = build_proposal(
