@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.guard_support import claude, commander, guard
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
@@ -19,48 +21,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "COMMANDER_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
         "COMMANDER_CACHE_DIR": str(tmp_path / "cache"),
-    }
-
-
-def guard(
-    env: dict[str, str], payload: dict[str, object] | None, *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `commander guard ARGS` with the payload on standard input."""
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", "guard", *args],
-        input=json.dumps(payload) if payload is not None else "",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
-
-def commander(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run another commander command."""
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
-def claude(command: str, cwd: Path) -> dict[str, object]:
-    """A Claude Code PreToolUse payload for the Bash tool, as the hooks reference documents it."""
-    return {
-        "session_id": "3f1c9a7e",
-        "transcript_path": "/tmp/t.jsonl",
-        "cwd": str(cwd),
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": "Bash",
-        "tool_input": {"command": command, "description": "run it"},
-        "tool_use_id": "toolu_01",
     }
 
 

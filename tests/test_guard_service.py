@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import DIALECTS, fresh_database
+from tests.guard_support import claude, guard
 from tests.service_support import RunningService, running_service, token_of
 
 
@@ -53,36 +54,6 @@ def remote_env(url: str, tmp_path: Path, token: str | None = token_of("claude"))
     if token is not None:
         env["COMMANDER_TOKEN"] = token
     return env
-
-
-def guard(
-    env: dict[str, str], payload: dict[str, object] | None, *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `commander guard ARGS` with the payload on standard input."""
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", "guard", *args],
-        input=json.dumps(payload) if payload is not None else "",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
-
-def claude(command: str, cwd: Path) -> dict[str, object]:
-    """A Claude Code PreToolUse payload for the Bash tool."""
-    return {
-        "session_id": "3f1c9a7e",
-        "transcript_path": "/tmp/t.jsonl",
-        "cwd": str(cwd),
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": "Bash",
-        "tool_input": {"command": command, "description": "run it"},
-        "tool_use_id": "toolu_01",
-    }
 
 
 def hook_answer(done: subprocess.CompletedProcess[str]) -> dict[str, str]:

@@ -161,6 +161,19 @@ def _listed(command: SimpleCommand, scene: Scene) -> Effect:
     return unknown(command, f"command.unknown: {name} is not in the command catalog")
 
 
+def changed(
+    command: SimpleCommand,
+    *,
+    touches: tuple[Touch, ...] = (),
+    delegates: tuple[Delegate, ...] = (),
+    notes: tuple[str, ...] = (),
+    reason: str = "",
+) -> Effect:
+    """What a command that changes something does: the resources it touches, the inputs it
+    hands to other adapters."""
+    return Effect(CHANGE, command.text, command.line, touches, delegates, notes, reason)
+
+
 def unknown(command: SimpleCommand, note: str) -> Effect:
     """An effect nobody can judge from the command alone."""
     return Effect(
@@ -267,11 +280,6 @@ def scene_for(call: ToolCall, catalog: Catalog) -> Scene:
     """Where a tool call runs: its working tree, the user's home, its directory."""
     root = working_tree_root(call.cwd)
     return Scene(catalog=catalog, root=root, home=os.path.expanduser("~"), cwd=call.cwd)
-
-
-def needs_review(found: list[Effect]) -> bool:
-    """Whether any effect changes something beyond the working tree."""
-    return any(e.verdict not in (READ_ONLY, LOCAL) for e in found)
 
 
 def working_tree_root(cwd: str) -> str:

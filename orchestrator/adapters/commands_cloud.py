@@ -19,12 +19,12 @@ from typing import Any, Final
 from orchestrator.adapters.commands_args import has_flag
 from orchestrator.adapters.commands_catalog import matches_words
 from orchestrator.adapters.commands_classify import (
-    CHANGE,
     READ_ONLY,
     Effect,
     Interpreter,
     Scene,
     Touch,
+    changed,
     unknown,
 )
 from orchestrator.adapters.commands_words import SimpleCommand, Word
@@ -160,7 +160,7 @@ def _change(
             f"command.empty-filter: {', '.join(empty)} is empty: a removal driven by an "
             f"empty filter selects every {rtype} (the Cloudflare pattern)"
         )
-    return Effect(CHANGE, command.text, command.line, touches=tuple(touches), notes=tuple(notes))
+    return changed(command, touches=tuple(touches), notes=tuple(notes))
 
 
 # --- aws --------------------------------------------------------------------------------------

@@ -14,13 +14,13 @@ from typing import Final
 from orchestrator.adapters.commands_args import has_flag, positionals
 from orchestrator.adapters.commands_catalog import matches_words
 from orchestrator.adapters.commands_classify import (
-    CHANGE,
     LOCAL,
     READ_ONLY,
     Effect,
     Interpreter,
     Scene,
     Touch,
+    changed,
 )
 from orchestrator.adapters.commands_words import SimpleCommand
 
@@ -39,10 +39,8 @@ def _git(command: SimpleCommand, scene: Scene) -> Effect:
     if verb == "push":
         return _push(command, scene, words[1:], facts)
     if verb == "reset" and has_flag(command.args, "--hard", "--merge", "--keep"):
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(
                 Touch(
                     "git_worktree",
@@ -58,34 +56,26 @@ def _git(command: SimpleCommand, scene: Scene) -> Effect:
         and not has_flag(command.args, "-n", "--dry-run")
     ):
         lost = "untracked and ignored files" if has_flag(command.args, "-x") else "untracked files"
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(Touch("git_worktree", worktree, "delete", facts=(*facts, ("loses", lost))),),
         )
     if verb == "branch" and _branch_deletes(command):
         names = [w for w in words[1:] if w != "?"] or ["?"]
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=tuple(
                 Touch("git_branch", f"git:branch:{n}", "delete", facts=facts) for n in names
             ),
         )
     if verb in ("filter-branch", "filter-repo") or (verb == "reflog" and words[1:2] == ["expire"]):
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(Touch("git_history", f"git:history:{scene.root}", "replace", facts=facts),),
         )
     if verb == "update-ref" and has_flag(command.args, "-d"):
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(
                 Touch(
                     "git_branch",
@@ -152,7 +142,7 @@ def _push(
         )
     if not touches:
         return Effect(LOCAL, command.text, command.line)
-    return Effect(CHANGE, command.text, command.line, touches=tuple(touches))
+    return changed(command, touches=tuple(touches))
 
 
 def _current_branch(scene: Scene) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from orchestrator.adapters.commands_args import has_flag, option_values, positionals
+from orchestrator.adapters.commands_args import has_flag, positionals
 from orchestrator.adapters.commands_catalog import matches_words
 from orchestrator.adapters.commands_classify import (
     CHANGE,
@@ -22,6 +22,7 @@ from orchestrator.adapters.commands_classify import (
     Interpreter,
     Scene,
     Touch,
+    changed,
     classify,
     merge,
     unknown,
@@ -57,7 +58,7 @@ def _removal(command: SimpleCommand, scene: Scene, words: list[Word], action: st
         notes.append(f"command.computed-path: {command.name} gets its paths from a pipe")
     if not touches:
         return Effect(LOCAL, command.text, command.line)
-    return Effect(CHANGE, command.text, command.line, touches=tuple(touches), notes=tuple(notes))
+    return changed(command, touches=tuple(touches), notes=tuple(notes))
 
 
 def _rm(command: SimpleCommand, scene: Scene) -> Effect:
@@ -149,7 +150,7 @@ def _find(command: SimpleCommand, scene: Scene) -> Effect:
 
 
 def _devices(command: SimpleCommand, scene: Scene) -> Effect:
-    targets = option_values(command.args, frozenset({"of"})) if command.name == "dd" else None
+    """dd writes its `of=` target; mkfs, wipefs, fdisk and parted wipe the devices they name."""
     if command.name == "dd":
         outputs = [
             w.value.split("=", 1)[1] for w in command.args if w.value and w.value.startswith("of=")
@@ -157,7 +158,6 @@ def _devices(command: SimpleCommand, scene: Scene) -> Effect:
         if not outputs:
             return Effect(READ_ONLY, command.text, command.line)
         return _removal(command, scene, [Word(o, o) for o in outputs], "update")
-    del targets
     words = [w for w in command.args if not (w.value or "x").startswith("-")]
     return _removal(command, scene, words or [Word("?", None)], "delete")
 
@@ -173,7 +173,7 @@ def _docker(command: SimpleCommand, scene: Scene) -> Effect:
         matches_words(g, words) for g in scene.catalog.tool_list("docker", "read_only")
     ):
         return Effect(READ_ONLY, command.text, command.line)
-    if words[0] in ("exec", "run") and words[0] == "exec":
+    if words[0] == "exec":
         return unknown(command, "command.remote-exec: docker exec runs a command in a container")
     volumes = has_flag(command.args, "--volumes", "-v") and (
         words[:2] == ["system", "prune"] or words[:2] == ["compose", "down"]
@@ -181,19 +181,15 @@ def _docker(command: SimpleCommand, scene: Scene) -> Effect:
     facts = (("command", command.text),)
     if words[:2] in (["volume", "rm"], ["volume", "prune"]) or volumes:
         names = words[2:] if words[:2] == ["volume", "rm"] else ["*"]
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=tuple(
                 Touch("docker_volume", f"docker:volume:{n}", "delete", facts=facts) for n in names
             ),
         )
     if words[-1:] == ["prune"] or words[:2] == ["system", "prune"]:
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(Touch("docker_resources", f"docker:{words[0]}:*", "delete", facts=facts),),
         )
     return Effect(LOCAL, command.text, command.line)
@@ -236,10 +232,8 @@ def _systemctl(command: SimpleCommand, scene: Scene) -> Effect:
     listed = [u for u in units if scene.catalog.unit_listed(u)]
     if not listed:
         return Effect(LOCAL, command.text, command.line)
-    return Effect(
-        CHANGE,
-        command.text,
-        command.line,
+    return changed(
+        command,
         touches=tuple(
             Touch(
                 "systemd_unit",
@@ -254,10 +248,8 @@ def _systemctl(command: SimpleCommand, scene: Scene) -> Effect:
 
 def _host(command: SimpleCommand, scene: Scene) -> Effect:
     del scene
-    return Effect(
-        CHANGE,
-        command.text,
-        command.line,
+    return changed(
+        command,
         touches=(Touch("host", "host:this", "update", facts=(("command", command.text),)),),
     )
 

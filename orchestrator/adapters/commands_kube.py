@@ -15,13 +15,13 @@ from typing import Final
 from orchestrator.adapters.commands_args import has_flag, option_values, positionals
 from orchestrator.adapters.commands_catalog import matches_words
 from orchestrator.adapters.commands_classify import (
-    CHANGE,
     READ_ONLY,
     Delegate,
     Effect,
     Interpreter,
     Scene,
     Touch,
+    changed,
     unknown,
 )
 from orchestrator.adapters.commands_words import SimpleCommand, join_path
@@ -119,18 +119,14 @@ def _kubectl(command: SimpleCommand, scene: Scene) -> Effect:
                 "command.kustomize: kubectl -k renders manifests nobody "
                 "reviewed; review `kubectl kustomize` output instead",
             )
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             delegates=tuple(_manifest(f, command, scene, delete=False) for f in files),
         )
     if verb == "delete":
         if files:
-            return Effect(
-                CHANGE,
-                command.text,
-                command.line,
+            return changed(
+                command,
                 delegates=tuple(_manifest(f, command, scene, delete=True) for f in files),
             )
         return _kube_targets(
@@ -155,10 +151,8 @@ def _kubectl(command: SimpleCommand, scene: Scene) -> Effect:
         if verb == "drain":
             facts += (("evicts", "every pod on the node"),)
         if verb == "run":
-            return Effect(
-                CHANGE,
-                command.text,
-                command.line,
+            return changed(
+                command,
                 touches=(
                     Touch(
                         "Pod",
@@ -236,7 +230,7 @@ def _kube_targets(
                     f"{','.join(s or '' for s in selectors)!r} in {scope}: which "
                     "objects it selects is known only when it runs"
                 )
-    return Effect(CHANGE, command.text, command.line, touches=tuple(touches), notes=tuple(notes))
+    return changed(command, touches=tuple(touches), notes=tuple(notes))
 
 
 def _kind(word: str, scene: Scene) -> str:
@@ -321,10 +315,8 @@ def _helm(command: SimpleCommand, scene: Scene) -> Effect:
         action = "update"
     facts = (("command", command.text),)
     releases = rest[:1] if verb in ("upgrade", "install", "rollback") else rest
-    return Effect(
-        CHANGE,
-        command.text,
-        command.line,
+    return changed(
+        command,
         touches=tuple(
             Touch(
                 "helm_release",

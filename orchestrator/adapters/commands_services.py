@@ -23,6 +23,7 @@ from orchestrator.adapters.commands_classify import (
     Interpreter,
     Scene,
     Touch,
+    changed,
     effects,
     merge,
     unknown,
@@ -98,7 +99,7 @@ def _database(command: SimpleCommand, scene: Scene) -> Effect:
         )
     if not delegates:
         return Effect(READ_ONLY, command.text, command.line)
-    return Effect(CHANGE, command.text, command.line, delegates=tuple(delegates))
+    return changed(command, delegates=tuple(delegates))
 
 
 # --- HTTP, GitHub, remote shells ------------------------------------------------------------------
@@ -131,10 +132,8 @@ def _http(command: SimpleCommand, scene: Scene) -> Effect:
         return Effect(READ_ONLY, command.text, command.line)
     urls = [w.text for w in args if (w.value or w.text).startswith(("http://", "https://", "$"))]
     action = "delete" if method == "DELETE" else "update"
-    return Effect(
-        CHANGE,
-        command.text,
-        command.line,
+    return changed(
+        command,
         touches=tuple(
             Touch("http_resource", f"{method} {u}", action, facts=(("command", command.text),))
             for u in urls or ["?"]
@@ -174,10 +173,8 @@ def _gh(command: SimpleCommand, scene: Scene) -> Effect:
         return unknown(command, f"command.unknown: gh {' '.join(words[:2])} is not understood")
     action = "delete" if words[1] in ("delete", "archive") else "update"
     target = words[2] if len(words) > 2 else repo or "?"
-    return Effect(
-        CHANGE,
-        command.text,
-        command.line,
+    return changed(
+        command,
         touches=(Touch(rtype, f"{rtype}.{target}", action, facts=(("command", command.text),)),),
     )
 

@@ -16,7 +16,6 @@ from typing import Final
 from orchestrator.adapters.commands_args import has_flag, option_values, positionals
 from orchestrator.adapters.commands_catalog import matches_words
 from orchestrator.adapters.commands_classify import (
-    CHANGE,
     LOCAL,
     READ_ONLY,
     Delegate,
@@ -25,6 +24,7 @@ from orchestrator.adapters.commands_classify import (
     Interpreter,
     Scene,
     Touch,
+    changed,
     unknown,
 )
 from orchestrator.adapters.commands_words import SimpleCommand, join_path
@@ -72,12 +72,10 @@ def _terraform(command: SimpleCommand, scene: Scene) -> Effect:
     if verb == "apply" and has_flag(command.args, "-destroy"):
         verb = "destroy"
     if verb == "apply":
-        plan = next((w for w in _tf_positionals(command)[1:]), None)
+        plan = next((w for w in positionals(command.args, _TF_VALUE_FLAGS)[1:]), None)
         if plan is not None:
-            return Effect(
-                CHANGE,
-                command.text,
-                command.line,
+            return changed(
+                command,
                 delegates=(
                     Delegate("terraform-plan", path=join_path(directory, plan), program=program),
                 ),
@@ -88,18 +86,14 @@ def _terraform(command: SimpleCommand, scene: Scene) -> Effect:
                 for w in command.args
                 if (w.value or "").startswith(("-var", "-target", "-replace"))
             )
-            return Effect(
-                CHANGE,
-                command.text,
-                command.line,
+            return changed(
+                command,
                 delegates=(
                     Delegate("terraform-plan", path=directory, program=program, args=passed),
                 ),
             )
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(Touch("terraform_workspace", workspace, "update", facts=facts),),
             notes=(
                 f"command.unreviewed-apply: {program} apply without a saved plan in "
@@ -109,27 +103,21 @@ def _terraform(command: SimpleCommand, scene: Scene) -> Effect:
     if verb == "destroy":
         if targets:
             touches = tuple(Touch(address_type(t), t, "delete", facts=facts) for t in targets)
-            return Effect(CHANGE, command.text, command.line, touches=touches)
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+            return changed(command, touches=touches)
+        return changed(
+            command,
             touches=(Touch("terraform_workspace", workspace + ":*", "delete", facts=facts),),
             reason=f"destroys every resource of the workspace in {directory}",
         )
     rest = words[1:]
     if verb == "state" and rest[:1] == ["rm"]:
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=tuple(Touch(address_type(a), a, "forget", facts=facts) for a in rest[1:]),
         )
     if verb == "state" and rest[:1] == ["mv"] and len(rest) >= 3:
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(
                 Touch(
                     address_type(rest[2]), rest[2], "update", previous_address=rest[1], facts=facts
@@ -137,32 +125,24 @@ def _terraform(command: SimpleCommand, scene: Scene) -> Effect:
             ),
         )
     if verb == "state" and rest[:1] in (["push"], ["replace-provider"]):
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(Touch("terraform_state", workspace, "update", facts=facts),),
         )
     if verb == "import" and rest:
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(Touch(address_type(rest[0]), rest[0], "update", importing=True, facts=facts),),
         )
     if verb in ("taint", "untaint") and rest:
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(Touch(address_type(rest[0]), rest[0], "update", facts=facts),),
         )
     if verb == "workspace" and rest[:1] == ["delete"]:
         name = rest[1] if len(rest) > 1 else "?"
-        return Effect(
-            CHANGE,
-            command.text,
-            command.line,
+        return changed(
+            command,
             touches=(
                 Touch(
                     "terraform_workspace", f"terraform:{directory}:{name}", "delete", facts=facts
@@ -172,22 +152,6 @@ def _terraform(command: SimpleCommand, scene: Scene) -> Effect:
     if verb == "workspace" and rest[:1] == ["new"]:
         return Effect(LOCAL, command.text, command.line)
     return unknown(command, f"command.unknown: {program} {verb} is not understood")
-
-
-def _tf_positionals(command: SimpleCommand) -> list[str]:
-    out, skip = [], False
-    for word in command.args:
-        value = word.value
-        if skip:
-            skip = False
-            continue
-        if value is None:
-            out.append("?")
-        elif value.startswith("-"):
-            skip = value in _TF_VALUE_FLAGS  # `-var x=1`; `-var=x=1` holds its value
-        else:
-            out.append(value)
-    return out
 
 
 def address_type(address: str) -> str:
