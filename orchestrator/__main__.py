@@ -1,5 +1,5 @@
 """`python -m orchestrator` runs the commander CLI."""
 
-from orchestrator.cli import main
+from orchestrator.entry import main
 
 main()

@@ -13,6 +13,7 @@ class InputKind(StrEnum):
     kubernetes = "kubernetes"
     diff = "diff"
     sql = "sql"
+    command = "command"
 
 
 class OutputFormat(StrEnum):

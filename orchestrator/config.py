@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 from orchestrator.errors import ConfigError
 from orchestrator.guards import BudgetSettings, GateSettings
 from orchestrator.models import Frozen, RiskTier
+from orchestrator.shipped import shipped_config_dir as shipped_config_dir  # noqa: PLC0414 re-export
 from orchestrator.yamlfile import parse_yaml, validate_model
 
 TierOutcome = Literal["approve", "approve-unless-objection", "escalate"]
@@ -83,14 +84,6 @@ class LoadedConfig:
     agents_source: tuple[str, str] | None = None  # agents.yaml as (text, origin)
     # diff-paths.yaml as (data, text, origin): how a git diff's files are categorised
     diff_paths: tuple[Any, str, str] | None = None
-
-
-def shipped_config_dir() -> Path:
-    """The defaults inside the installed package, or ./configs in a checkout."""
-    packaged = Path(__file__).resolve().parent / "_defaults" / "configs"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "configs"
 
 
 def load_config(directory: Path | None = None) -> LoadedConfig:

@@ -105,7 +105,7 @@ class Action(StrEnum):
 DESTRUCTIVE_ACTIONS = frozenset({Action.DELETE, Action.REPLACE})
 INERT_ACTIONS = frozenset({Action.READ, Action.NOOP})
 
-ProposalKind = Literal["terraform", "kubernetes", "diff", "sql"]
+ProposalKind = Literal["terraform", "kubernetes", "diff", "sql", "command"]
 ReplaceOrder = Literal["delete-before-create", "create-before-destroy"]
 
 

@@ -162,7 +162,12 @@ def run_review(request: ReviewRequest) -> ReviewResult:
 
 def adapt(config: LoadedConfig, request: ReviewRequest, data: bytes, origin: str) -> Proposal:
     """Read the submitted bytes as a proposal; `origin` names them in errors."""
-    options = AdapterOptions(delete=request.delete, diff_paths=config.diff_paths)
+    options = AdapterOptions(
+        delete=request.delete,
+        diff_paths=config.diff_paths,
+        config_dir=request.settings.config_dir,
+        cache_dir=request.settings.cache_dir,
+    )
     return load_proposal(data, origin, request.submission, kind=request.kind, options=options)
 
 

@@ -1,7 +1,8 @@
 """Resolve where things are: flags, then COMMANDER_* variables, then defaults.
 
-This is the only module that reads the environment; everything below the
-CLI and the service receives a resolved `Settings`.
+This is the only module that reads the environment (with places.py, the
+part the guard's fast path needs); everything below the CLI and the service
+receives a resolved `Settings`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.places import ENV_CONFIG, cache_location
+
 ENV_DATABASE_URL = "COMMANDER_DATABASE_URL"
-ENV_CONFIG = "COMMANDER_CONFIG"
 ENV_TOPOLOGY = "COMMANDER_TOPOLOGY"
 ENV_BACKSTAGE = "COMMANDER_BACKSTAGE"
 ENV_RAY_ADDRESS = "COMMANDER_RAY_ADDRESS"
-ENV_CACHE_DIR = "COMMANDER_CACHE_DIR"
 # `commander serve` only
 ENV_TOKENS = "COMMANDER_TOKENS"
 ENV_HOST = "COMMANDER_HOST"
@@ -48,12 +49,7 @@ def default_database_url() -> str:
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where derived files (the parsed topology) are kept: COMMANDER_CACHE_DIR, else the user's."""
-    env = os.environ if environ is None else environ
-    if value := env.get(ENV_CACHE_DIR):
-        return Path(value)
-    from platformdirs import user_cache_dir  # noqa: PLC0415 - only for a large topology
-
-    return Path(user_cache_dir("commander", appauthor=False))
+    return Path(cache_location(environ))
 
 
 def resolve(

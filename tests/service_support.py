@@ -37,6 +37,7 @@ PRINCIPALS: dict[str, tuple[list[str], list[str]]] = {
     "carol": (["approver"], ["change-board"]),
     "root": (["admin"], []),
     "scraper": (["metrics"], []),
+    "claude": (["agent"], []),  # an agent's token: the guard route and nothing else
     # submits and approves: the gate must still stop her approving her own submission
     "dana": (["ci", "approver"], ["security"]),
 }

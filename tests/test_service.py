@@ -362,6 +362,7 @@ def test_budget_is_spent_and_shown_through_the_api(db_url: str, tmp_path: Path) 
 # Each guarded route with a request that would otherwise be valid enough to pass auth.
 ROUTE_CALLS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/v1/reviews"): ("/v1/reviews", {"content": b"{}"}),
+    ("POST", "/v1/guard"): ("/v1/guard", {"json": {"command": "ls", "cwd": "/"}}),
     ("GET", "/v1/decisions"): ("/v1/decisions", {}),
     ("GET", "/v1/decisions/{decision_id}"): ("/v1/decisions/abc", {}),
     ("GET", "/v1/escalations"): ("/v1/escalations", {}),
@@ -384,6 +385,7 @@ ROUTE_CALLS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
 # Who may call each route; everyone else is refused with 403.
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/reviews"): {"ci-bot"},
+    ("POST", "/v1/guard"): {"ci-bot", "claude"},
     # carol holds the approver role but not the security gate role asked for: 403 too
     ("POST", "/v1/escalations/{decision_id}/approve"): {"alice", "bob"},
     ("POST", "/v1/escalations/{decision_id}/deny"): {"alice", "bob", "carol"},
@@ -420,7 +422,7 @@ def test_every_route_needs_the_right_token(service: RunningService, route: tuple
     assert call({"Authorization": "Bearer cmdr_not-a-token"}) == 401
     assert call({"Authorization": "Basic YWxpY2U6cHc="}) == 401
     allowed = ALLOWED.get(route, READERS)
-    for name in ("ci-bot", "alice", "bob", "carol", "root", "scraper"):
+    for name in ("ci-bot", "alice", "bob", "carol", "root", "scraper", "claude"):
         status = call(service.as_(name))
         if name in allowed:
             assert status not in (401, 403), (name, status)

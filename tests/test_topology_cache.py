@@ -13,7 +13,8 @@ from orchestrator.errors import ConfigError
 from orchestrator.graph import DependencyGraph, topology_cache
 from orchestrator.graph.build import EdgeTag
 from orchestrator.graph.topology import read_topology
-from orchestrator.settings import ENV_CACHE_DIR, cache_dir
+from orchestrator.places import ENV_CACHE_DIR
+from orchestrator.settings import cache_dir
 
 TOPOLOGY = {
     "services": {

@@ -17,11 +17,14 @@ import stat
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Final, Protocol, cast, get_args
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Protocol, cast, get_args
 
 from orchestrator.errors import InputError, UsageError
 from orchestrator.gc_control import paused_gc
 from orchestrator.models import Proposal, ProposalKind, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_MAX_INPUT_BYTES: Final = 1 << 30
 STDIN_NAME: Final = "<stdin>"
@@ -49,6 +52,10 @@ class AdapterOptions:
     delete: bool = False
     # Git diffs: configs/diff-paths.yaml as (data, text, origin); None reads the shipped file.
     diff_paths: tuple[Any, str, str] | None = None
+    # Tool calls: the config directory holding commands.yaml (None: the shipped one), and
+    # where its compiled form is cached (None: nowhere).
+    config_dir: Path | None = None
+    cache_dir: Path | None = None
 
 
 class Adapter(Protocol):
@@ -72,8 +79,9 @@ _ADAPTERS: Final[dict[str, str]] = {
     "kubernetes": "orchestrator.adapters.kubernetes:parse_manifests",
     "diff": "orchestrator.adapters.gitdiff:parse_diff",
     "sql": "orchestrator.adapters.sql:parse_sql",
+    "command": "orchestrator.adapters.commands:parse_tool_call",
 }
-_TAKES_OPTIONS: Final = frozenset({"kubernetes", "diff", "sql"})
+_TAKES_OPTIONS: Final = frozenset({"kubernetes", "diff", "sql", "command"})
 
 
 def read_input(path: str, *, max_bytes: int) -> tuple[bytes, str]:

@@ -7,12 +7,16 @@ each command thin and each module small.
 
 from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING
 
-from orchestrator.commands import audit, gate, policy, serve
+if TYPE_CHECKING:
+    import typer
 
 
 def register_all(app: typer.Typer) -> None:
     """Add every command group to the app."""
-    for module in (gate, audit, serve, policy):
+    # imported here: `commander guard` imports this package and must not pay for Typer
+    from orchestrator.commands import audit, gate, guard_cli, policy, serve  # noqa: PLC0415
+
+    for module in (gate, audit, serve, policy, guard_cli):
         module.register(app)

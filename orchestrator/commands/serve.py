@@ -108,7 +108,7 @@ token_app = typer.Typer(
 def new_token(
     name: Annotated[str, typer.Argument(help="The principal: a pipeline, a person, a scraper.")],
     role: Annotated[
-        list[str], typer.Option("--role", help="ci, approver, admin or metrics; repeatable.")
+        list[str], typer.Option("--role", help="ci, approver, admin, metrics or agent; repeatable.")
     ],
     approves: Annotated[
         str,

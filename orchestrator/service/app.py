@@ -30,6 +30,7 @@ from orchestrator.errors import (
 from orchestrator.service.auth import Permission
 from orchestrator.service.deps import State, require
 from orchestrator.service.routes_gate import gate_router
+from orchestrator.service.routes_guard import guard_router
 from orchestrator.service.routes_reviews import reviews_router
 from orchestrator.service.state import ServiceOptions, ServiceState
 from orchestrator.store.gate_common import Refused
@@ -70,6 +71,7 @@ def build_app() -> FastAPI:
     )
     app.include_router(reviews_router)
     app.include_router(gate_router)
+    app.include_router(guard_router)
     _add_probes(app)
     _add_error_boundary(app)
     _add_request_metrics(app)

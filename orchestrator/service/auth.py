@@ -45,12 +45,14 @@ class Role(StrEnum):
     APPROVER = "approver"  # signs or denies escalations in its gate roles; reads
     ADMIN = "admin"  # freezes and thaws actors; reads
     METRICS = "metrics"  # scrapes /metrics and nothing else
+    AGENT = "agent"  # asks the guard about its own tool calls, and nothing else
 
 
 class Permission(StrEnum):
     """What a route needs."""
 
     SUBMIT = "submit"
+    GUARD = "guard"
     READ = "read"
     SIGN = "sign"
     FREEZE = "freeze"
@@ -58,10 +60,11 @@ class Permission(StrEnum):
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.CI: frozenset({Permission.SUBMIT, Permission.READ, Permission.METRICS}),
+    Role.CI: frozenset({Permission.SUBMIT, Permission.GUARD, Permission.READ, Permission.METRICS}),
     Role.APPROVER: frozenset({Permission.SIGN, Permission.READ, Permission.METRICS}),
     Role.ADMIN: frozenset({Permission.FREEZE, Permission.READ, Permission.METRICS}),
     Role.METRICS: frozenset({Permission.METRICS}),
+    Role.AGENT: frozenset({Permission.GUARD}),
 }
 
 

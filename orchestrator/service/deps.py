@@ -45,6 +45,7 @@ def require(permission: Permission) -> Callable[..., Principal]:
 
 State = Annotated[ServiceState, Depends(service_state)]
 Submitter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
+Guarded = Annotated[Principal, Depends(require(Permission.GUARD))]
 Reader = Annotated[Principal, Depends(require(Permission.READ))]
 Signer = Annotated[Principal, Depends(require(Permission.SIGN))]
 Admin = Annotated[Principal, Depends(require(Permission.FREEZE))]

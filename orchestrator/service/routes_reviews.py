@@ -90,7 +90,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     ] = None,
 ) -> Response:
     """Review the body and record the decision; the same submission twice is one decision."""
-    body = await _read_body(request, state.max_body_bytes)
+    body = await read_body(request, state.max_body_bytes)
     meta = Meta(
         kind=kind.value,
         submission=Submission(source=source, actor=actor, intent=intent, environment=environment),
@@ -141,7 +141,7 @@ async def list_decisions(
     return await run_in_threadpool(lambda: state.store.recent(actor=actor, limit=limit))
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to be over `limit`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:

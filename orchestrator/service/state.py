@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, select
 
 from orchestrator.adapters.base import Submission
+from orchestrator.adapters.commands_catalog import load_catalog
 from orchestrator.commands.gatectx import identities
+from orchestrator.commands.guard_core import GuardOptions, judge
+from orchestrator.commands.guard_review import review_call
 from orchestrator.executors import make_executor
 from orchestrator.gatekeeper import change_id_for
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
@@ -32,6 +35,8 @@ from orchestrator.store.reuse import AlreadyDecided, SubmissionKey, claim, reusa
 from orchestrator.store.tables import CHAIN_HEAD
 
 if TYPE_CHECKING:
+    from orchestrator.adapters.commands_calls import Answer, ToolCall
+    from orchestrator.adapters.commands_classify import Effect
     from orchestrator.models import Decision, Proposal
     from orchestrator.settings import Settings
     from orchestrator.store.governance import Identities
@@ -79,6 +84,8 @@ class ServiceState:
         self.identities: Identities = identities(self.setup.config)
         self.max_body_bytes = options.max_body_bytes or self.setup.config.commander.max_input_bytes
         self.store = Store.open(options.settings.database_url)
+        # the guard's command catalog, from the same config directory as the policy
+        self.catalog = load_catalog(options.settings.config_dir, options.settings.cache_dir)
         self.metrics = ServiceMetrics(self.pending_ages)
         # One executor for the service's life: Ray is joined once, before the port opens,
         # and what it puts in the object store is reused across reviews.
@@ -124,6 +131,16 @@ class ServiceState:
             return self._replayed(raced.decision_id)
         self.metrics.observe_decision(result.decision, time.perf_counter() - started)
         return Submitted(result.decision, result.proposal, replayed=False)
+
+    def guard(self, call: ToolCall, options: GuardOptions, submitter: str) -> Answer:
+        """Answer an agent's tool call as `commander guard` would, in this service's store."""
+
+        def review(found: list[Effect]) -> Answer:
+            return review_call(
+                call, found, options, setup=self.setup, store=self.store, submitter=submitter
+            )
+
+        return judge(call, self.catalog, review)
 
     def find(self, ident: str) -> StoredDecision:
         """A recorded decision by id or unique prefix."""
