@@ -25,13 +25,13 @@ from pydantic import JsonValue
 
 from orchestrator.adapters.base import AdapterOptions, Submission
 from orchestrator.adapters.masking import scrub_text
-from orchestrator.adapters.sql_mask import mask_sql
+from orchestrator.adapters.sql_mask import mask_sql, secret_positions
 from orchestrator.adapters.sql_split import detect_dialect
 from orchestrator.analysis.sql_facts import StatementFacts, Step
 from orchestrator.analysis.sql_hazards import Hazard, MigrationAnalyser
 from orchestrator.analysis.sql_locks import lock_of
-from orchestrator.analysis.sql_read import StatementReader
-from orchestrator.analysis.sql_text import placeholder, split
+from orchestrator.analysis.sql_read import StatementReader, insert_target
+from orchestrator.analysis.sql_text import placeholder, spans
 from orchestrator.errors import InputError
 from orchestrator.models import (
     Action,
@@ -61,29 +61,36 @@ def parse_sql(
     del document, sensitive_keys, options  # SQL is text; credentials are masked by content
     dialect = detect_dialect(text)
     reader, analyser, changes = StatementReader(dialect), MigrationAnalyser(dialect), _Changes(dialect)
+    secrets = _Secrets(secret_positions(text))
     masked: list[tuple[int, int, str]] = []
-    number, understood, last = 0, 0, None
-    for chunk in split(text, dialect):
-        if chunk.kind == "gap":
-            if (clean := scrub_text(chunk.text)) is not chunk.text:
-                masked.append((chunk.start, chunk.end, clean))
-            continue
-        number += 1
-        if chunk.kind == "unreadable":
+    number, understood, last, previous = 0, 0, None, 0
+    templated = "{{" in text or "{%" in text
+    loading, prefix = "", "\0"  # the table the last INSERTs loaded, and their first words
+    for start, end, line, closed in spans(text, dialect):
+        if secrets.between(previous, start):  # comments between statements
+            gap = text[previous:start]
+            if (clean := scrub_text(gap)) is not gap:
+                masked.append((previous, start, clean))
+        previous, number = end + 1, number + 1
+        if not closed:
             why = "a string, quoted name, comment or dollar quote is never closed"
-            changes.unreadable(number, chunk.line, f"the rest of the file cannot be read: {why}")
+            changes.unreadable(number, line, f"the rest of the file cannot be read: {why}")
             break
-        if found := placeholder(chunk.text):
-            line = chunk.line + chunk.text.count("\n", 0, found.start())
-            raise InputError(
-                origin,
-                f"line {line} holds the template placeholder {found[0][:60]}: render the "
-                "template first (with the tool that runs the migration), then review the SQL",
-            )
-        statement = mask_sql(chunk.text)
-        if statement is not chunk.text:
-            masked.append((chunk.start, chunk.end, statement))
-        read = reader.read(number, chunk.line, statement)
+        if templated:
+            _refuse_template(origin, text[start:end], line)
+        holds_secret = secrets.between(start, end)
+        # a dump repeats one INSERT prefix: compare it before running the pattern
+        table = loading if text.startswith(prefix, start) else insert_target(text, start)
+        last_line = line + text.count("\n", start, end)
+        if table is not None and not holds_secret and changes.count_insert(table, last_line):
+            if table != loading:
+                loading, prefix = table, text[start : text.find("(", start) + 1] or "\0"
+            continue  # one more row batch for a table already loaded: nothing new to judge
+        statement = text[start:end]
+        if holds_secret and (clean := mask_sql(statement)) is not statement:
+            masked.append((start, end, clean))
+            statement = clean
+        read = reader.read(number, line, statement)
         understood += any(f.unreadable is None or f.within for f in read)
         for facts in read:
             changes.add(facts, analyser.feed(facts))
@@ -120,9 +127,12 @@ class _Entry:
     document: dict[str, JsonValue]
     line: int
     end_line: int
+    statements: int = 0  # the INSERTs counted into this change, when merged
 
     def change(self) -> ResourceChange:
         step = self.step
+        if self.statements:
+            self.document["statements"] = self.statements
         return ResourceChange(
             address=step.address,
             type=step.type,
@@ -163,7 +173,7 @@ class _Changes:
             key = (step.address, facts.within)
             if step.op in _MERGED and not mine and key in self.merged:
                 counted = self.merged[key]
-                counted.document["statements"] = int(str(counted.document["statements"])) + 1
+                counted.statements += 1
                 counted.end_line = facts.end_line
                 continue
             document: dict[str, JsonValue] = {
@@ -181,9 +191,18 @@ class _Changes:
             document["hazards"] = list[JsonValue](mine)
             entry = _Entry(step, document, facts.line, facts.end_line)
             if step.op in _MERGED and not mine:
-                document["statements"] = 1
+                entry.statements = 1
                 self.merged[key] = entry
             self.entries.append(entry)
+
+    def count_insert(self, table: str, end_line: int) -> bool:
+        """Count one more INSERT into a table already loaded; False when it is the first."""
+        counted = self.merged.get((table, None))
+        if counted is None:
+            return False
+        counted.statements += 1
+        counted.end_line = end_line
+        return True
 
     def unreadable(self, number: int, line: int, why: str) -> None:
         """The rest of the file, which the splitter could not cut into statements."""
@@ -207,6 +226,33 @@ class _Changes:
 
     def build(self) -> tuple[ResourceChange, ...]:
         return tuple(entry.change() for entry in self.entries)
+
+
+def _refuse_template(origin: str, statement: str, line: int) -> None:
+    found = placeholder(statement)
+    if found is None:
+        return
+    at = line + statement.count("\n", 0, found.start())
+    raise InputError(
+        origin,
+        f"line {at} holds the template placeholder {found[0][:60]}: render the template "
+        "first (with the tool that runs the migration), then review the rendered SQL",
+    )
+
+
+class _Secrets:
+    """Where secrets may be, asked about spans in increasing order."""
+
+    def __init__(self, positions: list[int]) -> None:
+        self._positions, self._next = positions, 0
+
+    def between(self, start: int, end: int) -> bool:
+        """Whether a trigger word starts in [start, end); later calls must not go back."""
+        positions, at = self._positions, self._next
+        while at < len(positions) and positions[at] < start:
+            at += 1
+        self._next = at
+        return at < len(positions) and positions[at] < end
 
 
 def _masked_copy(text: str, masked: list[tuple[int, int, str]]) -> str:

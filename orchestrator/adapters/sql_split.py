@@ -35,22 +35,21 @@ _STATEMENT: Final = re.compile(
 _DIALECT_COMMENT: Final = re.compile(
     r"--\s*(?:sqlfluff:\s*)?dialect\s*[:=]\s*(postgres(?:ql)?|mysql|sqlite)", re.IGNORECASE
 )
-# Constructs only one dialect writes; the dialect with the most wins, postgres on a tie.
+# Constructs only one dialect writes (matched on the lowercased head: a case-insensitive
+# pattern is many times slower); the dialect with the most wins, postgres on a tie.
 _MARKERS: Final = {
     "postgres": re.compile(
-        r"\b(?:BIG)?SERIAL\b|\bJSONB\b|\bCONCURRENTLY\b|::|\$\$|\bTIMESTAMPTZ\b|\bILIKE\b"
-        r"|\bCREATE\s+EXTENSION\b|\bALTER\s+COLUMN\s+\S+\s+(?:SET\s+DATA\s+)?TYPE\b",
-        re.IGNORECASE,
+        r"\b(?:big)?serial\b|\bjsonb\b|\bconcurrently\b|::|\$\$|\btimestamptz\b|\bilike\b"
+        r"|\bcreate\s+extension\b|\balter\s+column\s+\S+\s+(?:set\s+data\s+)?type\b"
     ),
     "mysql": re.compile(
-        r"`|\bENGINE\s*=|\bAUTO_INCREMENT\b|\bUNSIGNED\b|\bMODIFY\s+COLUMN\b|\bCHANGE\s+COLUMN\b"
-        r"|\bDEFAULT\s+CHARSET\b|\bRENAME\s+TABLE\b",
-        re.IGNORECASE,
+        r"`|\bengine\s*=|\bauto_increment\b|\bunsigned\b|\bmodify\s+column\b|\bchange\s+column\b"
+        r"|\bdefault\s+charset\b|\brename\s+table\b"
     ),
-    "sqlite": re.compile(r"\bAUTOINCREMENT\b|\bPRAGMA\b|\bWITHOUT\s+ROWID\b", re.IGNORECASE),
+    "sqlite": re.compile(r"\bautoincrement\b|\bpragma\b|\bwithout\s+rowid\b"),
 }
-# The dialect shows in the first statements; a 200 MB dump is not scanned for it.
-_SNIFF: Final = 1 << 20
+# SQL and its dialect show in the first statements; a 200 MB dump is not scanned for them.
+_SNIFF: Final = 1 << 16
 
 
 def looks_like_sql(text: str) -> bool:
@@ -60,7 +59,7 @@ def looks_like_sql(text: str) -> bool:
 
 def detect_dialect(text: str) -> str:
     """The dialect a `-- dialect: mysql` comment names, else the one whose syntax shows most."""
-    head = text[:_SNIFF]
+    head = text[:_SNIFF].lower()
     named = _DIALECT_COMMENT.search(head)
     if named:
         return "postgres" if named[1].lower().startswith("postgres") else named[1].lower()

@@ -19,7 +19,7 @@ from orchestrator.analysis.sql_text import split
 _FLAGS: Final = re.IGNORECASE | re.DOTALL
 # Control flow in front of a statement, peeled off repeatedly.
 _LEAD: Final = re.compile(
-    r"^\s*(?:<<\w+>>|DECLARE\b|BEGIN\b|EXCEPTION\b|ELSE\b|LOOP\b|THEN\b"
+    r"^\s*(?:--[^\n]*|/\*.*?\*/|<<\w+>>|DECLARE\b|BEGIN\b|EXCEPTION\b|ELSE\b|LOOP\b|THEN\b"
     r"|END\s+(?:IF|LOOP|CASE)\b|END\b(?:\s+\w+)?\s*$"
     r"|(?:IF|ELSIF|ELSEIF|WHEN)\b.*?\bTHEN\b"
     r"|(?:FOR|FOREACH|WHILE)\b.*?\bLOOP\b|CASE\b(?=\s+WHEN\b))",

@@ -48,6 +48,12 @@ _FUNCTION: Final = re.compile(
 _MAX_DEPTH: Final = 3
 
 
+def insert_target(text: str, start: int) -> str | None:
+    """The table of a plain `INSERT INTO t … VALUES (` starting at `start`, else None."""
+    found = _INSERT_VALUES.match(text, start)
+    return _plain(found[1]) if found is not None else None
+
+
 class StatementReader:
     """Reads statements of one dialect; holds one sqlglot parser for all of them."""
 

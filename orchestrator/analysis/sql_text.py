@@ -28,9 +28,9 @@ def placeholder(statement: str) -> re.Match[str] | None:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A statement's text (without its `;`) and where it starts, or a gap or an unreadable tail."""
+    """A statement's text (without its `;`) and where it starts."""
 
-    kind: str  # "statement", "gap" (comments and blanks between statements), "unreadable"
+    kind: str  # "statement", or "unreadable" for a tail that cannot be cut
     text: str
     line: int
     start: int
@@ -39,9 +39,12 @@ class Chunk:
 
 # A statement: runs of plain characters, strings ('' and backslash escapes inside E''
 # strings), quoted names, comments and dollar-quoted bodies, each matched atomically so
-# that a hostile input cannot make the pattern backtrack.
-_BODY: Final = re.compile(
-    r"""(?>
+# that a hostile input cannot make the pattern backtrack. Blanks and comments before it
+# are skipped in the same match: one C call per statement.
+_BLANK: Final = r"(?:\s+|--[^\n]*|/\*(?>[^*]+|\*(?!/))*\*/|\#[^\n]*)*"
+_POSTGRES: Final = re.compile(
+    _BLANK
+    + r"""((?>
         [^;'"`$\-/eE]+
       | [eE]'(?>[^'\\]+|\\.|'')*'
       | '(?>[^']+|'')*'
@@ -51,48 +54,43 @@ _BODY: Final = re.compile(
       | /\*(?>[^*]+|\*(?!/))*\*/
       | \$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$(?>.*?\$(?P=tag)\$)
       | [eE$\-/]
-    )*""",
+    )*)""",
     re.VERBOSE | re.DOTALL,
 )
-_MYSQL_BODY: Final = re.compile(
-    r"""(?>
-        [^;'"`\-/#]+
+_MYSQL: Final = re.compile(
+    _BLANK
+    + r"""((?>
+        [^;'"`\-/\#]+
       | '(?>[^'\\]+|\\.|'')*'
       | "(?>[^"\\]+|\\.|"")*"
       | `(?>[^`]+|``)*`
       | (?:--\s|\#)[^\n]*
       | /\*(?>[^*]+|\*(?!/))*\*/
       | [\-/]
-    )*""",
+    )*)""",
     re.VERBOSE | re.DOTALL,
 )
-_BLANK: Final = re.compile(r"(?:\s+|--[^\n]*|/\*(?>[^*]+|\*(?!/))*\*/|\#[^\n]*)*")
+
+
+def spans(text: str, dialect: str = "postgres") -> Iterator[tuple[int, int, int, bool]]:
+    """(start, end, line, closed) of every statement, lazily; `closed` is False for a tail
+    the pattern could not read (an unterminated string, name, comment or dollar quote)."""
+    statement = (_MYSQL if dialect == "mysql" else _POSTGRES).match
+    position, line, size, count = 0, 1, len(text), text.count
+    while position < size:
+        found = statement(text, position)
+        start, stop = found.span(1)  # the pattern always matches (it may match nothing)
+        line += count("\n", position, start)
+        if stop < size and text[stop] != ";":
+            yield start, size, line, False
+            return
+        if stop > start:
+            yield start, stop, line, True
+            line += count("\n", start, stop)
+        position = stop + 1
 
 
 def split(text: str, dialect: str = "postgres") -> Iterator[Chunk]:
-    """Every statement of the text in order, with the gaps between them; lazily."""
-    yield from _pieces(text, _MYSQL_BODY if dialect == "mysql" else _BODY)
-
-
-def _pieces(text: str, body: re.Pattern[str] = _BODY) -> Iterator[Chunk]:
-    position, line, size = 0, 1, len(text)
-    blank, count = _BLANK.match, text.count
-    while position < size:
-        gap = blank(text, position)
-        end = gap.end() if gap else position
-        if end > position:
-            yield Chunk("gap", text[position:end], line, position, end)
-            line += count("\n", position, end)
-            position = end
-        if position >= size:
-            return
-        found = body.match(text, position)
-        stop = found.end() if found else position
-        if stop < size and text[stop] != ";":
-            # an unterminated string, name, comment or dollar quote: nothing after it is a statement
-            yield Chunk("unreadable", text[position:], line, position, size)
-            return
-        if stop > position:
-            yield Chunk("statement", text[position:stop], line, position, stop)
-            line += count("\n", position, stop)
-        position = stop + 1
+    """Every statement of the text as a Chunk, lazily (an unreadable tail last)."""
+    for start, end, line, closed in spans(text, dialect):
+        yield Chunk("statement" if closed else "unreadable", text[start:end], line, start, end)
