@@ -60,7 +60,11 @@ def parse_sql(
     """Build the Proposal of a migration: every step of every statement, with its hazards."""
     del document, sensitive_keys, options  # SQL is text; credentials are masked by content
     dialect = detect_dialect(text)
-    reader, analyser, changes = StatementReader(dialect), MigrationAnalyser(dialect), _Changes(dialect)
+    reader, analyser, changes = (
+        StatementReader(dialect),
+        MigrationAnalyser(dialect),
+        _Changes(dialect),
+    )
     secrets = _Secrets(secret_positions(text))
     masked: list[tuple[int, int, str]] = []
     number, understood, last, previous = 0, 0, None, 0
@@ -270,4 +274,3 @@ def _masked_copy(text: str, masked: list[tuple[int, int, str]]) -> str:
 def _excerpt(sql: str) -> str:
     flat = " ".join(sql[: _EXCERPT * 4].split())
     return flat if len(flat) <= _EXCERPT else flat[:_EXCERPT] + "…"
-

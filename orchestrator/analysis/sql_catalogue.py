@@ -44,10 +44,12 @@ _KINDS: Final = (
                "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT in a later transaction",
                ("constraint-missing-not-valid", "adding-foreign-key-constraint")),
     HazardKind("validate-in-same-transaction", "lock", "high",
-               "COMMIT after ADD CONSTRAINT … NOT VALID; VALIDATE CONSTRAINT in a later transaction",
+               "COMMIT after ADD CONSTRAINT … NOT VALID; VALIDATE CONSTRAINT in a later "
+               "transaction",
                ("constraint-missing-not-valid",)),
     HazardKind("foreign-key-locks-tables", "lock", "high",
-               "add the column, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID and VALIDATE it later",
+               "add the column, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID, and VALIDATE it "
+               "later",
                ("adding-foreign-key-constraint",)),
     HazardKind("index-built-under-lock", "lock", "high",
                "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … UNIQUE/PRIMARY KEY "

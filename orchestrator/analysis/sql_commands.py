@@ -26,11 +26,13 @@ _FLAGS: Final = re.IGNORECASE | re.DOTALL
 
 # (pattern on the text after ALTER TABLE <name>, op, facts) for one ALTER TABLE action.
 _TABLE_ACTIONS: Final[tuple[tuple[re.Pattern[str], str, dict[str, JsonValue]], ...]] = tuple(
-    (re.compile(pattern, _FLAGS), op, facts)
+    (re.compile(pattern, _FLAGS), op, dict[str, JsonValue](facts))
     for pattern, op, facts in (
         (r"VALIDATE\s+CONSTRAINT\s+" + _NAME, "validate-constraint", {}),
         (
-            r"ADD\s+(?:CONSTRAINT\s+" + _NAME + r"\s+)?(UNIQUE|PRIMARY\s+KEY)\s+USING\s+INDEX\s+"
+            r"ADD\s+(?:CONSTRAINT\s+"
+            + _NAME
+            + r"\s+)?(UNIQUE|PRIMARY\s+KEY)\s+USING\s+INDEX\s+"
             + _NAME,
             "add-constraint",
             {"using_index": True},
@@ -71,6 +73,11 @@ _TABLE_ACTIONS: Final[tuple[tuple[re.Pattern[str], str, dict[str, JsonValue]], .
         ),
     )
 )
+# Actions whose first group names the object they act on (a constraint, column, partition).
+_NAMED: Final = frozenset(
+    {"validate-constraint", "set-schema", "attach-partition", "owner", "inherit", "add-identity",
+     "alter-column-options", "drop-expression", "disable-trigger", "enable-trigger"}
+)  # fmt: skip
 _ALTER_TABLE: Final = re.compile(r"TABLE\s+" + _IF + r"(?:ONLY\s+)?" + _NAME + r"\s*(.*)", _FLAGS)
 _ON_TABLE: Final = re.compile(r"\bON\s+(?:TABLE\s+)?(?:ONLY\s+)?" + _NAME, _FLAGS)
 _OBJECT: Final = re.compile(
@@ -88,14 +95,14 @@ _KINDS: Final = {
     "view": "sql_view", "materialized view": "sql_view", "schema": "sql_schema",
     "database": "sql_schema", "index": "sql_index", "table": "sql_table",
     "foreign table": "sql_table", "default privileges": "sql_grant",
-    **{kind: "sql_object" for kind in (
+    **dict.fromkeys((
         "sequence", "function", "procedure", "routine", "aggregate", "type", "domain",
         "extension", "trigger", "event trigger", "rule", "server", "user mapping",
         "foreign data wrapper", "publication", "subscription", "collation", "conversion",
         "cast", "operator", "language", "statistics", "tablespace", "transform",
         "access method", "text search configuration", "text search dictionary",
         "text search parser", "text search template", "large object",
-    )},
+    ), "sql_object"),
 }  # fmt: skip
 _VERBS: Final = {"CREATE": Action.CREATE, "ALTER": Action.UPDATE, "DROP": Action.DELETE}
 
@@ -171,9 +178,7 @@ def _table_action(table: str, action: str) -> Step | None:
             step.name = _plain(found[1]) if found[1] else None
             step.facts["constraint"] = "unique" if found[2].upper() == "UNIQUE" else "primary-key"
             step.facts["index"] = _plain(found[3])
-        elif op in ("validate-constraint", "set-schema", "attach-partition", "owner", "inherit"):
-            step.name = _plain(found[1])
-        elif op in ("add-identity", "alter-column-options", "drop-expression"):
+        elif op in _NAMED:
             step.name = _plain(found[1])
         return step
     return None

@@ -192,7 +192,9 @@ def _alter_action(address: str, action: exp.Expression) -> Step:
     if isinstance(action, exp.AlterRename):
         return step("rename-table", None, new_name=_table(action.this))
     if isinstance(action, exp.AddConstraint):
-        return step("add-constraint", **_constraint(action))
+        return Step(
+            address, "sql_table", Action.UPDATE, "add-constraint", None, _constraint(action)
+        )
     return step("alter-table")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlglot import exp
@@ -22,7 +23,8 @@ from sqlglot.errors import SqlglotError
 
 from orchestrator.analysis.sql_commands import command_steps
 from orchestrator.analysis.sql_facts import StatementFacts, Step, steps_of
-from orchestrator.analysis.sql_plpgsql import body_statements, routine_body
+from orchestrator.analysis.sql_plpgsql import BodyStatement, body_statements, routine_body
+from orchestrator.analysis.sql_text import split
 from orchestrator.models import Action
 
 _FLAGS: Final = re.IGNORECASE | re.DOTALL
@@ -34,7 +36,9 @@ _BEGIN: Final = re.compile(
     r"\s*(?:START\s+TRANSACTION|BEGIN(?:\s+(?:WORK|TRANSACTION))?)(?:\s+(?:ISOLATION|READ)\b.*)?\s*$",
     _FLAGS,
 )
-_END: Final = re.compile(r"\s*(COMMIT|END|ROLLBACK|ABORT)(?:\s+(?:WORK|TRANSACTION|PREPARED\b.*))?\s*$", _FLAGS)
+_END: Final = re.compile(
+    r"\s*(COMMIT|END|ROLLBACK|ABORT)(?:\s+(?:WORK|TRANSACTION|PREPARED\b.*))?\s*$", _FLAGS
+)
 _CLUSTER: Final = re.compile(r"\s*CLUSTER\b(?:\s+VERBOSE)?\s*" + _NAME + r"?", re.IGNORECASE)
 _LOCK: Final = re.compile(r"\s*LOCK\s+(?:TABLE\s+)?(?:ONLY\s+)?" + _NAME, re.IGNORECASE)
 _QUIET: Final = re.compile(
@@ -46,12 +50,39 @@ _FUNCTION: Final = re.compile(
     r"(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+" + _NAME, re.IGNORECASE
 )
 _MAX_DEPTH: Final = 3
+_ROUTINES: Final = ("FUNCTION", "PROCEDURE")
 
 
 def insert_target(text: str, start: int) -> str | None:
     """The table of a plain `INSERT INTO t … VALUES (` starting at `start`, else None."""
     found = _INSERT_VALUES.match(text, start)
     return _plain(found[1]) if found is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a statement is: its number, lines and text, and the routine it sits in."""
+
+    number: int
+    line: int
+    text: str
+    within: str | None = None
+    deferred: bool = False
+    depth: int = 0
+
+    def facts(self, **known: Any) -> list[StatementFacts]:
+        end_line = self.line + self.text.count("\n")
+        return [
+            StatementFacts(
+                self.number, self.line, end_line, self.text,
+                within=self.within, deferred=self.deferred, **known,
+            )
+        ]  # fmt: skip
+
+    def not_understood(self) -> list[StatementFacts]:
+        return self.facts(
+            unreadable=f"was not understood ({_head(self.text)}): what it does is not reviewed"
+        )
 
 
 class StatementReader:
@@ -65,76 +96,72 @@ class StatementReader:
         # those are reported as findings, and a CLI must not print stray log lines.
         logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-    def read(
-        self,
-        number: int,
-        line: int,
-        text: str,
-        *,
-        within: str | None = None,
-        deferred: bool = False,
-        depth: int = 0,
-    ) -> list[StatementFacts]:
+    def read(self, number: int, line: int, text: str) -> list[StatementFacts]:
         """The facts of one statement (several for a DO block or a function body)."""
-        end_line = line + text.count("\n")
+        return self._read(_Place(number, line, text))
 
-        def facts(**known: Any) -> list[StatementFacts]:
-            return [StatementFacts(number, line, end_line, text, within=within, deferred=deferred, **known)]
-
+    def _read(self, place: _Place) -> list[StatementFacts]:
+        text = place.text
         if (insert := _INSERT_VALUES.match(text)) is not None:
-            return facts(steps=(Step(_plain(insert[1]), "sql_rows", Action.CREATE, "insert-rows"),))
+            step = Step(_plain(insert[1]), "sql_rows", Action.CREATE, "insert-rows")
+            return place.facts(steps=(step,))
         if _BEGIN.match(text):
-            return facts(control="begin")
+            return place.facts(control="begin")
         if ended := _END.match(text):
-            return facts(control="rollback" if ended[1].upper() in ("ROLLBACK", "ABORT") else "commit")
+            rolled = ended[1].upper() in ("ROLLBACK", "ABORT")
+            return place.facts(control="rollback" if rolled else "commit")
         if (cluster := _CLUSTER.match(text)) is not None:
             address = _plain(cluster[1]) if cluster[1] else "*"
-            return facts(steps=(Step(address, "sql_table", Action.UPDATE, "cluster"),))
+            return place.facts(steps=(Step(address, "sql_table", Action.UPDATE, "cluster"),))
         if (lock := _LOCK.match(text)) is not None:
-            return facts(steps=(Step(_plain(lock[1]), "sql_table", Action.UPDATE, "lock-table"),))
+            step = Step(_plain(lock[1]), "sql_table", Action.UPDATE, "lock-table")
+            return place.facts(steps=(step,))
         if _QUIET.match(text):
-            return facts()
+            return place.facts()
         try:
-            trees = [t for t in self._parser.parse(self._engine.tokenize(text), text) if t is not None]
+            trees = self._parser.parse(self._engine.tokenize(text), text)
         except SqlglotError as error:
-            return facts(unreadable=f"cannot be parsed as {self._dialect}: {parse_error(error)}")
+            why = f"cannot be parsed as {self._dialect}: {parse_error(error)}"
+            return place.facts(unreadable=why)
         except RecursionError:
-            return facts(unreadable="cannot be parsed: nested too deeply")
+            return place.facts(unreadable="cannot be parsed: nested too deeply")
         found: list[StatementFacts] = []
         for tree in trees:
-            found.extend(self._tree(tree, number, line, text, within, deferred, depth, facts))
-        return found or facts()
+            if tree is not None:
+                found.extend(self._tree(tree, place))
+        return found or place.facts()
 
-    def _tree(  # noqa: PLR0913 - the statement's place travels with it
-        self, tree: exp.Expr, number: int, line: int, text: str, within: str | None,
-        deferred: bool, depth: int, facts: Any,
-    ) -> list[StatementFacts]:
+    def _tree(self, tree: exp.Expr, place: _Place) -> list[StatementFacts]:
         if isinstance(tree, exp.Transaction):
-            return facts(control="begin")  # type: ignore[no-any-return]
+            return place.facts(control="begin")
         if isinstance(tree, exp.Commit | exp.Rollback):
-            return facts(control="rollback" if isinstance(tree, exp.Rollback) else "commit")  # type: ignore[no-any-return]
+            return place.facts(control="rollback" if isinstance(tree, exp.Rollback) else "commit")
         if isinstance(tree, exp.Set):
-            names = [i.this.this.name.lower() for i in tree.expressions if isinstance(i, exp.SetItem) and isinstance(i.this, exp.EQ) and isinstance(i.this.this, exp.Column)]
-            return facts(setting=names[0] if names else None)  # type: ignore[no-any-return]
+            return place.facts(setting=_setting(tree))
         if isinstance(tree, exp.Command):
-            verb = str(tree.this or "").upper()
-            tail = tree.args.get("expression")
-            rest = (tail.name if isinstance(tail, exp.Literal) else str(tail or "")).strip()
-            if verb == "DO":
-                return self._do(number, line, text, within, depth)
-            steps = command_steps(verb, rest, lambda action: self._action(rest, action))
-            if steps is None:
-                return facts(unreadable=f"was not understood ({_head(text)}): what it does is not reviewed")  # type: ignore[no-any-return]
-            found: list[StatementFacts] = facts(steps=tuple(steps))
-            if verb == "CREATE" and (function := _FUNCTION.match(rest)):
-                found += self._body(number, line, text, f"function {_plain(function[1])}", depth)
-            return found
+            return self._command(tree, place)
         steps = steps_of(tree)
         if steps is None:
-            return facts(unreadable=f"was not understood ({_head(text)}): what it does is not reviewed")  # type: ignore[no-any-return]
-        found = facts(steps=tuple(steps))
-        if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() in ("FUNCTION", "PROCEDURE"):
-            found += self._body(number, line, text, f"function {steps[0].address}", depth)
+            return place.not_understood()
+        found = place.facts(steps=tuple(steps))
+        if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() in _ROUTINES:
+            found += self._routine(place, f"function {steps[0].address}", do_block=False)
+        return found
+
+    def _command(self, tree: exp.Command, place: _Place) -> list[StatementFacts]:
+        verb = str(tree.this or "").upper()
+        tail = tree.args.get("expression")
+        rest = (tail.name if isinstance(tail, exp.Literal) else str(tail or "")).strip()
+        if verb == "DO":
+            where = place.within or f"the DO block at line {place.line}"
+            found = self._routine(place, where, do_block=True)
+            return found or place.facts(within=where)
+        steps = command_steps(verb, rest, lambda action: self._action(rest, action))
+        if steps is None:
+            return place.not_understood()
+        found = place.facts(steps=tuple(steps))
+        if verb == "CREATE" and (function := _FUNCTION.match(rest)):
+            found += self._routine(place, f"function {_plain(function[1])}", do_block=False)
         return found
 
     def _action(self, rest: str, action: str) -> list[Step] | None:
@@ -150,44 +177,41 @@ class StatementReader:
         tree = trees[0] if len(trees) == 1 else None
         return steps_of(tree) if isinstance(tree, exp.Alter) else None
 
-    def _do(self, number: int, line: int, text: str, within: str | None, depth: int) -> list[StatementFacts]:
-        where = within or f"the DO block at line {line}"
-        found = self._routine(number, line, text, where, depth, do_block=True, deferred=False)
-        return found or [StatementFacts(number, line, line + text.count("\n"), text, within=where)]
-
-    def _body(self, number: int, line: int, text: str, where: str, depth: int) -> list[StatementFacts]:
-        return self._routine(number, line, text, where, depth, do_block=False, deferred=True)
-
-    def _routine(  # noqa: PLR0913 - the statement's place travels with it
-        self, number: int, line: int, text: str, where: str, depth: int, *, do_block: bool, deferred: bool,
-    ) -> list[StatementFacts]:
-        end_line = line + text.count("\n")
-        opened = routine_body(text, do_block=do_block)
-        if opened is None:
-            if not do_block:
-                return []
-            return [StatementFacts(number, line, end_line, text, unreadable="its body cannot be found", within=where)]
-        offset, body, language = opened
-        if language not in ("plpgsql", "sql"):
+    def _routine(self, place: _Place, where: str, *, do_block: bool) -> list[StatementFacts]:
+        """The statements of a DO block (run now) or a function body (run when called)."""
+        opened = routine_body(place.text, do_block=do_block)
+        if opened is None or opened[2] not in ("plpgsql", "sql"):
             if not do_block:
                 return []  # a C or Python function: its body is not SQL this migration runs
-            return [StatementFacts(number, line, end_line, text, unreadable=f"a DO block in {language} cannot be read", within=where)]
-        if depth >= _MAX_DEPTH:
-            return [StatementFacts(number, line, end_line, text, unreadable="nested too deeply", within=where)]
+            why = "its body cannot be found" if opened is None else f"it is in {opened[2]}"
+            return place.facts(unreadable=f"cannot be read: {why}", within=where)
+        if place.depth >= _MAX_DEPTH:
+            return place.facts(unreadable="cannot be read: nested too deeply", within=where)
+        offset, body, language = opened
         found: list[StatementFacts] = []
         for inner in body_statements(body) if language == "plpgsql" else _sql_body(body):
-            at = line + offset + inner.line - 1
+            at = _Place(
+                place.number, place.line + offset + inner.line - 1, inner.text,
+                where, not do_block, place.depth + 1,
+            )  # fmt: skip
             if inner.opaque is not None:
-                found.append(StatementFacts(number, at, at + inner.text.count("\n"), inner.text, unreadable=inner.opaque, within=where, deferred=deferred))
-                continue
-            found.extend(self.read(number, at, inner.text, within=where, deferred=deferred, depth=depth + 1))
+                found += at.facts(unreadable=inner.opaque)
+            else:
+                found += self._read(at)
         return found
 
 
-def _sql_body(body: str) -> list[Any]:
-    from orchestrator.analysis.sql_plpgsql import BodyStatement  # noqa: PLC0415
-    from orchestrator.analysis.sql_text import split  # noqa: PLC0415
+def _setting(tree: exp.Set) -> str | None:
+    """The parameter a SET statement sets (`lock_timeout`), or None."""
+    for item in tree.expressions:
+        if isinstance(item, exp.SetItem) and isinstance(item.this, exp.EQ):
+            target = item.this.this
+            if isinstance(target, exp.Column):
+                return target.name.lower()
+    return None
 
+
+def _sql_body(body: str) -> list[BodyStatement]:
     return [BodyStatement(c.line, c.text) for c in split(body) if c.kind == "statement"]
 
 

@@ -79,7 +79,8 @@ def spans(text: str, dialect: str = "postgres") -> Iterator[tuple[int, int, int,
     position, line, size, count = 0, 1, len(text), text.count
     while position < size:
         found = statement(text, position)
-        start, stop = found.span(1)  # the pattern always matches (it may match nothing)
+        assert found is not None  # every alternative may repeat zero times: it always matches
+        start, stop = found.span(1)
         line += count("\n", position, start)
         if stop < size and text[stop] != ";":
             yield start, size, line, False

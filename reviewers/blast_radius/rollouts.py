@@ -32,6 +32,7 @@ _PERCENT: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 # A DaemonSet taking down this share of its nodes at once is not a staged rollout.
 _DAEMONSET_UNSTAGED: Final = 0.5
 
+
 def rollout_findings(proposal: Proposal) -> list[Finding]:
     """Findings for workloads whose rollout is not staged and SQL that stalls a whole table."""
     if proposal.kind == "kubernetes":
@@ -120,11 +121,12 @@ def _lock_findings(proposal: Proposal) -> list[Finding]:
     found: dict[str, dict[str, JsonValue]] = {}
     for change in proposal.effective_changes:
         facts = change.after if isinstance(change.after, dict) else {}
-        for hazard in facts.get("hazards") or ():
+        listed = facts.get("hazards")
+        for hazard in listed if isinstance(listed, list) else ():
             if not isinstance(hazard, dict) or hazard.get("group") != "lock":
                 continue
-            if hazard.get("until_postgres") is not None:
-                continue  # avoided by current servers; the scope reviewer judges the version
+            if hazard.get("until_postgres") is not None or hazard.get("assumes_tool_transaction"):
+                continue  # depends on the server or the migration tool: the scope reviewer judges
             key = f"{hazard.get('table')} {hazard.get('line')} {hazard.get('hazard')}"
             found[key] = {
                 "table": hazard.get("table"),

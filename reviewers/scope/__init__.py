@@ -112,12 +112,11 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
     category_tier = {
         cat: step_down(settings.category_tiers[cat], steps, floor) for cat in category_hits
     }
-    if proposal.kind == "sql" and (cap := settings.sql.safe_additive_tier) is not None:
-        if safe_additive(proposal, settings.sql):
-            category_tier = {
-                cat: t if tier_rank(t) <= tier_rank(cap) else cap
-                for cat, t in category_tier.items()
-            }
+    cap = settings.sql.safe_additive_tier if proposal.kind == "sql" else None
+    if cap is not None and safe_additive(proposal, settings.sql):
+        category_tier = {
+            cat: t if tier_rank(t) <= tier_rank(cap) else cap for cat, t in category_tier.items()
+        }
     fired = [r for r in rules if r.id in rule_hits]
     content = content_findings(proposal, settings, steps=steps, floor=floor)
     tier = max_tier(

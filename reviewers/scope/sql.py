@@ -5,7 +5,9 @@ found (`orchestrator/analysis/sql_hazards.py`). Here each kind of hazard
 becomes one finding naming what happens, the lock, the safer way and every
 statement line, at the kind's severity (or the one `sql.hazard_tiers` in
 scope.yaml gives), stepped down outside production like any content
-finding. Hazards a newer server avoids are judged for `sql.postgres_version`.
+finding. Hazards a newer server avoids are judged for `sql.postgres_version`;
+those that exist only inside a transaction the migration tool opens, by
+`sql.assume_in_transaction`.
 
 A migration with no hazard gets one low finding saying so and listing what
 was checked. When it is also purely additive (it creates tables, indexes,
@@ -48,6 +50,9 @@ class SqlScope(Frozen):
     # The tier a migration without hazards that only adds takes at most; None keeps the
     # categories' tiers (schema migrations critical).
     safe_additive_tier: RiskTier | None = None
+    # Whether the migration tool runs each file in a transaction of its own (Rails,
+    # Django, Alembic, Flyway do): then CONCURRENTLY outside BEGIN fails too.
+    assume_in_transaction: bool = False
     # A severity per hazard kind, replacing the analysis's default.
     hazard_tiers: dict[str, RiskTier] = Field(default_factory=dict)
 
@@ -62,11 +67,14 @@ def hazards(proposal: Proposal, settings: SqlScope) -> list[dict[str, JsonValue]
     found = []
     for change in proposal.effective_changes:
         facts = change.after if isinstance(change.after, dict) else {}
-        for hazard in facts.get("hazards") or ():
+        listed = facts.get("hazards")
+        for hazard in listed if isinstance(listed, list) else ():
             if not isinstance(hazard, dict):
                 continue
             until = hazard.get("until_postgres")
             if isinstance(until, int) and settings.postgres_version >= until:
+                continue
+            if hazard.get("assumes_tool_transaction") and not settings.assume_in_transaction:
                 continue
             found.append(hazard)
     return found
@@ -95,7 +103,10 @@ def safe_additive(proposal: Proposal, settings: SqlScope) -> bool:
         return False
     return all(
         isinstance(c.after, dict)
-        and (str(c.after.get("operation")).startswith("create-") or c.after.get("operation") in _ADDITIVE)
+        and (
+            str(c.after.get("operation")).startswith("create-")
+            or c.after.get("operation") in _ADDITIVE
+        )
         for c in proposal.effective_changes
     )
 
@@ -136,7 +147,9 @@ def _finding(
         evidence=evidence,
         severity=severity,
         locations=tuple(
-            SourceLocation(line=int(str(h["line"])), end_line=int(str(h.get("end_line") or h["line"])))
+            SourceLocation(
+                line=int(str(h["line"])), end_line=int(str(h.get("end_line") or h["line"]))
+            )
             for h in items[:_LINES_CAP]
         ),
     )
