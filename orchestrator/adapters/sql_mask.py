@@ -77,5 +77,6 @@ def _masked(found: re.Match[str]) -> str:
     if found["key"] is not None:
         return f"{found['key']}'{SENSITIVE}'"
     inner = found[0][1:-1].replace("''", "'")  # the string's value, as a connection string reads
-    clean = scrub_text(inner)
-    return found[0] if clean is inner else "'" + clean.replace("'", "''") + "'"
+    # a string may hold SQL (EXECUTE '…', dblink queries): its secrets are masked the same way
+    clean = scrub_text(_SECRET_OR_STRING.sub(_masked, inner) if "'" in inner else inner)
+    return found[0] if clean == inner else "'" + clean.replace("'", "''") + "'"

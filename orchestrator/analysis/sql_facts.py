@@ -74,7 +74,11 @@ def steps_of(tree: exp.Expr) -> list[Step] | None:
         }
         return [Step(target, "sql_grant", Action.UPDATE, op, facts=facts)]
     if isinstance(tree, exp.Comment):
-        return [Step(_table(tree.this), "sql_object", Action.UPDATE, "comment")]
+        target = tree.this
+        if isinstance(target, exp.Column):  # a column's comment is on its table
+            table = ".".join(p for p in (target.db, target.table) if p) or "?"
+            return [Step(table, "sql_object", Action.UPDATE, "comment", target.name)]
+        return [Step(_table(target), "sql_object", Action.UPDATE, "comment")]
     if isinstance(tree, exp.Copy):
         return [Step(_table(tree.this), "sql_rows", Action.UPDATE, "copy")]
     if type(tree).__name__ in _SIMPLE:
@@ -123,6 +127,10 @@ def _create(tree: exp.Create) -> Step:
             facts["duplicate_columns"] = list[JsonValue](repeated)
         return Step(address, "sql_table", Action.CREATE, "create-table", facts=facts)
     op = f"create-{kind.lower() or 'object'}".replace(" ", "-")
+    trigger = tree.find(exp.TriggerProperties) if kind == "TRIGGER" else None
+    if trigger is not None and isinstance(on := trigger.args.get("table"), exp.Table):
+        # a trigger is judged on the table it fires for
+        return Step(_table(on), "sql_object", Action.CREATE, op, address)
     return Step(address, _TYPES.get(kind, "sql_object"), Action.CREATE, op)
 
 

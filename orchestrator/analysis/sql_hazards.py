@@ -210,6 +210,10 @@ class MigrationAnalyser:
         self._timeout_reported = True
         return [Found(
             "missing-timeouts",
-            f"takes a {lock.mode} lock on {table} with no lock_timeout set: behind a long query "
+            f"takes {_article(lock.mode)} {lock.mode} lock on {table} with no lock_timeout set: behind a long query "
             f"it queues, and every query on {table} queues behind it",
         )]  # fmt: skip
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "AEIOU" else "a"

@@ -72,12 +72,8 @@ class _Place:
 
     def facts(self, **known: Any) -> list[StatementFacts]:
         end_line = self.line + self.text.count("\n")
-        return [
-            StatementFacts(
-                self.number, self.line, end_line, self.text,
-                within=self.within, deferred=self.deferred, **known,
-            )
-        ]  # fmt: skip
+        where = {"within": self.within, "deferred": self.deferred, **known}
+        return [StatementFacts(self.number, self.line, end_line, self.text, **where)]
 
     def not_understood(self) -> list[StatementFacts]:
         return self.facts(

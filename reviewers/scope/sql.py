@@ -29,6 +29,7 @@ from reviewers.shared import capped, step_down
 # The oldest PostgreSQL still supported by the PostgreSQL project (15 since 14's end in 2026).
 OLDEST_SUPPORTED_POSTGRES: Final = 15
 _LINES_CAP: Final = 50
+_SPELLED: Final = 3  # up to this many statements of a kind are told one by one
 CHECKED: Final = (
     "lock level and duration of every statement on an existing table",
     "table rewrites (volatile defaults, stored generated columns, type changes)",
@@ -126,7 +127,11 @@ def _finding(
     where = f"line {lines[0]}" if len(lines) == 1 else f"lines {', '.join(map(str, lines[:10]))}"
     if len(lines) > 10:
         where += f" … ({len(lines)} statements)"
-    more = f" (and {len(items) - 1} more like it)" if len(items) > 1 else ""
+    if 1 < len(items) <= _SPELLED:
+        told = "; ".join(f"line {h['line']}: {h['message']}" for h in items)
+    else:
+        more = f" (and {len(items) - 1} more like it)" if len(items) > 1 else ""
+        told = f"{where}: {first['message']}{more}"
     lock = f" Lock: {first['lock']}." if first.get("lock") else ""
     resources, _ = capped(str(h["table"]) for h in items if h.get("table"))
     evidence: dict[str, JsonValue] = {
@@ -142,7 +147,7 @@ def _finding(
     }
     return Finding(
         rule=f"scope.sql.{kind}",
-        message=f"{where}: {first['message']}{more}.{lock} Instead: {described.instead}.",
+        message=f"{told}.{lock} Instead: {described.instead}.",
         resources=resources,
         evidence=evidence,
         severity=severity,
