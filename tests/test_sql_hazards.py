@@ -158,9 +158,7 @@ RULES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("rule", "hazard", "bad", "good"), RULES, ids=[f"{r[0]}" for r in RULES]
-)
+@pytest.mark.parametrize(("rule", "hazard", "bad", "good"), RULES, ids=[f"{r[0]}" for r in RULES])
 def test_each_rule_flags_the_bad_migration_and_not_the_safe_way(
     rule: str, hazard: str, bad: str, good: str
 ) -> None:

@@ -158,10 +158,8 @@ def test_a_function_body_is_read_as_what_runs_when_it_is_called() -> None:
         "  RETURN NEW;\n"
         "END $$;"
     )
-    assert [(facts(proposal, i)["operation"], facts(proposal, i).get("deferred")) for i in (0, 1)] == [
-        ("create-function", None),
-        ("delete-rows", True),
-    ]
+    read = [(facts(proposal, i)["operation"], facts(proposal, i).get("deferred")) for i in (0, 1)]
+    assert read == [("create-function", None), ("delete-rows", True)]
     (hazard,) = facts(proposal, 1)["hazards"]  # type: ignore[misc]
     assert hazard["hazard"] == "delete-without-where"
     assert "function purge (runs each time it is called)" in hazard["message"]
@@ -171,8 +169,8 @@ def test_a_function_body_is_read_as_what_runs_when_it_is_called() -> None:
 
 def test_inserts_into_one_table_are_one_change() -> None:
     """A data load of many INSERTs is one change per table, counting its statements."""
-    rows = "".join(f"INSERT INTO events (id) VALUES ({i});\n" for i in range(500))
-    proposal = sql("CREATE TABLE audit (id bigint);\n" + rows + "INSERT INTO audit VALUES (1);")
+    rows = "".join(f"INSERT INTO events (id) VALUES ({i});\n" for i in range(500))  # noqa: S608 - test input
+    proposal = sql("CREATE TABLE audit (id bigint);\n" + rows + "INSERT INTO audit VALUES (1);")  # noqa: S608 - test input
     loads = {c.address: c for c in proposal.changes if c.type == "sql_rows"}
     assert set(loads) == {"events", "audit"}
     assert isinstance(loads["events"].after, dict)

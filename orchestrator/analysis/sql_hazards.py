@@ -208,11 +208,13 @@ class MigrationAnalyser:
         if self._timeouts or self._timeout_reported or lock is None or lock.mode not in _LOCKING:
             return []
         self._timeout_reported = True
-        return [Found(
-            "missing-timeouts",
-            f"takes {_article(lock.mode)} {lock.mode} lock on {table} with no lock_timeout set: behind a long query "
-            f"it queues, and every query on {table} queues behind it",
-        )]  # fmt: skip
+        return [
+            Found(
+                "missing-timeouts",
+                f"takes {_article(lock.mode)} {lock.mode} lock on {table} with no lock_timeout "
+                f"set: behind a long query it queues, and every query on {table} queues behind it",
+            )
+        ]
 
 
 def _article(word: str) -> str:
