@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.adapters.base import Submission, load_proposal
+from orchestrator.analysis.sql_catalogue import KINDS
 from orchestrator.models import Proposal, Source
 from reviewers.scope.sql import SqlScope, hazards
 
@@ -258,5 +259,5 @@ def test_hazards_name_the_lock_the_safe_way_and_the_line() -> None:
     assert found["line"] == 3
     assert found["lock"] == "SHARE"
     assert found["table"] == "orders"
-    assert "CONCURRENTLY" in str(found["instead"])
+    assert "CONCURRENTLY" in KINDS[str(found["hazard"])].instead
     assert "every write to orders waits" in str(found["message"])

@@ -192,7 +192,8 @@ class _Changes:
                 document["lock"], document["lock_work"] = lock.mode, lock.work
             if facts.within:
                 document["within"], document["deferred"] = facts.within, facts.deferred
-            document["hazards"] = list[JsonValue](mine)
+            if mine:
+                document["hazards"] = list[JsonValue](mine)
             entry = _Entry(step, document, facts.line, facts.end_line)
             if step.op in _MERGED and not mine:
                 entry.statements = 1

@@ -60,18 +60,17 @@ class Hazard:
     assumed: bool = False
 
     def document(self) -> dict[str, JsonValue]:
-        """The hazard as the change's facts carry it."""
+        """The hazard as the change's facts carry it (its kind's severity and safer way are in
+        the catalogue, not repeated in every change)."""
         kind = KINDS[self.kind]
         found: dict[str, JsonValue] = {
             "hazard": self.kind,
             "group": kind.group,
-            "severity": kind.severity,
             "statement": self.statement,
             "line": self.line,
             "end_line": self.end_line,
             "table": self.table,
             "message": self.message,
-            "instead": kind.instead,
         }
         if self.lock is not None:
             found["lock"], found["work"] = self.lock, self.work
