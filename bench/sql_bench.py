@@ -189,7 +189,8 @@ def main() -> None:
             cpu = statistics.median(r[1] for r in runs)
             rss = max(r[2] for r in runs)
             print(
-                f"  {name:<9} wall median {wall:6.3f} s   CPU median {cpu:6.3f} s   peak {rss:5.0f} MiB"
+                f"  {name:<9} wall median {wall:6.3f} s   CPU median {cpu:6.3f} s   "
+                f"peak {rss:5.0f} MiB"
             )
         if args.baseline:
             ratio = statistics.median(r[1] for r in figures["this"]) / statistics.median(
