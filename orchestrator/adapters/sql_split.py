@@ -25,7 +25,8 @@ _STATEMENT: Final = re.compile(
     r"^\s*(?:(?:CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?"
     r"(?:(?:UNIQUE|TEMP|TEMPORARY|UNLOGGED|GLOBAL|LOCAL|TRUSTED|PROCEDURAL|RECURSIVE)\s+)*"
     + _OBJECTS
-    + r"|TRUNCATE\b|INSERT\s+INTO\b|UPDATE\s+[\w.\"`]+\s+SET\b|DELETE\s+FROM\b"
+    + r"|TRUNCATE\b|INSERT\s+INTO\b|UPDATE\s+(?:ONLY\s+)?[\w.\"`]+(?:\s+(?:AS\s+)?\w+)?\s+SET\b"
+    r"|DELETE\s+FROM\b|SELECT\b[^;]{0,2000};|WITH\s+\w+\s+AS\s+\("
     r"|GRANT\s|REVOKE\s|RENAME\s+TABLE\b|COMMENT\s+ON\b|DO\s+(?:\$|'|LANGUAGE\b)"
     r"|REINDEX\s|VACUUM\b|CLUSTER\s|REFRESH\s+MATERIALIZED\s+VIEW\b|LOCK\s+TABLE\b"
     r"|SECURITY\s+LABEL\b|COPY\s+[\w.\"]+\s*(?:\([^)]*\)\s*)?(?:FROM|TO)\b"
@@ -63,6 +64,7 @@ def detect_dialect(text: str) -> str:
     named = _DIALECT_COMMENT.search(head)
     if named:
         return "postgres" if named[1].lower().startswith("postgres") else named[1].lower()
+    head = _COMMENTS.sub(" ", head)  # prose in comments (Markdown `code`) says nothing
     scores = {d: sum(1 for _ in p.finditer(head)) for d, p in _MARKERS.items()}
     best = max(scores.values())
     if best == 0 or scores[DEFAULT_DIALECT] == best:

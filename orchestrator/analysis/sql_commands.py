@@ -29,6 +29,13 @@ _TABLE_ACTIONS: Final[tuple[tuple[re.Pattern[str], str, dict[str, JsonValue]], .
     (re.compile(pattern, _FLAGS), op, dict[str, JsonValue](facts))
     for pattern, op, facts in (
         (r"VALIDATE\s+CONSTRAINT\s+" + _NAME, "validate-constraint", {}),
+        (r"ALTER\s+CONSTRAINT\s+" + _NAME, "alter-constraint", {}),
+        (
+            r"ADD\s+(?:CONSTRAINT\s+" + _NAME + r"\s+)?CHECK\s*(\(.*\))",
+            "add-constraint",
+            {"constraint": "check"},
+        ),
+        (r"RENAME\s+CONSTRAINT\s+" + _NAME, "rename-constraint", {}),
         (
             r"ADD\s+(?:CONSTRAINT\s+"
             + _NAME
@@ -75,9 +82,11 @@ _TABLE_ACTIONS: Final[tuple[tuple[re.Pattern[str], str, dict[str, JsonValue]], .
 )
 # Actions whose first group names the object they act on (a constraint, column, partition).
 _NAMED: Final = frozenset(
-    {"validate-constraint", "set-schema", "attach-partition", "owner", "inherit", "add-identity",
-     "alter-column-options", "drop-expression", "disable-trigger", "enable-trigger"}
+    {"validate-constraint", "alter-constraint", "rename-constraint", "set-schema",
+     "attach-partition", "owner", "inherit", "add-identity", "alter-column-options",
+     "drop-expression", "disable-trigger", "enable-trigger"}
 )  # fmt: skip
+_NOT_NULL_CHECK: Final = re.compile(r"\(\s*" + _NAME + r"\s+IS\s+NOT\s+NULL\s*\)", _FLAGS)
 _ALTER_TABLE: Final = re.compile(r"TABLE\s+" + _IF + r"(?:ONLY\s+)?" + _NAME + r"\s*(.*)", _FLAGS)
 _ON_TABLE: Final = re.compile(r"\bON\s+(?:TABLE\s+)?(?:ONLY\s+)?" + _NAME, _FLAGS)
 _OBJECT: Final = re.compile(
@@ -104,6 +113,12 @@ _KINDS: Final = {
         "text search parser", "text search template", "large object",
     ), "sql_object"),
 }  # fmt: skip
+_DROP: Final = re.compile(
+    r"(?P<kind>MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|EVENT\s+TRIGGER|USER\s+MAPPING|\w+)\s+"
+    r"(?P<concurrently>CONCURRENTLY\s+)?(?P<exists>IF\s+EXISTS\s+)?(?P<names>.+?)"
+    r"\s*(?P<tail>CASCADE|RESTRICT)?\s*$",
+    _FLAGS,
+)
 _VERBS: Final = {"CREATE": Action.CREATE, "ALTER": Action.UPDATE, "DROP": Action.DELETE}
 
 
@@ -132,6 +147,8 @@ def command_steps(
         target = re.search(_NAME + r"\s*$", rest.strip())
         address = _plain(target[1]) if target and full else "*"
         return [Step(address, "sql_table", Action.UPDATE, "vacuum", facts={"full": full})]
+    if verb == "DROP" and (listed := _DROP.match(rest)) is not None:
+        return _drop(listed)
     if verb not in _VERBS or (found := _OBJECT.match(rest)) is None:
         return None
     kind = " ".join(found[1].lower().split())
@@ -145,9 +162,30 @@ def command_steps(
     op = f"{verb.lower()}-{kind.replace(' ', '-')}"
     if verb == "ALTER" and re.search(r"\bRENAME\s+TO\b", rest, re.IGNORECASE):
         op = f"rename-{kind.replace(' ', '-')}"
-    if verb == "DROP":
-        facts["cascade"] = bool(re.search(r"\bCASCADE\s*$", rest, re.IGNORECASE))
     return [Step(address, typ, _VERBS[verb], op, None, facts)]
+
+
+def _drop(found: re.Match[str]) -> list[Step] | None:
+    """`DROP <kind> [CONCURRENTLY] [IF EXISTS] a [(args)], b … [CASCADE]`: one step per name."""
+    kind = " ".join(found["kind"].lower().split())
+    if kind not in _KINDS:
+        return None
+    names, on = found["names"], None
+    if kind in ("policy", "trigger", "rule") and (table := _ON_TABLE.search(names)):
+        names, on = names[: table.start()], _plain(table[1])
+    facts: dict[str, JsonValue] = {
+        "cascade": (found["tail"] or "").upper() == "CASCADE",
+        "if_exists": bool(found["exists"]),
+    }
+    if kind == "index":
+        facts["concurrently"] = bool(found["concurrently"])
+    op = f"drop-{kind.replace(' ', '-')}"
+    steps = []
+    for named in split_top_level(names):
+        name = _plain(re.sub(r"\s*\(.*\)\s*$", "", named, flags=re.DOTALL))
+        address = on or name
+        steps.append(Step(address, _KINDS[kind], Action.DELETE, op, name, dict(facts)))
+    return steps or None
 
 
 def _alter_table(
@@ -174,6 +212,11 @@ def _table_action(table: str, action: str) -> Step | None:
         if op == "detach-partition":
             step.name = _plain(found[1])
             step.facts["concurrently"] = bool(found[2])
+        elif op == "add-constraint" and step.facts.get("constraint") == "check":
+            step.name = _plain(found[1]) if found[1] else None
+            step.facts["not_valid"] = bool(re.search(r"\bNOT\s+VALID\s*$", action, _FLAGS))
+            if column := _NOT_NULL_CHECK.match(found[2]):
+                step.facts["checks_not_null"] = _plain(column[1])
         elif op == "add-constraint":
             step.name = _plain(found[1]) if found[1] else None
             step.facts["constraint"] = "unique" if found[2].upper() == "UNIQUE" else "primary-key"

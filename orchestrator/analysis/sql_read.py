@@ -49,6 +49,7 @@ _QUIET: Final = re.compile(
 _FUNCTION: Final = re.compile(
     r"(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+" + _NAME, re.IGNORECASE
 )
+_DROP_TEXT: Final = re.compile(r"\s*DROP\s+(.*)$", _FLAGS)
 _MAX_DEPTH: Final = 3
 _ROUTINES: Final = ("FUNCTION", "PROCEDURE")
 
@@ -117,6 +118,11 @@ class StatementReader:
         try:
             trees = self._parser.parse(self._engine.tokenize(text), text)
         except SqlglotError as error:
+            # sqlglot reads one name per DROP; PostgreSQL takes a list, with signatures
+            if (dropped := _DROP_TEXT.match(text)) is not None:
+                steps = command_steps("DROP", dropped[1], lambda _: None)
+                if steps is not None:
+                    return place.facts(steps=tuple(steps))
             why = f"cannot be parsed as {self._dialect}: {parse_error(error)}"
             return place.facts(unreadable=why)
         except RecursionError:

@@ -174,26 +174,27 @@ def _rewrite_cause(step: Step) -> str:
 def _add_constraint(step: Step, lock: Lock | None, context: Context) -> Iterator[Found]:
     facts, table = step.facts, step.address
     kind, name = facts.get("constraint"), _constraint_name(step)
+    name = f" {name}" if name else ""
     if not context.postgres or facts.get("using_index") is True or facts.get("not_valid"):
         return
     if kind in ("unique", "primary-key", "exclude"):
         yield Found(
             "index-built-under-lock",
-            f"ADD CONSTRAINT {name} {str(kind).upper().replace('-', ' ')} builds its index under "
+            f"ADD CONSTRAINT{name} {str(kind).upper().replace('-', ' ')} builds its index under "
             f"an ACCESS EXCLUSIVE lock: every read and write to {table} waits",
             lock,
         )
     elif kind == "foreign-key":
         yield Found(
             "constraint-scans-under-lock",
-            f"ADD CONSTRAINT {name} FOREIGN KEY without NOT VALID checks every row under a SHARE "
+            f"ADD CONSTRAINT{name} FOREIGN KEY without NOT VALID checks every row under a SHARE "
             f"ROW EXCLUSIVE lock on {table} and {facts.get('references')}: writes to both wait",
             lock,
         )
     elif kind == "check":
         yield Found(
             "constraint-scans-under-lock",
-            f"ADD CONSTRAINT {name} CHECK without NOT VALID checks every row of {table} under an "
+            f"ADD CONSTRAINT{name} CHECK without NOT VALID checks every row of {table} under an "
             "ACCESS EXCLUSIVE lock",
             lock,
         )
