@@ -144,6 +144,7 @@ def test_one_statement_with_several_actions_is_several_changes() -> None:
         ("CREATE TABLE `t` (id int) ENGINE=InnoDB;", "mysql"),
         ("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT);", "sqlite"),
         ("-- dialect: mysql\nCREATE TABLE t (id int);", "mysql"),
+        ("-- run `diesel migration` to apply\nCREATE TABLE t (id int);", "postgres"),
         ("CREATE TABLE t (id int);", "postgres"),
     ],
 )
@@ -259,6 +260,8 @@ def test_masking_keeps_sql_that_only_names_secrets() -> None:
         ("CREATE POLICY own ON t USING (true);", True),
         ("do $$ begin perform 1; end $$;", True),
         ("REINDEX TABLE CONCURRENTLY t;", True),
+        ("UPDATE\n    community c\nSET\n    local = TRUE;", True),
+        ("-- re-run the replaceable schema\nSELECT\n    1;\n", True),
         ("Do this first, then that.\n", False),
         ("-- DROP TABLE users;\nnothing here", False),
         ("apiVersion: v1\nkind: ConfigMap\n", False),

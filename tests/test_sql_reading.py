@@ -46,6 +46,10 @@ def facts(proposal: Proposal, index: int = 0) -> dict[str, object]:
          "create-trigger", "t"),
         ("CLUSTER orders USING orders_pkey", "cluster", "orders"),
         ("LOCK TABLE orders IN SHARE MODE", "lock-table", "orders"),
+        ("ALTER TABLE t ADD CHECK (num_nonnulls (a, b) = 1)", "add-constraint", "t"),
+        ("ALTER TABLE t ALTER CONSTRAINT fk NOT DEFERRABLE", "alter-constraint", "t"),
+        ("DROP FUNCTION hot_rank (numeric, published timestamp with time zone)", "drop-function",
+         "hot_rank"),
     ],
 )  # fmt: skip
 def test_statements_sqlglot_keeps_as_text_are_read_by_their_grammar(
@@ -56,6 +60,21 @@ def test_statements_sqlglot_keeps_as_text_are_read_by_their_grammar(
     proposal = sql(statement)
     assert proposal.status.complete, proposal.status.notes
     assert [(facts(proposal)["operation"], proposal.changes[0].address)] == [(operation, address)]
+
+
+def test_a_drop_of_several_objects_is_one_step_each() -> None:
+    """DROP INDEX a, b and DROP FUNCTION f, g CASCADE (which sqlglot does not parse) are read."""
+    proposal = sql("DROP INDEX a_idx, b_idx; DROP FUNCTION f, g CASCADE;")
+    assert proposal.status.complete
+    assert [
+        (c.address, facts(proposal, i)["operation"]) for i, c in enumerate(proposal.changes)
+    ] == [
+        ("a_idx", "drop-index"),
+        ("b_idx", "drop-index"),
+        ("f", "drop-function"),
+        ("g", "drop-function"),
+    ]
+    assert facts(proposal, 3)["cascade"] is True
 
 
 def test_one_alter_table_mixing_known_and_parsed_actions_is_read_whole() -> None:
