@@ -241,3 +241,9 @@ def test_splitting_keeps_every_character_of_the_statements(parts: list[str]) -> 
     for chunk in split(text):
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.line == text.count("\n", 0, chunk.start) + 1
+
+
+def test_array_literals_are_not_taken_for_templates() -> None:
+    """'{{a,b}}' is a two-dimensional array, not a placeholder: the migration is reviewed."""
+    proposal = sql("ALTER TABLE t ADD COLUMN grid text[][] DEFAULT '{{a,b}}';")
+    assert proposal.status.complete

@@ -282,18 +282,19 @@ def _constraint(action: exp.AddConstraint) -> dict[str, JsonValue]:
 
 def _not_null_check(condition: Any) -> str | None:
     """The column of a `CHECK (col IS NOT NULL)`, which lets SET NOT NULL skip its scan."""
-    if isinstance(condition, exp.Paren):
+    while isinstance(condition, exp.Paren):
         condition = condition.this
-    if isinstance(condition, exp.Not) and isinstance(condition.this, exp.Is):
-        condition = exp.Is(this=condition.this.this, expression=condition.this.expression)
-        condition.set("negate", True)
+    # sqlglot reads `x IS NOT NULL` as IS … negated, or as NOT (x IS NULL)
+    negated = isinstance(condition, exp.Not)
+    if negated:
+        condition = condition.this
     if (
         isinstance(condition, exp.Is)
-        and condition.args.get("negate")
+        and (negated or condition.args.get("negate"))
         and isinstance(condition.expression, exp.Null)
         and isinstance(condition.this, exp.Column)
     ):
-        return condition.this.name
+        return str(condition.this.name)
     return None
 
 

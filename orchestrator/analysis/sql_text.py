@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-# `{{ .Values.x }}`, `{{ index .Options "Namespace" }}`, `{% if %}`: a template, not SQL yet.
-_TEMPLATE: Final = re.compile(r"\{\{[^{}\n]{0,200}\}\}|\{%[^{}\n]{0,200}%\}")
+# `{{ .Values.x }}`, `{{.Table}}`, `{{ index .Options "Namespace" }}`, `{% if %}`: a
+# template, not SQL yet. A space or a dot after the braces tells it from an array literal
+# such as '{{a,b}}'.
+_TEMPLATE: Final = re.compile(r"\{\{-?[\s.][^{}\n]{0,200}\}\}|\{%-?\s[^{}\n]{0,200}%\}")
 
 
 def placeholder(statement: str) -> re.Match[str] | None:
