@@ -78,46 +78,6 @@ def _rows(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
         )
 
 
-def _create_index(step: Step, lock: Lock | None, context: Context) -> Iterator[Found]:
-    if context.postgres:
-        yield Found(
-            "index-blocks-writes",
-            f"CREATE INDEX {_named(step)} without CONCURRENTLY takes a SHARE lock: every write "
-            f"to {step.address} waits until the index is built",
-            lock,
-        )
-
-
-def _drop_index(step: Step, lock: Lock | None, context: Context) -> Iterator[Found]:
-    if context.postgres:
-        yield Found(
-            "drop-index-blocks-table",
-            f"DROP INDEX {_named(step)} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on "
-            "its table: every read and write waits",
-            lock,
-        )
-
-
-def _reindex(step: Step, lock: Lock | None, context: Context) -> Iterator[Found]:
-    if context.postgres:
-        yield Found(
-            "reindex-blocks-table",
-            f"REINDEX {step.address} without CONCURRENTLY blocks its table while the index "
-            "is rebuilt",
-            lock,
-        )
-
-
-def _detach(step: Step, lock: Lock | None, context: Context) -> Iterator[Found]:
-    if context.postgres:
-        yield Found(
-            "partition-detach-blocks-table",
-            f"DETACH PARTITION {_named(step)} without CONCURRENTLY takes an ACCESS EXCLUSIVE "
-            f"lock on {step.address}",
-            lock,
-        )
-
-
 def _add_column(step: Step, lock: Lock | None, context: Context) -> Iterator[Found]:
     facts, column = step.facts, f"{step.address}.{step.name}"
     if context.postgres and rewrites(step):
@@ -240,27 +200,6 @@ def _type_change(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
     )
 
 
-def _rename(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
-    yield Found(
-        "rename-breaks-clients",
-        f"{_verb(step.op)} {_named(step)}: every query using the old name fails at once, "
-        "until every client is deployed",
-        lock,
-    )
-
-
-def _drop_not_null(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
-    yield Found(
-        "drop-not-null-breaks-clients",
-        f"DROP NOT NULL on {step.address}.{step.name}: clients that rely on a value get NULLs",
-        lock,
-    )
-
-
-def _drop_used(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
-    yield Found("drop-breaks-clients", f"{_verb(step.op)} {_named(step)}: what uses it fails", lock)
-
-
 def _rewrite(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
     if lock is not None:
         yield Found(
@@ -286,15 +225,6 @@ def _domain(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
             "the domain, under lock",
             lock,
         )
-
-
-def _trigger(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
-    yield Found(
-        "trigger-disabled",
-        f"DISABLE TRIGGER on {step.address}: what the trigger enforces (foreign keys, audit, "
-        "derived values) stops",
-        lock,
-    )
 
 
 def _access(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
@@ -358,11 +288,68 @@ def _enum(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
         )
 
 
-def _lock_table(step: Step, lock: Lock | None, _: Context) -> Iterator[Found]:
-    yield Found(
+# Operations whose hazard is always the same, said with the step's names: op -> (hazard,
+# message with {name} and {table}, whether only PostgreSQL's locks make it one).
+_SAID: Final[dict[str, tuple[str, str, bool]]] = {
+    "create-index": (
+        "index-blocks-writes",
+        "CREATE INDEX {name} without CONCURRENTLY takes a SHARE lock: every write to {table} "
+        "waits until the index is built",
+        True,
+    ),
+    "drop-index": (
+        "drop-index-blocks-table",
+        "DROP INDEX {name} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table: "
+        "every read and write waits",
+        True,
+    ),
+    "reindex": (
+        "reindex-blocks-table",
+        "REINDEX {table} without CONCURRENTLY blocks its table while the index is rebuilt",
+        True,
+    ),
+    "detach-partition": (
+        "partition-detach-blocks-table",
+        "DETACH PARTITION {name} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on {table}",
+        True,
+    ),
+    "drop-not-null": (
+        "drop-not-null-breaks-clients",
+        "DROP NOT NULL on {table}.{name}: clients that rely on a value get NULLs",
+        False,
+    ),
+    "disable-trigger": (
+        "trigger-disabled",
+        "DISABLE TRIGGER on {table}: what the trigger enforces (foreign keys, audit, derived "
+        "values) stops",
+        False,
+    ),
+    "lock-table": (
         "explicit-table-lock",
-        f"LOCK TABLE {step.address} holds its lock to the end of the transaction",
-    )
+        "LOCK TABLE {table} holds its lock to the end of the transaction",
+        False,
+    ),
+    **dict.fromkeys(
+        ("rename-table", "rename-column", "set-schema", "rename-view", "rename-type",
+         "rename-domain", "rename-function", "rename-index", "rename-sequence", "rename-schema"),
+        ("rename-breaks-clients",
+         "{verb} {name}: every query using the old name fails at once, until every client is "
+         "deployed",
+         False),
+    ),
+    **dict.fromkeys(
+        ("drop-view", "drop-function", "drop-procedure", "drop-type", "drop-sequence",
+         "drop-trigger", "drop-materialized-view", "drop-domain", "drop-extension", "drop-rule"),
+        ("drop-breaks-clients", "{verb} {name}: what uses it fails", False),
+    ),
+}  # fmt: skip
+
+
+def _said(step: Step, lock: Lock | None, context: Context) -> Iterator[Found]:
+    kind, message, postgres_only = _SAID[step.op]
+    if context.postgres or not postgres_only:
+        name = step.name if step.op == "drop-not-null" else _named(step)
+        yield Found(kind, message.format(name=name, table=step.address, verb=_verb(step.op)), lock)
 
 
 def _ops(rule: Rule, *ops: str) -> dict[str, Rule]:
@@ -370,16 +357,9 @@ def _ops(rule: Rule, *ops: str) -> dict[str, Rule]:
 
 
 RULES: Final[dict[str, Rule]] = {
+    **_ops(_said, *_SAID),
     **_ops(_drop, "drop-table", "drop-column", "drop-database", "drop-schema"),
     **_ops(_rows, "delete-rows", "update-rows"),
-    **_ops(
-        _drop_used, "drop-view", "drop-function", "drop-procedure", "drop-type", "drop-sequence",
-        "drop-trigger", "drop-materialized-view", "drop-domain", "drop-extension", "drop-rule",
-    ),
-    **_ops(
-        _rename, "rename-table", "rename-column", "set-schema", "rename-view", "rename-type",
-        "rename-domain", "rename-function", "rename-index", "rename-sequence", "rename-schema",
-    ),
     **_ops(_rewrite, "vacuum", "cluster", "set-logged", "set-tablespace", "drop-expression"),
     **_ops(
         _domain, "alter-domain-add-constraint", "alter-domain-set-not-null", "create-domain"
@@ -390,19 +370,12 @@ RULES: Final[dict[str, Rule]] = {
     **_ops(_role, "create-role", "create-user", "create-group", "alter-role", "alter-user",
            "alter-group", "drop-role", "drop-user", "drop-group"),
     "truncate": _truncate,
-    "create-index": _create_index,
-    "drop-index": _drop_index,
-    "reindex": _reindex,
-    "detach-partition": _detach,
     "add-column": _add_column,
     "add-constraint": _add_constraint,
     "validate-constraint": _validate,
     "set-not-null": _set_not_null,
     "alter-column-type": _type_change,
-    "drop-not-null": _drop_not_null,
-    "disable-trigger": _trigger,
     "add-enum-value": _enum,
-    "lock-table": _lock_table,
 }  # fmt: skip
 
 
