@@ -26,7 +26,8 @@ _STATEMENT: Final = re.compile(
     r"(?:(?:UNIQUE|TEMP|TEMPORARY|UNLOGGED|GLOBAL|LOCAL|TRUSTED|PROCEDURAL|RECURSIVE)\s+)*"
     + _OBJECTS
     + r"|TRUNCATE\b|INSERT\s+INTO\b|UPDATE\s+(?:ONLY\s+)?[\w.\"`]+(?:\s+(?:AS\s+)?\w+)?\s+SET\b"
-    r"|DELETE\s+FROM\b|SELECT\b[^;]{0,2000};|WITH\s+\w+\s+AS\s+\("
+    r"|DELETE\s+FROM\b|SELECT\b[^;]{0,2000};|WITH\s+\w+\s+AS\s+\(|MERGE\s+INTO\b"
+    r"|CALL\s+[\w.]+\s*\(|SET\s+(?:LOCAL\s+|SESSION\s+)?[\w.]+\s*(?:=|TO\s)[^;]{0,500};"
     r"|GRANT\s|REVOKE\s|RENAME\s+TABLE\b|COMMENT\s+ON\b|DO\s+(?:\$|'|LANGUAGE\b)"
     r"|REINDEX\s|VACUUM\b|CLUSTER\s|REFRESH\s+MATERIALIZED\s+VIEW\b|LOCK\s+TABLE\b"
     r"|SECURITY\s+LABEL\b|COPY\s+[\w.\"]+\s*(?:\([^)]*\)\s*)?(?:FROM|TO)\b"
