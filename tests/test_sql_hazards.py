@@ -261,3 +261,18 @@ def test_hazards_name_the_lock_the_safe_way_and_the_line() -> None:
     assert found["table"] == "orders"
     assert "CONCURRENTLY" in KINDS[str(found["hazard"])].instead
     assert "every write to orders waits" in str(found["message"])
+
+
+@pytest.mark.parametrize(
+    ("created", "exempt"),
+    [("CREATE TABLE t (c text);", True), ("CREATE TABLE IF NOT EXISTS t (c text);", False)],
+)
+def test_only_a_table_surely_new_is_exempt(created: str, exempt: bool) -> None:
+    """A table this migration creates has no readers to stall; one created IF NOT EXISTS may
+    have been there all along, with its rows and readers."""
+    found = kinds(created + " CREATE INDEX i ON t (c); ALTER TABLE t ALTER COLUMN c SET NOT NULL;")
+    assert (
+        not found & {"index-blocks-writes", "set-not-null-scans-table"}
+        if exempt
+        else ({"index-blocks-writes", "set-not-null-scans-table"} <= found)
+    )

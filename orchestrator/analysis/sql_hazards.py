@@ -8,7 +8,8 @@ changes, transaction mistakes, and statements it could not read. What it
 tracks across statements:
 
 * tables created in this migration: no lock, data or client hazard on them
-  (nobody else uses them yet);
+  (nobody else uses them yet); not those created IF NOT EXISTS, which may
+  have been there all along;
 * BEGIN/COMMIT: CONCURRENTLY inside a transaction fails, a VALIDATE in the
   transaction that added the constraint NOT VALID keeps its lock through the
   scan, a transaction never committed is lost. Many migration tools run each
@@ -151,7 +152,9 @@ class MigrationAnalyser:
     def _step(self, step: Step, statement: StatementFacts) -> list[Found]:
         context, op, table = self._context, step.op, step.address
         if op == "create-table" and not statement.deferred:
-            self._created.add(table)
+            if step.facts.get("if_not_exists") is not True:
+                # IF NOT EXISTS may find the table there, rows, readers and all: not new
+                self._created.add(table)
             return table_advice(step, context.postgres, in_transaction=self._transactions)
         if table in self._created:
             return []  # nobody reads, writes or waits on a table this migration creates
