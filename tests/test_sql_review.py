@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from orchestrator.adapters.base import Submission, load_proposal
 from orchestrator.catalog import ResourceCatalog
 from orchestrator.models import Proposal, RiskTier, Source, Verdict, tier_rank
 from reviewers import reversibility, scope
 from reviewers.blast_radius.rollouts import rollout_findings
+from reviewers.scope.sql import SqlScope
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sql"
 CATALOG = ResourceCatalog.load_default()
@@ -161,3 +163,10 @@ def test_an_ai_agent_is_never_judged_more_leniently_than_a_person() -> None:
             human = assess(migration(path.name, Source.HUMAN), CATALOG, settings)  # type: ignore[operator]
             assert order.index(agent.stance) >= order.index(human.stance), path.name
             assert tier_rank(agent.risk_tier) >= tier_rank(human.risk_tier), path.name
+
+
+def test_a_tier_for_an_unknown_hazard_is_a_configuration_error() -> None:
+    """sql.hazard_tiers naming a hazard the analysis does not know is refused, not ignored."""
+    with pytest.raises(ValidationError, match="unknown hazards"):
+        SqlScope.model_validate({"hazard_tiers": {"index-blocks-write": "low"}})
+    assert SqlScope.model_validate({"hazard_tiers": {"missing-timeouts": "medium"}})

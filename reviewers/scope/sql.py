@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, model_validator
 
 from orchestrator.analysis.sql_catalogue import HAZARD_GROUPS, KINDS
 from orchestrator.models import Finding, Frozen, Proposal, RiskTier, SourceLocation, tier_rank
@@ -57,10 +57,12 @@ class SqlScope(Frozen):
     # A severity per hazard kind, replacing the analysis's default.
     hazard_tiers: dict[str, RiskTier] = Field(default_factory=dict)
 
-    def model_post_init(self, _context: object) -> None:
+    @model_validator(mode="after")
+    def _known_hazards(self) -> SqlScope:
         """Refuse a tier for a hazard kind the analysis does not know (a typo is no pass)."""
         if unknown := sorted(set(self.hazard_tiers) - KINDS.keys()):
             raise ValueError(f"sql.hazard_tiers: unknown hazards {unknown}")
+        return self
 
 
 def hazards(proposal: Proposal, settings: SqlScope) -> list[dict[str, JsonValue]]:
