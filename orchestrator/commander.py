@@ -179,8 +179,7 @@ def fire_rules(
             FiredRule(
                 "plan-not-judgeable",
                 "escalate",
-                "The plan is incomplete, errored or has deferred changes: "
-                "what it will do is not fully known.",
+                proposal.unjudgeable_reason,
                 agg.fail_closed_approvals,
             )
         )

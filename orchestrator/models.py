@@ -250,6 +250,19 @@ class Proposal(Frozen):
         return self._digest
 
     @property
+    def unjudgeable_reason(self) -> str:
+        """Why a proposal whose status is not judgeable cannot be approved, in its kind's words."""
+        if self.kind == "sql":
+            return (
+                "The migration holds statements that cannot be read: what they do is not "
+                "known, so it cannot be approved unseen."
+            )
+        return (
+            "The plan is incomplete, errored or has deferred changes: "
+            "what it will do is not fully known."
+        )
+
+    @property
     def effective_changes(self) -> tuple[ResourceChange, ...]:
         """Changes that do something (not reads or no-ops)."""
         return tuple(c for c in self.changes if not c.is_inert)

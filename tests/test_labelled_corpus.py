@@ -48,11 +48,6 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("kubernetes/kyv__disallow-host-ports__podcontroller-good.yaml", "staging"): "create as share",
     ("kubernetes/kyv__disallow-privileged-containers__pod-good.yaml", "staging"): "create as share",
     ("kubernetes/kyv__restrict-sysctls__pod-good.yaml", "staging"): "create as share",
-    # issue 12: every statement sqlglot parses is SQL
-    ("sql/squawk__ban_alter_domain_with_add_constraint__err.sql", "staging"): "ALTER DOMAIN",
-    ("sql/squawk__ban_alter_domain_with_add_constraint__err.sql", "production"): "ALTER DOMAIN",
-    ("sql/squawk__ban_alter_domain_with_add_constraint__ok.sql", "staging"): "ALTER DOMAIN",
-    ("sql/squawk__ban_alter_domain_with_add_constraint__ok.sql", "production"): "ALTER DOMAIN",
 }
 
 

@@ -1,4 +1,4 @@
-"""SQL migrations: statements into operations, dialects, and statements that cannot be read."""
+"""SQL migrations: statements into steps, dialects, secrets, and statements not read."""
 
 from __future__ import annotations
 
@@ -144,6 +144,7 @@ def test_one_statement_with_several_actions_is_several_changes() -> None:
         ("CREATE TABLE `t` (id int) ENGINE=InnoDB;", "mysql"),
         ("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT);", "sqlite"),
         ("-- dialect: mysql\nCREATE TABLE t (id int);", "mysql"),
+        ("-- run `diesel migration` to apply\nCREATE TABLE t (id int);", "postgres"),
         ("CREATE TABLE t (id int);", "postgres"),
     ],
 )
@@ -162,21 +163,30 @@ def test_mysql_and_sqlite_migrations_are_read(name: str) -> None:
     assert proposal.changes
 
 
-def test_an_unparseable_statement_is_named_and_the_rest_still_reviewed() -> None:
-    """One broken statement marks the migration incomplete, naming it; the others are changes."""
+def test_an_unparseable_statement_is_a_change_with_a_hazard_and_the_rest_still_reviewed() -> None:
+    """One broken statement is a change of its own carrying the hazard, at its line; the
+    migration is marked incomplete, naming it; the others are still changes."""
     proposal = load_proposal((FIXTURES / "syntax-error.sql").read_bytes(), "s.sql", SUBMISSION)
-    assert [c.address for c in proposal.changes] == ["shop.refunds", "shop.refunds"]
+    assert [c.address for c in proposal.changes] == ["shop.refunds", "shop.refunds", "statement 3"]
+    broken = proposal.changes[-1]
+    assert broken.type == "sql_statement"
+    assert broken.location is not None
+    assert broken.location.line == 4
+    assert isinstance(broken.after, dict)
+    hazards = broken.after["hazards"]
+    assert isinstance(hazards, list)
+    assert [h["hazard"] for h in hazards if isinstance(h, dict)] == ["unreadable-statement"]
     assert not proposal.status.complete
     (note,) = proposal.status.notes
     assert note.startswith("statement 3 (line 4) cannot be parsed as postgres")
 
 
-def test_statements_read_only_by_keywords_are_not_trusted() -> None:
-    """CREATE FUNCTION and friends become changes, but the migration is marked incomplete."""
-    proposal = sql("CREATE EXTENSION IF NOT EXISTS pgcrypto; CREATE TABLE t (id int);")
-    assert [c.type for c in proposal.changes] == ["sql_object", "sql_table"]
+def test_statements_nothing_reads_are_not_trusted() -> None:
+    """A statement no grammar here reads is reported as not understood, never guessed at."""
+    proposal = sql("CREATE TABLE t (id int); ALTER SYSTEM SET work_mem = 1;")
+    assert [c.type for c in proposal.changes] == ["sql_table", "sql_statement"]
     assert not proposal.status.complete
-    assert "was not understood (CREATE EXTENSION IF)" in proposal.status.notes[0]
+    assert "was not understood (ALTER SYSTEM SET)" in proposal.status.notes[0]
 
 
 @pytest.mark.parametrize(
@@ -184,7 +194,7 @@ def test_statements_read_only_by_keywords_are_not_trusted() -> None:
     [
         ("CREATE TABLE (;", "no SQL statement can be reviewed: statement 1 (line 1)"),
         ("-- only a comment\n", "no SQL statement in the input"),
-        ("SELECT 'unterminated", "no SQL statement can be reviewed: the rest of the file"),
+        ("SELECT 'unterminated", "can be reviewed: statement 1 (line 1): the rest of the file"),
     ],
 )
 def test_sql_nothing_can_be_read_from_is_an_input_error(text: str, message: str) -> None:
@@ -203,10 +213,40 @@ def test_transaction_control_and_reads_change_nothing() -> None:
     assert proposal.status.complete
 
 
-def test_literals_holding_secrets_are_masked() -> None:
-    """A password in an UPDATE is not kept in the change or the raw input."""
-    proposal = sql("UPDATE users SET password = 'hunter2-correct-horse' WHERE id = 1;")
-    assert "hunter2-correct-horse" not in str(proposal.document) + str(proposal.raw)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE users SET password = 'hunter2-correct-horse' WHERE id = 1",
+        "CREATE USER app WITH PASSWORD 'hunter2-correct-horse'",
+        "ALTER ROLE app PASSWORD 'hunter2-correct-horse'",
+        "ALTER USER app WITH ENCRYPTED PASSWORD 'hunter2-correct-horse'",
+        "CREATE ROLE app LOGIN PASSWORD 'hunter2-correct-horse' VALID UNTIL 'infinity'",
+        "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw "
+        "OPTIONS (host 'db', password 'hunter2-correct-horse')",
+        "CREATE USER MAPPING FOR app SERVER s "
+        "OPTIONS (user 'app', password 'hunter2-correct-horse')",
+        "COPY t FROM PROGRAM 'curl https://app:hunter2-correct-horse@files.example/x.csv'",
+        "SELECT dblink_connect('host=db user=app password=hunter2-correct-horse')",
+        "CREATE SUBSCRIPTION s CONNECTION 'host=db password=hunter2-correct-horse' PUBLICATION p",
+        "DO $$ BEGIN EXECUTE 'ALTER ROLE app PASSWORD ''hunter2-correct-horse'' LOGIN'; END $$",
+    ],
+)
+def test_literals_holding_secrets_are_masked(statement: str) -> None:
+    """A password or connection string is masked in the changes, the notes and the raw input."""
+    proposal = sql(f"-- rotate\n{statement};\nCREATE TABLE t (id bigint);")
+    kept = str(proposal.document) + str(proposal.raw) + str(proposal.status.notes)
+    assert "hunter2-correct-horse" not in kept
+    assert "(sensitive)" in str(proposal.raw)
+
+
+def test_masking_keeps_sql_that_only_names_secrets() -> None:
+    """Columns named token_… and values such as 'client_secret_basic' stay readable SQL."""
+    proposal = sql(
+        "UPDATE clients SET token_endpoint_auth_method = CASE WHEN public THEN 'none' "
+        "ELSE 'client_secret_basic' END WHERE token_endpoint_auth_method IS NULL;"
+    )
+    assert proposal.status.complete
+    assert "client_secret_basic" in str(proposal.raw)
 
 
 @pytest.mark.parametrize(
@@ -216,6 +256,16 @@ def test_literals_holding_secrets_are_masked() -> None:
         ("-- migrate\nALTER TABLE t ADD COLUMN x int;", True),
         ("  DELETE FROM t;", True),
         ("Create a new table for the users.\n", False),
+        ("ALTER DOMAIN positive ADD CONSTRAINT p CHECK (VALUE > 0);", True),
+        ("CREATE POLICY own ON t USING (true);", True),
+        ("do $$ begin perform 1; end $$;", True),
+        ("REINDEX TABLE CONCURRENTLY t;", True),
+        ("UPDATE\n    community c\nSET\n    local = TRUE;", True),
+        ("-- re-run the replaceable schema\nSELECT\n    1;\n", True),
+        ("SET search_path = app, public;", True),
+        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE;", True),
+        ("Set up the database first.\n", False),
+        ("Do this first, then that.\n", False),
         ("-- DROP TABLE users;\nnothing here", False),
         ("apiVersion: v1\nkind: ConfigMap\n", False),
     ],

@@ -11,10 +11,10 @@ down all replicas or nodes together:
   not staged, the new version reaches most nodes at once (all of them at 100%).
 
 For SQL, the same shape is a statement that stalls every reader or writer of
-a table at once: a PostgreSQL index built without CONCURRENTLY, a column type
-change (the table is rewritten under an exclusive lock), SET NOT NULL (a
-full scan under that lock), a constraint validated in place, and a rename
-(every query using the old name fails together). Called by blast_radius.py.
+a table at once: the lock hazards the SQL analysis found (an index built
+without CONCURRENTLY, a table rewrite, SET NOT NULL's scan, a constraint
+validated in place; orchestrator/analysis/sql_hazards.py), never on a table
+the migration itself creates. Called by blast_radius.py.
 """
 
 from __future__ import annotations
@@ -31,36 +31,6 @@ from orchestrator.models import Action, Finding, Proposal, ResourceChange, RiskT
 _PERCENT: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 # A DaemonSet taking down this share of its nodes at once is not a staged rollout.
 _DAEMONSET_UNSTAGED: Final = 0.5
-
-# (dialects, operation) -> why it stalls every query on the table at once
-_LOCKS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
-    "create-index": (
-        ("postgres",),
-        "builds an index without CONCURRENTLY: writes to the table wait until the build ends",
-    ),
-    "alter-column-type": (
-        ("postgres", "mysql", "sqlite"),
-        "changes a column's type: the table is rewritten while every read and write waits",
-    ),
-    "set-not-null": (
-        ("postgres",),
-        "sets NOT NULL: the whole table is scanned under an exclusive lock",
-    ),
-    "add-constraint": (
-        ("postgres",),
-        "adds a constraint without NOT VALID: every row is checked under a lock",
-    ),
-    "rename-table": (
-        ("postgres", "mysql", "sqlite"),
-        "renames a table: every query using the old name fails at once, until every reader "
-        "is deployed",
-    ),
-    "rename-column": (
-        ("postgres", "mysql", "sqlite"),
-        "renames a column: every query using the old name fails at once, until every reader "
-        "is deployed",
-    ),
-}
 
 
 def rollout_findings(proposal: Proposal) -> list[Finding]:
@@ -147,24 +117,25 @@ def _rollout_finding(hits: dict[str, dict[str, JsonValue]]) -> Finding:
 
 
 def _lock_findings(proposal: Proposal) -> list[Finding]:
+    """The lock hazards the SQL analysis attached to the changes (tables created here exempt)."""
     found: dict[str, dict[str, JsonValue]] = {}
     for change in proposal.effective_changes:
         facts = change.after if isinstance(change.after, dict) else {}
-        operation = str(facts.get("operation"))
-        if operation not in _LOCKS or facts.get("dialect") not in _LOCKS[operation][0]:
-            continue
-        if operation == "create-index" and facts.get("concurrently") is True:
-            continue
-        if operation == "add-constraint" and facts.get("not_valid") is True:
-            continue
-        key = f"{change.address} {operation}"
-        found[key] = {
-            "table": change.address,
-            "operation": operation,
-            "why": _LOCKS[operation][1],
-            "statement": facts.get("statement"),
-            "line": facts.get("line"),
-        }
+        listed = facts.get("hazards")
+        for hazard in listed if isinstance(listed, list) else ():
+            if not isinstance(hazard, dict) or hazard.get("group") != "lock":
+                continue
+            if hazard.get("until_postgres") is not None or hazard.get("assumes_tool_transaction"):
+                continue  # depends on the server or the migration tool: the scope reviewer judges
+            key = f"{hazard.get('table')} {hazard.get('line')} {hazard.get('hazard')}"
+            found[key] = {
+                "table": hazard.get("table"),
+                "operation": facts.get("operation"),
+                "why": hazard.get("message"),
+                "lock": hazard.get("lock"),
+                "statement": hazard.get("statement"),
+                "line": hazard.get("line"),
+            }
     if not found:
         return []
     tables = sorted({str(d["table"]) for d in found.values()})
@@ -173,7 +144,7 @@ def _lock_findings(proposal: Proposal) -> list[Finding]:
             rule="blast-radius.table-lock",
             message=f"{len(found)} statement{'s' * (len(found) != 1)} stall every query on "
             f"{len(tables)} table{'s' * (len(tables) != 1)} at once: "
-            + "; ".join(sorted({f"{d['table']} {d['why']}" for d in found.values()})[:3]),
+            + "; ".join(sorted({str(d["why"]) for d in found.values()})[:3]),
             resources=tuple(tables[:50]),
             evidence={"operations": [found[k] for k in sorted(found)[:50]]},
             severity=RiskTier.HIGH,

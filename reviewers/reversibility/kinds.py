@@ -4,9 +4,11 @@
   file does not undo a migration that ran) and an added credential (it stays
   in git history and must be rotated). A deleted file is also reported on
   its own (`deleted_file_finding`): what it did may go with it.
-* A SQL operation is classed by `sql_operations` in reversibility.yaml; a
-  DELETE or UPDATE without WHERE and a NOT NULL column without a default
-  are judged as their own variants (`delete-rows-unfiltered`, ...).
+* A SQL step is classed by its operation in `sql_operations` of
+  reversibility.yaml (the facts the SQL analysis read: orchestrator/analysis/
+  sql_facts.py); a DELETE or UPDATE without WHERE, TRUNCATE … CASCADE and a
+  NOT NULL column without a default (generated, identity and serial columns
+  have one) are judged as their own variants (`delete-rows-unfiltered`, ...).
 * An applied Kubernetes object is read for state an apply cannot take back:
   a PersistentVolumeClaim (its storage only grows), a PersistentVolume that
   deletes its disk when released, a StatefulSet's volume claim templates.
@@ -97,16 +99,20 @@ def _sql(change: ResourceChange, settings: ReversibilitySettings) -> Judgement |
     variant = operation
     if operation in ("delete-rows", "update-rows") and facts.get("where") is False:
         variant = f"{operation}-unfiltered"
+    elif operation == "truncate" and facts.get("cascade") is True:
+        variant = "truncate-cascade"
     elif (
         operation in ("add-column", "alter-column-type")
         and facts.get("not_null") is True
-        and facts.get("default") is not True
+        and not any(facts.get(k) for k in ("default", "generated", "identity", "serial"))
     ):
         variant = f"{operation}-not-null-without-default"
     entry = settings.sql_operations.get(variant) or settings.sql_operations.get(operation)
     if entry is None:
         return None
     where = f"statement {facts.get('statement')} (line {facts.get('line')}): {operation}"
+    if isinstance(facts.get("within"), str):
+        where += f" in {facts['within']}"
     return Judgement(entry.klass, entry.restore, (where,))
 
 

@@ -194,7 +194,7 @@ class SourceScope(Frozen):
 
 
 class SqlOperation(Frozen):
-    """How one SQL operation (sql_statements.py) is undone, and what that costs."""
+    """How one SQL operation (orchestrator/analysis/sql_facts.py) is undone, and what it costs."""
 
     klass: Literal["irreversible", "costly", "reversible"] = Field(alias="class")
     restore: str = Field(min_length=1)

@@ -39,6 +39,7 @@ from reviewers.scope.findings import (
     unclassified_finding,
 )
 from reviewers.scope.rules import ScopeRule, ScopeSettings
+from reviewers.scope.sql import safe_additive
 from reviewers.shared import load_shipped, step_down
 
 __all__ = ["ScopeReviewer", "ScopeRule", "ScopeSettings", "assess"]
@@ -111,6 +112,11 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
     category_tier = {
         cat: step_down(settings.category_tiers[cat], steps, floor) for cat in category_hits
     }
+    cap = settings.sql.safe_additive_tier if proposal.kind == "sql" else None
+    if cap is not None and safe_additive(proposal, settings.sql):
+        category_tier = {
+            cat: t if tier_rank(t) <= tier_rank(cap) else cap for cat, t in category_tier.items()
+        }
     fired = [r for r in rules if r.id in rule_hits]
     content = content_findings(proposal, settings, steps=steps, floor=floor)
     tier = max_tier(

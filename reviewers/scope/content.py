@@ -1,7 +1,8 @@
 """Scope findings from what is inside the changes, not only their types.
 
 Kubernetes objects are read for the powers they grant (`kubernetes`);
-a diff's files carry the signals its adapter found (configs/diff-paths.yaml).
+a diff's files carry the signals its adapter found (configs/diff-paths.yaml);
+a SQL migration's changes carry the hazards of its statements (`sql`).
 Each fact with a tier in `content_tiers` becomes one finding listing every
 change that shows it; facts without a tier only describe (they may still
 have raised a diff file's category). Tiers step down outside production like
@@ -17,6 +18,7 @@ from pydantic import JsonValue
 from orchestrator.models import Finding, Proposal, ResourceChange, RiskTier, tier_rank
 from reviewers.scope.kubernetes import FACTS, kubernetes_facts
 from reviewers.scope.rules import ScopeSettings
+from reviewers.scope.sql import sql_findings
 from reviewers.shared import capped, step_down
 
 _DETAILS_CAP = 50
@@ -26,6 +28,8 @@ def content_findings(
     proposal: Proposal, settings: ScopeSettings, *, steps: int, floor: RiskTier
 ) -> list[Finding]:
     """One finding per fact with a tier, riskiest first."""
+    if proposal.kind == "sql":
+        return sql_findings(proposal, settings.sql, steps=steps, floor=floor)
     if not settings.content_tiers or proposal.kind not in ("kubernetes", "diff"):
         return []
     details: dict[str, dict[str, JsonValue]] = {}

@@ -21,6 +21,7 @@ from orchestrator.models import (
     RiskTier,
     Source,
 )
+from reviewers.scope.sql import SqlScope
 from reviewers.shared import type_matches
 
 Effect = Literal["deny", "require-approval", "warn"]
@@ -38,6 +39,7 @@ RESERVED_PREFIXES = (
     "scope.catalog.",
     "scope.kubernetes.",
     "scope.diff.",
+    "scope.sql.",
 )
 
 
@@ -114,6 +116,8 @@ class ScopeSettings(Frozen):
     content_tiers: dict[FactId, RiskTier] = Field(default_factory=dict)
     non_production_step_down: int = Field(default=1, ge=0, le=3)
     rules: tuple[ScopeRule, ...] = ()
+    # SQL migrations: the server version hazards are judged for, hazard tiers, safe additive tier.
+    sql: SqlScope = SqlScope()
 
     @model_validator(mode="after")
     def _complete(self) -> ScopeSettings:
