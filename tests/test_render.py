@@ -200,6 +200,25 @@ def test_sarif_rules_are_distinct_and_indexed() -> None:
         assert ids[result["ruleIndex"]] == result["ruleId"]
 
 
+def test_sarif_rules_carry_help_from_the_registry() -> None:
+    """Every rule has a PascalCase name, descriptions, help with the fix and a helpUri."""
+    d = decision()
+    blast = Finding(rule="blast-radius.fan-out", message="reaches 12 services", resources=(IAM,))
+    verdict = d.verdicts[1].model_copy(update={"findings": (*d.verdicts[1].findings, blast)})
+    d = d.model_copy(update={"verdicts": (d.verdicts[0], verdict, *d.verdicts[2:])})
+    rules = {r["id"]: r for r in sarif(d, proposal(IAM))["runs"][0]["tool"]["driver"]["rules"]}
+    fan_out = rules["blast-radius.fan-out"]
+    assert fan_out["name"] == "BlastRadiusFanOut"
+    assert fan_out["shortDescription"]["text"].startswith("The change reaches many")
+    assert "**Fix:**" in fan_out["help"]["markdown"]
+    assert "Fix:" in fan_out["help"]["text"]
+    assert fan_out["helpUri"].endswith("docs/rules.md#blast-radiusfan-out")
+    for rule in rules.values():  # rules of the user's own configuration get the catch-all's help
+        assert rule["name"] != rule["id"]
+        assert rule["help"]["text"]
+        assert rule["helpUri"].startswith("https://")
+
+
 @pytest.mark.parametrize(
     ("rule", "level", "score"),
     [

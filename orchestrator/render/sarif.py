@@ -18,6 +18,7 @@ from urllib.parse import quote
 from orchestrator import __version__
 from orchestrator.models import Decision, Finding, Proposal, RiskTier, tier_rank
 from orchestrator.render import join_preview
+from orchestrator.rulebook import rulebook, sarif_name
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -122,15 +123,18 @@ def render_sarif(decision: Decision, proposal: Proposal, *, base: Path | None = 
 def _rule(rule: str, pairs: list[tuple[str, Finding]]) -> dict[str, Any]:
     worst = max((severity(f) for _, f in pairs), key=tier_rank)
     reviewers = sorted({r for r, _ in pairs})
-    example = min(f.message for _, f in pairs)
+    doc = rulebook().describe(rule)
     return {
         "id": rule,
-        "name": rule,
-        "shortDescription": {"text": f"{rule} (reviewer {', '.join(reviewers)})"},
-        "fullDescription": {
-            "text": f"Raised by the {', '.join(reviewers)} reviewer of commander. "
-            f"For example: {example}"
+        "name": sarif_name(rule),
+        "shortDescription": {"text": doc.summary},
+        "fullDescription": {"text": doc.description},
+        "help": {
+            "text": f"{doc.description} Fix: {doc.fix}",
+            "markdown": f"**{doc.summary}**\n\n{doc.description}\n\n**Fix:** {doc.fix}\n\n"
+            f"[Rule reference]({doc.help_uri})",
         },
+        "helpUri": doc.help_uri,
         "defaultConfiguration": {"level": _LEVEL[worst]},
         "properties": {
             "security-severity": _SECURITY_SEVERITY[worst],
