@@ -24,6 +24,10 @@ class OutputFormat(StrEnum):
     sarif = "sarif"
 
 
+# The outputs that point at files and lines, so need to know where the sources are.
+LINE_OUTPUTS = frozenset({OutputFormat.sarif})
+
+
 class ExecutorName(StrEnum):
     """Where reviewers run (`--executor`): in this process, or on a Ray cluster."""
 

@@ -24,8 +24,9 @@ from pydantic import Field
 
 from orchestrator.models import Frozen
 
-# Where the rule reference is published; SARIF's helpUri must be an absolute URI.
-RULES_URL = "https://github.com/commander-dev/commander/blob/main/docs/rules.md"
+# Where the project and its rule reference are published; SARIF wants absolute URIs.
+PROJECT_URL = "https://github.com/commander-dev/commander"
+RULES_URL = f"{PROJECT_URL}/blob/main/docs/rules.md"
 _WILDCARD_ENDS = (".*", ":*", "-*")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # GitHub's heading anchors: lower case, punctuation but - and _ dropped, spaces to -.

@@ -29,9 +29,10 @@ from orchestrator.models import (
 )
 from orchestrator.render import FORMATS, contrarian_followed, render
 from orchestrator.render.explain import render_explain
+from orchestrator.render.locations import Sources, input_place
 from orchestrator.render.markdown import MAX_COMMENT, md, render_markdown
 from orchestrator.render.mermaid import escape_label, render_mermaid
-from orchestrator.render.sarif import artifact_uri, fingerprint, render_sarif
+from orchestrator.render.sarif import fingerprint, render_sarif
 from orchestrator.render.text import render_text
 
 SCHEMA = json.loads(
@@ -171,7 +172,7 @@ def decision(
 
 
 def sarif(d: Decision, p: Proposal) -> dict[str, Any]:
-    return json.loads(render_sarif(d, p, base=Path("/repo")))  # type: ignore[no-any-return]
+    return json.loads(render_sarif(d, p, sources=Sources(root=Path("/repo"))))  # type: ignore[no-any-return]
 
 
 # --- SARIF -------------------------------------------------------------------
@@ -281,7 +282,7 @@ def test_sarif_fingerprint_ignores_resource_order() -> None:
 )
 def test_artifact_uri(name: str, uri: str) -> None:
     """Input names become URIs relative to the repository; standard input is "stdin"."""
-    assert artifact_uri(name, Path("/repo")) == uri
+    assert input_place(proposal(IAM, input_name=name), Sources(root=Path("/repo"))).uri == uri
 
 
 # --- JSON --------------------------------------------------------------------

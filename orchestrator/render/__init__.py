@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from orchestrator.models import Decision, Proposal, Verdict
+
+if TYPE_CHECKING:
+    from orchestrator.render.locations import Sources
 
 Format = Literal["text", "json", "markdown", "sarif"]
 FORMATS: tuple[Format, ...] = ("text", "json", "markdown", "sarif")
@@ -22,8 +25,15 @@ RESOURCE_PREVIEW = 5
 CONTRARIAN = "contrarian"
 
 
-def render(fmt: Format, decision: Decision, proposal: Proposal, *, color: bool) -> str:
-    """Render `decision` in `fmt`; `color` only affects the text format."""
+def render(
+    fmt: Format,
+    decision: Decision,
+    proposal: Proposal,
+    *,
+    color: bool,
+    sources: Sources | None = None,
+) -> str:
+    """Render `decision` in `fmt`; `color` only affects text, `sources` the outputs with lines."""
     # Imports are local on purpose: each format pays only for what it uses.
     if fmt == "json":
         from orchestrator.render.jsonout import render_json  # noqa: PLC0415
@@ -32,7 +42,7 @@ def render(fmt: Format, decision: Decision, proposal: Proposal, *, color: bool) 
     if fmt == "sarif":
         from orchestrator.render.sarif import render_sarif  # noqa: PLC0415
 
-        return render_sarif(decision, proposal)
+        return render_sarif(decision, proposal, sources=sources)
     if fmt == "markdown":
         from orchestrator.render.markdown import render_markdown  # noqa: PLC0415
 
