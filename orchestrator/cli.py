@@ -37,7 +37,8 @@ from orchestrator.errors import (
 from orchestrator.models import Outcome, Source
 
 if TYPE_CHECKING:
-    from orchestrator.render.locations import Locating
+    from orchestrator.render import Reviewed
+    from orchestrator.render.locations import Locating, Sources
 
 app = typer.Typer(
     name="commander",
@@ -131,11 +132,16 @@ def review(
     if path != "-" and os.path.isdir(path):
         from orchestrator.batch import batch_renderer, run_folder_review  # noqa: PLC0415
 
-        render_batch = batch_renderer(output.value)  # before any work: a usage error is exit 2
+        locate = (lambda p: locating.sources(p, _warn)) if locating is not None else None
+        render_batch = batch_renderer(output.value, locate)  # before any work: usage is exit 2
         batch = run_folder_review(request)
         for failed in batch.failures:
             sys.stderr.write(f"commander: error: {failed.error}\n")
         _write(render_batch(batch))
+        if output == OutputFormat.github:
+            from orchestrator.batch import batch_sources  # noqa: PLC0415
+
+            _job_summary(batch.reviewed, batch_sources(batch, locate))
         raise typer.Exit(batch.exit_code)
 
     from orchestrator.render import render  # noqa: PLC0415
@@ -147,6 +153,10 @@ def review(
     sources = locating.sources(result.proposal, _warn) if locating is not None else None
     text = render(output.value, result.decision, result.proposal, color=_color(), sources=sources)
     _write(text)
+    if output == OutputFormat.github:
+        from orchestrator.render import Reviewed  # noqa: PLC0415
+
+        _job_summary([Reviewed(path, result.decision, result.proposal)], sources)
     raise typer.Exit(OUTCOME_EXIT[result.decision.outcome])
 
 
@@ -216,6 +226,20 @@ def _locating(
     from orchestrator.render.locations import Locating  # noqa: PLC0415
 
     return Locating.from_flags(source_root, source_dir)
+
+
+def _job_summary(reviewed: list[Reviewed], sources: Sources | None) -> None:
+    """Append the decisions' Markdown to GitHub's job summary, when running in a workflow."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from orchestrator.render.github import github_summary  # noqa: PLC0415
+
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(github_summary(reviewed, sources))
+    except OSError as exc:  # the annotations are out; a summary that cannot be written is said
+        _warn(f"cannot write the job summary to {target}: {exc.strerror or exc}")
 
 
 def _warn(message: str) -> None:

@@ -77,6 +77,11 @@ def input_place(proposal: Proposal, sources: Sources) -> Place:
     return _place(proposal.input_name, sources.base())
 
 
+def repository_path(name: str, sources: Sources) -> str:
+    """A file name as the reports show it: relative to the repository when inside it."""
+    return _place(name, sources.base()).path or name
+
+
 def places(finding: Finding, proposal: Proposal, sources: Sources) -> list[Place]:
     """Where `finding` is written, best first, without repeats; at least the input file."""
     found = list(dict.fromkeys(_candidates(finding, proposal, sources)))

@@ -20,16 +20,13 @@ from typing import Any
 
 from orchestrator import __version__
 from orchestrator.models import Decision, Finding, Proposal, RiskTier, tier_rank
-from orchestrator.render import join_preview
+from orchestrator.render import Reviewed, alerts, join_preview, severity
 from orchestrator.render.locations import Place, Sources, places
 from orchestrator.rulebook import PROJECT_URL, rulebook, sarif_name
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-# Summary findings describe the change rather than a problem in it: they
-# stay in the decision JSON and out of code-scanning alerts.
-SUMMARY_RULES = frozenset({"blast-radius.reach"})
 FINGERPRINT_KEY = "commanderFinding/v1"
 SRCROOT = "SRCROOT"
 # Logical locations listed per result; the fingerprint still covers them all.
@@ -48,11 +45,6 @@ LEVEL = {
 }
 
 
-def severity(finding: Finding) -> RiskTier:
-    """The severity SARIF reports: a hard denial counts as critical."""
-    return RiskTier.CRITICAL if finding.hard else finding.severity
-
-
 def fingerprint(reviewer: str, finding: Finding) -> str:
     """A stable id for the issue a finding describes, the same in every run that sees it."""
     identity = json.dumps(
@@ -63,35 +55,38 @@ def fingerprint(reviewer: str, finding: Finding) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
-def alerts(decision: Decision) -> list[tuple[str, Finding]]:
-    """(reviewer, finding) of every finding that is an alert, not a summary, in verdict order."""
-    return [
-        (v.reviewer, f)
-        for v in decision.verdicts
-        for f in v.findings
-        if f.rule not in SUMMARY_RULES
-    ]
-
-
 def render_sarif(decision: Decision, proposal: Proposal, *, sources: Sources | None = None) -> str:
     """Render `decision` as a SARIF 2.1.0 log, indented, with a trailing newline."""
-    return render_sarif_many([(decision, proposal)], sources=sources)
+    return render_sarif_many([Reviewed(proposal.input_name, decision, proposal)], sources=sources)
 
 
-def render_sarif_many(
-    reviewed: Sequence[tuple[Decision, Proposal]], *, sources: Sources | None = None
-) -> str:
+def render_sarif_many(reviewed: Sequence[Reviewed], *, sources: Sources | None = None) -> str:
     """One SARIF run holding the results of every decision (a folder review's files)."""
     sources = sources or Sources()
-    found = [(d, p, r, f) for d, p in reviewed for r, f in alerts(d)]
+    judged = [(i.decision, i.proposal) for i in reviewed if i.decision and i.proposal]
+    found = [(d, p, r, f) for d, p in judged for r, f in alerts(d)]
     rule_ids = sorted({f.rule for *_, f in found})
     index = {rule: i for i, rule in enumerate(rule_ids)}
     rules = [_rule(rule, [(r, f) for _, _, r, f in found if f.rule == rule]) for rule in rule_ids]
     results = [
         _result(r, f, index[f.rule], places(f, p, sources), d.decision_id) for d, p, r, f in found
     ]
-    failed = [(d, v) for d, _ in reviewed for v in d.verdicts if v.error is not None]
-    summaries = [_summary(d) for d, _ in reviewed]
+    failed = [
+        {
+            "level": "error",
+            "message": {"text": f"reviewer {v.reviewer}: {v.error}"},
+            "properties": {"decisionId": d.decision_id},
+        }
+        for d, _ in judged
+        for v in d.verdicts
+        if v.error is not None
+    ]
+    failed += [
+        {"level": "error", "message": {"text": i.error or f"{i.name}: not reviewed"}}
+        for i in reviewed
+        if i.decision is None
+    ]
+    summaries = [_summary(d) for d, _ in judged]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -105,14 +100,7 @@ def render_sarif_many(
         "invocations": [
             {
                 "executionSuccessful": not failed,
-                "toolExecutionNotifications": [
-                    {
-                        "level": "error",
-                        "message": {"text": f"reviewer {v.reviewer}: {v.error}"},
-                        "properties": {"decisionId": d.decision_id},
-                    }
-                    for d, v in failed
-                ],
+                "toolExecutionNotifications": failed,
             }
         ],
         "results": results,

@@ -33,6 +33,8 @@ _MEDIA = {
     OutputFormat.markdown: "text/markdown; charset=utf-8",
     OutputFormat.sarif: "application/sarif+json",
     OutputFormat.text: "text/plain; charset=utf-8",
+    OutputFormat.junit: "application/xml",
+    OutputFormat.github: "text/plain; charset=utf-8",
 }
 _BY_ACCEPT = {
     "text/markdown": OutputFormat.markdown,
