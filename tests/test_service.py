@@ -265,7 +265,7 @@ def test_escalation_is_signed_through_the_api(service: RunningService, db_url: s
     with Store.open(db_url) as store:
         assert verify_audit(store).ok
     metrics = service.client.get("/metrics", headers=service.as_("scraper")).text
-    assert "commander_approval_latency_seconds_count 1.0" in metrics
+    assert 'commander_approval_latency_seconds_count{risk_tier="critical"} 1.0' in metrics
 
 
 def test_nobody_approves_what_they_submitted(service: RunningService) -> None:
@@ -487,8 +487,9 @@ def test_metrics_count_decisions_reviewers_and_pending(service: RunningService) 
     service.submit(IAM, **AGENT)  # a replay: counted apart
     service.submit(noop_plan(), actor="ci")
     text = service.client.get("/metrics", headers=service.as_("scraper")).text
-    assert 'commander_decisions_total{outcome="escalate",risk_tier="critical"} 1.0' in text
-    assert 'commander_decisions_total{outcome="approve",risk_tier="low"} 1.0' in text
+    escalated = 'outcome="escalate",risk_tier="critical",source="ai-agent"'
+    assert f"commander_decisions_total{{{escalated}}} 1.0" in text
+    assert 'commander_decisions_total{outcome="approve",risk_tier="low",source="human"} 1.0' in text
     assert "commander_submissions_replayed_total 1.0" in text
     assert 'commander_reviewer_duration_seconds_count{reviewer="blast-radius"} 2.0' in text
     assert "commander_pending_escalations 1.0" in text
