@@ -410,7 +410,7 @@ def test_mermaid_sanitises_ids_and_escapes_labels() -> None:
     node_ids = re.findall(r"^\s+(\w+)[\[(]\"", block, re.M)
     assert node_ids
     assert all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in node_ids)
-    assert len(node_ids) == len(set(node_ids)) == 3
+    assert len(node_ids) == len(set(node_ids)) == 4  # three nodes and the legend
     assert 'module.a.aws_iam_role.x[#quot;k#quot;] (delete)"]' in block
     assert '"prod/Deployment/checkout (update)"]' in block
     assert '("checkout (critical)")' in block
@@ -426,7 +426,7 @@ def test_mermaid_caps_large_diagrams_with_a_note() -> None:
     edges = [[a, "storage"] for a in addresses]
     src = render_mermaid(decision(edges=edges), proposal(*addresses))
     nodes = re.findall(r'^\s+(\w+)[\[(]"', src, re.M)
-    assert len(nodes) == 41  # 40 nodes plus the note
+    assert len(nodes) == 42  # 40 nodes, the legend and the note
     assert '"… and 21 more (21 more edges not drawn)"' in src
 
 
