@@ -26,9 +26,14 @@ __all__ = ["MAX_NODES", "escape_label", "reach_evidence", "render_mermaid"]
 MAX_NODES = 40
 # At most this many nodes side by side in one hop: wider, the chart runs left to right.
 NARROW = 4
-LEGEND = (
-    "a → b: a change to a affects b<br/>box: resource · rounded: service<br/>"
-    "red: deleted or replaced · orange: high or critical · thick border: choke point"
+LEGEND = "<br/>".join(
+    (
+        "a → b: a change to a affects b",
+        "box: resource, rounded: service",
+        "red: deleted or replaced",
+        "orange: high or critical",
+        "thick border: choke point",
+    )
 )
 _ID_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 _KIND_UNSAFE = re.compile(r"[^0-9A-Za-z_. -]")
