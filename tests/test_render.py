@@ -275,14 +275,18 @@ def test_sarif_fingerprint_ignores_resource_order() -> None:
     [
         ("-", "stdin"),
         ("<stdin>", "stdin"),
-        ("plans/x.json", "plans/x.json"),
-        ("/repo/sub/x.json", "sub/x.json"),
+        ("plans/x.json", "infra/plans/x.json"),
+        ("{repo}/sub/x.json", "sub/x.json"),
         ("/elsewhere/x.json", "file:///elsewhere/x.json"),
     ],
 )
-def test_artifact_uri(name: str, uri: str) -> None:
-    """Input names become URIs relative to the repository; standard input is "stdin"."""
-    assert input_place(proposal(IAM, input_name=name), Sources(root=Path("/repo"))).uri == uri
+def test_artifact_uri(name: str, uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Input names become URIs relative to the repository, wherever in it the command ran;
+    standard input is "stdin"."""
+    (tmp_path / "infra").mkdir()
+    monkeypatch.chdir(tmp_path / "infra")
+    given = proposal(IAM, input_name=name.format(repo=tmp_path))
+    assert input_place(given, Sources(root=tmp_path)).uri == uri
 
 
 # --- JSON --------------------------------------------------------------------

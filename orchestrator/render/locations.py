@@ -74,7 +74,11 @@ def input_place(proposal: Proposal, sources: Sources) -> Place:
         return _place(sources.input_path, sources.base())
     if proposal.input_name.strip() in STDIN_NAMES:
         return Place(None)
-    return _place(proposal.input_name, sources.base())
+    name = Path(proposal.input_name)
+    if sources.root is not None and not name.is_absolute():
+        # a path as given on this machine's command line: relative to where it ran
+        name = Path.cwd() / name
+    return _place(str(name), sources.base())
 
 
 def repository_path(name: str, sources: Sources) -> str:
