@@ -31,6 +31,7 @@ _WILDCARD_ENDS = (".*", ":*", "-*")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # GitHub's heading anchors: lower case, punctuation but - and _ dropped, spaces to -.
 _ANCHOR_DROP = re.compile(r"[^\w\- ]")
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleDoc(Frozen):
@@ -84,7 +85,7 @@ class Rulebook:
     @classmethod
     def from_text(cls, text: str, origin: str) -> Rulebook:
         """Parse the registry's YAML; a duplicate or malformed entry is an error naming it."""
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, libyaml's when built
         if not isinstance(raw, list):
             raise ValueError(f"{origin}: expected a list of rule entries")
         entries: list[RuleDoc] = []
