@@ -19,19 +19,15 @@ import xmlschema
 from jsonschema import Draft4Validator
 
 from orchestrator.models import (
-    Decision,
-    Environment,
     Finding,
-    Proposal,
     RiskTier,
-    Source,
     SourceLocation,
-    Verdict,
 )
 from orchestrator.render import Reviewed, render, render_many
 from orchestrator.render.github import command, escape_data, escape_property
 from orchestrator.render.locations import Sources
 from tests.conftest import REPO, _commander_command
+from tests.test_source_locations import escalated, proposal_of
 
 DATA = REPO / "tests" / "data"
 MODULE = DATA / "terraform-module"
@@ -130,7 +126,9 @@ def test_junit_of_a_folder_has_a_suite_per_file_and_an_error_for_the_broken_one(
 def test_junit_drops_characters_xml_cannot_hold() -> None:
     """A hostile message with control characters still gives a report that parses."""
     finding = Finding(rule="r", message="bad\x00\x1b[31m\x07 text", severity=RiskTier.HIGH)
-    text = render("junit", _decision(finding), _proposal(), color=False)
+    text = render(
+        "junit", escalated((finding,)), proposal_of("kubernetes", "plans/x.json"), color=False
+    )
     JUNIT.validate(text)
     assert "bad[31m text" in text
 
@@ -207,7 +205,7 @@ def test_annotations_escape_what_would_end_them(hostile: str) -> None:
 def test_a_finding_without_a_file_line_has_no_line_property() -> None:
     """Input from standard input has no file: the annotation carries no file or line."""
     finding = Finding(rule="r", message="m", resources=("x",), locations=(SourceLocation(line=4),))
-    text = render("github", _decision(finding), _proposal(input_name="-"), color=False)
+    text = render("github", escalated((finding,)), proposal_of("kubernetes", "-"), color=False)
     _, props, _ = parse(text.splitlines()[0])
     assert "file" not in props
     assert props["line"] == "4"
@@ -249,36 +247,3 @@ def test_render_many_refuses_a_one_decision_format() -> None:
     """Markdown describes one decision; asking it for many is a programming error, said plainly."""
     with pytest.raises(ValueError, match="shows one decision"):
         render_many("markdown", [Reviewed("x")], sources=Sources())
-
-
-def _decision(finding: Finding) -> Decision:
-    verdict = Verdict(
-        reviewer="scope",
-        stance="concern",
-        risk_tier=RiskTier.HIGH,
-        confidence=1.0,
-        findings=(finding,),
-    )
-    return Decision(
-        decision_id="d",
-        proposal_digest="sha256:" + "0" * 64,
-        outcome="escalate",
-        risk_tier=RiskTier.HIGH,
-        dissent=0.0,
-        verdicts=(verdict,),
-        rationale=("r",),
-        policy_version="p",
-        created_at="t",
-    )
-
-
-def _proposal(input_name: str = "plans/x.json") -> Proposal:
-    return Proposal(
-        kind="kubernetes",
-        source=Source.HUMAN,
-        actor="a",
-        environment=Environment.PRODUCTION,
-        environment_name="production",
-        changes=(),
-        input_name=input_name,
-    )

@@ -234,7 +234,8 @@ def test_config_address_is_idempotent(address: str) -> None:
 # --- locations the adapters give -----------------------------------------------
 
 
-def _decision(findings: tuple[Finding, ...]) -> Decision:
+def escalated(findings: tuple[Finding, ...]) -> Decision:
+    """An escalation whose one (scope) verdict carries `findings`."""
     verdict = Verdict(
         reviewer="scope",
         stance="concern",
@@ -255,7 +256,8 @@ def _decision(findings: tuple[Finding, ...]) -> Decision:
     )
 
 
-def _proposal(kind: str, input_name: str, changes: tuple[ResourceChange, ...]) -> Proposal:
+def proposal_of(kind: str, input_name: str, changes: tuple[ResourceChange, ...] = ()) -> Proposal:
+    """A human's production proposal of `kind` read from `input_name`."""
     return Proposal(
         kind=kind,  # type: ignore[arg-type]
         source=Source.HUMAN,
@@ -321,8 +323,8 @@ def test_adapter_locations_become_repository_paths(
     change = ResourceChange(
         address=address, type="Pod", action=Action.UPDATE, location=change_location
     )
-    proposal = _proposal(kind, str(tmp_path / "deploy" / "app.yaml"), (change,))
-    log = json.loads(render_sarif(_decision((finding,)), proposal, sources=Sources(root=tmp_path)))
+    proposal = proposal_of(kind, str(tmp_path / "deploy" / "app.yaml"), (change,))
+    log = json.loads(render_sarif(escalated((finding,)), proposal, sources=Sources(root=tmp_path)))
     assert _where(log["runs"][0]["results"][0]["locations"][0]) == expected
 
 
@@ -332,7 +334,7 @@ def test_the_service_path_names_the_input_in_the_repository() -> None:
         rule="r", message="m", resources=("ns/Pod/p",), locations=(SourceLocation(line=5),)
     )
     change = ResourceChange(address="ns/Pod/p", type="Pod", action=Action.UPDATE)
-    proposal = _proposal("kubernetes", "request-body", (change,))
+    proposal = proposal_of("kubernetes", "request-body", (change,))
     sources = Sources(input_path="k8s/app.yaml")
-    log = json.loads(render_sarif(_decision((finding,)), proposal, sources=sources))
+    log = json.loads(render_sarif(escalated((finding,)), proposal, sources=sources))
     assert _where(log["runs"][0]["results"][0]["locations"][0]) == ("k8s/app.yaml", 5)
