@@ -58,6 +58,15 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def edge_kinds(graph: DependencyGraph) -> set[tuple[str, str, str]]:
+    """Every edge of the graph as (source, target, kind)."""
+    return {
+        (graph.names[s], graph.names[t], tag.kind)
+        for s in range(len(graph.names))
+        for t, tag in graph.edge_tags(s).items()
+    }
+
+
 def test_components_and_resources_become_services(tmp_path: Path) -> None:
     """dependsOn and dependencyOf become edges; annotations give criticality and ownership."""
     graph = DependencyGraph.load(None, catalog=write(tmp_path, "catalog-info.yaml", CATALOG))
@@ -74,11 +83,7 @@ def test_components_and_resources_become_services(tmp_path: Path) -> None:
     # `component:auth` in checkout's namespace (default), not identity/auth
     assert set(graph.reach(["auth"])) == {"auth", "checkout"}
     assert set(graph.reach(["identity/auth"])) == {"identity/auth"}
-    tags = {
-        (graph.names[s], graph.names[t], tag.kind)
-        for s in range(len(graph.names))
-        for t, tag in graph.edge_tags(s).items()
-    }
+    tags = edge_kinds(graph)
     assert ("orders-db", "reporting", "dependencyOf") in tags
     assert ("orders-db", "checkout", "dependsOn") in tags
 
@@ -240,11 +245,7 @@ def test_an_owned_address_reaches_the_api_consumers(tmp_path: Path) -> None:
     graph = DependencyGraph.load(None, catalog=write(tmp_path, "catalog-info.yaml", RELATIONS))
     assert graph.owners("module.payments.aws_lambda_function.api") == {"payments"}
     assert graph.criticality("checkout") == RiskTier.CRITICAL
-    tags = {
-        (graph.names[s], graph.names[t], tag.kind)
-        for s in range(len(graph.names))
-        for t, tag in graph.edge_tags(s).items()
-    }
+    tags = edge_kinds(graph)
     assert ("payments", "api:payments-api", "providesApis") in tags
     assert ("api:payments-api", "checkout", "consumesApis") in tags
     assert ("checkout-tax", "checkout", "subcomponentOf") in tags
