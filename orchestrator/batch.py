@@ -52,6 +52,7 @@ from orchestrator.fanout import fan_out
 from orchestrator.gatekeeper import Recording, change_id_for, decide_and_record
 from orchestrator.gc_control import paused_gc
 from orchestrator.models import Decision, Outcome, Proposal, Source, Verdict
+from orchestrator.render import MANY_FORMATS, Reviewed, render_many
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, new_decision_id, now_iso, prepare
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from orchestrator.config import LoadedConfig
     from orchestrator.guards import Freeze
     from orchestrator.registry import LoadedReviewer
+    from orchestrator.render.locations import Sources
     from orchestrator.reviewer import HistoryEntry, ReviewContext
     from orchestrator.store import Store
 
@@ -185,6 +187,11 @@ class BatchResult:
     def failures(self) -> tuple[FileResult, ...]:
         """The files that were not recorded."""
         return tuple(f for f in self.files if f.decision is None)
+
+    @property
+    def reviewed(self) -> list[Reviewed]:
+        """Every file as the multi-decision reports (SARIF, JUnit, GitHub) take it."""
+        return [Reviewed(str(f.path), f.decision, f.proposal, f.error) for f in self.files]
 
     @property
     def exit_code(self) -> int:
@@ -331,13 +338,35 @@ def _naming(path: Path, message: str) -> str:
 BatchRenderer = Callable[[BatchResult], str]
 
 
-def batch_renderer(fmt: str) -> BatchRenderer:
-    """How `--output FMT` shows a folder review; markdown and SARIF describe one decision."""
+def batch_renderer(fmt: str, locate: Callable[[Proposal], Sources] | None = None) -> BatchRenderer:
+    """How `--output FMT` shows a folder review; markdown describes one decision.
+
+    SARIF, JUnit and GitHub annotations are one report over every file;
+    `locate` says where each proposal's files are.
+    """
     if fmt == "text":
         return batch_text
     if fmt == "json":
         return batch_json
-    raise UsageError(f"--output {fmt} shows one decision: a folder review writes text or json")
+    if fmt in MANY_FORMATS:
+        return lambda result: render_many(
+            fmt, result.reviewed, sources=batch_sources(result, locate)
+        )
+    raise UsageError(
+        f"--output {fmt} shows one decision: a folder review writes "
+        f"text, json, {', '.join(MANY_FORMATS)}"
+    )
+
+
+def batch_sources(
+    result: BatchResult, locate: Callable[[Proposal], Sources] | None
+) -> Sources | None:
+    """Where the batch's files are: one root, one Terraform configuration for every plan."""
+    found = None
+    for item in result.files:
+        if item.proposal is not None and locate is not None:
+            found = locate(item.proposal)
+    return found
 
 
 def batch_json(result: BatchResult) -> str:

@@ -23,6 +23,12 @@ class OutputFormat(StrEnum):
     json = "json"
     markdown = "markdown"
     sarif = "sarif"
+    junit = "junit"
+    github = "github"
+
+
+# The outputs that point at files and lines, so need to know where the sources are.
+LINE_OUTPUTS = frozenset({OutputFormat.sarif, OutputFormat.junit, OutputFormat.github})
 
 
 class ExecutorName(StrEnum):

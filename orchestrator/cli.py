@@ -11,11 +11,11 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from orchestrator.choices import ExecutorName, InputKind, OutputFormat
+from orchestrator.choices import LINE_OUTPUTS, ExecutorName, InputKind, OutputFormat
 from orchestrator.commands import register_all
 from orchestrator.commands.options import (
     BackstageOption,
@@ -23,6 +23,8 @@ from orchestrator.commands.options import (
     DbOption,
     ExecutorOption,
     RayAddressOption,
+    SourceDirOption,
+    SourceRootOption,
     TopologyOption,
 )
 from orchestrator.errors import (
@@ -33,6 +35,10 @@ from orchestrator.errors import (
     CommanderError,
 )
 from orchestrator.models import Outcome, Source
+
+if TYPE_CHECKING:
+    from orchestrator.render import Reviewed
+    from orchestrator.render.locations import Locating, Sources
 
 app = typer.Typer(
     name="commander",
@@ -48,8 +54,6 @@ OUTCOME_EXIT: dict[Outcome, int] = {
     "escalate": EXIT_ESCALATE,
     "reject": EXIT_REJECT,
 }
-
-
 
 
 def _color() -> bool:
@@ -97,6 +101,8 @@ def review(
         str | None,
         typer.Option(help="Who submits it; they cannot approve it. Default: the OS user."),
     ] = None,
+    source_root: SourceRootOption = None,
+    source_dir: SourceDirOption = None,
 ) -> None:
     """Review a proposed change; exit 0 approve, 3 escalate, 4 reject, 1 failure.
 
@@ -121,14 +127,21 @@ def review(
         change_id=change_id,
         submitter=submitter or login_name(),
     )
+    # before any work: a bad flag or a broken --source-dir fails with nothing recorded
+    locating = _locating(output, source_root, source_dir)
     if path != "-" and os.path.isdir(path):
         from orchestrator.batch import batch_renderer, run_folder_review  # noqa: PLC0415
 
-        render_batch = batch_renderer(output.value)  # before any work: a usage error is exit 2
+        locate = (lambda p: locating.sources(p, _warn)) if locating is not None else None
+        render_batch = batch_renderer(output.value, locate)  # before any work: usage is exit 2
         batch = run_folder_review(request)
         for failed in batch.failures:
             sys.stderr.write(f"commander: error: {failed.error}\n")
         _write(render_batch(batch))
+        if output == OutputFormat.github:
+            from orchestrator.batch import batch_sources  # noqa: PLC0415
+
+            _job_summary(batch.reviewed, batch_sources(batch, locate))
         raise typer.Exit(batch.exit_code)
 
     from orchestrator.render import render  # noqa: PLC0415
@@ -137,7 +150,13 @@ def review(
     # rescan a heap that is about to be freed whole (the service keeps it on).
     gc.disable()
     result = run_review(request)
-    _write(render(output.value, result.decision, result.proposal, color=_color()))
+    sources = locating.sources(result.proposal, _warn) if locating is not None else None
+    text = render(output.value, result.decision, result.proposal, color=_color(), sources=sources)
+    _write(text)
+    if output == OutputFormat.github:
+        from orchestrator.render import Reviewed  # noqa: PLC0415
+
+        _job_summary([Reviewed(path, result.decision, result.proposal)], sources)
     raise typer.Exit(OUTCOME_EXIT[result.decision.outcome])
 
 
@@ -146,12 +165,16 @@ def show(
     decision_id: Annotated[str, typer.Argument(help="Decision id or a unique prefix of it.")],
     db: DbOption = None,
     output: Annotated[OutputFormat, typer.Option(help="Output format.")] = OutputFormat.text,
+    source_root: SourceRootOption = None,
+    source_dir: SourceDirOption = None,
 ) -> None:
     """Show a recorded decision."""
     from orchestrator.render import render  # noqa: PLC0415
 
+    locating = _locating(output, source_root, source_dir)
     stored = _find(decision_id, db)
-    _write(render(output.value, stored.decision, stored.proposal, color=_color()))
+    sources = locating.sources(stored.proposal, _warn) if locating is not None else None
+    _write(render(output.value, stored.decision, stored.proposal, color=_color(), sources=sources))
 
 
 @app.command()
@@ -180,9 +203,7 @@ def explain(
         written = write_graph(stored.decision, stored.proposal, Path(graph))
         note = "" if len(written) > 1 else " (Graphviz `dot` is not on PATH: no SVG)"
         sys.stderr.write(f"commander: wrote {' and '.join(map(str, written))}{note}\n")
-    _write(
-        render_explain(stored.decision, stored.proposal, color=_color(), escalation=escalation)
-    )
+    _write(render_explain(stored.decision, stored.proposal, color=_color(), escalation=escalation))
 
 
 def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
@@ -194,6 +215,35 @@ def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
         return store.find(decision_id)
     finally:
         store.close()
+
+
+def _locating(
+    output: OutputFormat, source_root: str | None, source_dir: str | None
+) -> Locating | None:
+    """Where files are, for the outputs that point at lines; None for the others."""
+    if output not in LINE_OUTPUTS:
+        return None
+    from orchestrator.render.locations import Locating  # noqa: PLC0415
+
+    return Locating.from_flags(source_root, source_dir)
+
+
+def _job_summary(reviewed: list[Reviewed], sources: Sources | None) -> None:
+    """Append the decisions' Markdown to GitHub's job summary, when running in a workflow."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from orchestrator.render.github import github_summary  # noqa: PLC0415
+
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(github_summary(reviewed, sources))
+    except OSError as exc:  # the annotations are out; a summary that cannot be written is said
+        _warn(f"cannot write the job summary to {target}: {exc.strerror or exc}")
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"commander: warning: {message}\n")
 
 
 def _write(text: str) -> None:

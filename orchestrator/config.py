@@ -43,6 +43,27 @@ class AggregationSettings(Frozen):
     fail_closed_approvals: tuple[str, ...] = ("senior-engineer", "team-lead")
 
 
+class BackstageSettings(Frozen):
+    """configs/commander.yaml `backstage`: how a catalog maps to plans without annotations."""
+
+    # Globs an entity owns when it has no commander.dev/owns annotation; {name},
+    # {namespace} and {kind} are the entity's (e.g. "module.{name}.*").
+    owns: tuple[str, ...] = ()
+
+    @field_validator("owns")
+    @classmethod
+    def _known_fields(cls, owns: tuple[str, ...]) -> tuple[str, ...]:
+        """Refuse a placeholder other than {name}, {namespace} and {kind} when loading."""
+        for glob in owns:
+            try:
+                glob.format(name="n", namespace="ns", kind="Component")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"{glob!r}: use only {{name}}, {{namespace}} and {{kind}} ({exc})"
+                ) from None
+        return owns
+
+
 class CommanderSettings(Frozen):
     """configs/commander.yaml."""
 
@@ -55,6 +76,7 @@ class CommanderSettings(Frozen):
     aggregation: AggregationSettings = AggregationSettings()
     budgets: BudgetSettings = BudgetSettings()
     gate: GateSettings = GateSettings()
+    backstage: BackstageSettings = BackstageSettings()
 
     @field_validator("tiers")
     @classmethod

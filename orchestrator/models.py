@@ -288,6 +288,10 @@ class Finding(Frozen):
 class Verdict(Frozen):
     """One reviewer's judgement of one proposal."""
 
+    # The executor's measured time in float seconds, kept in a slot beside the fields: the
+    # decision JSON (whole milliseconds), equality and pickles are unchanged by it.
+    __slots__ = ("_seconds",)
+
     reviewer: str
     stance: Stance
     risk_tier: RiskTier
@@ -309,6 +313,18 @@ class Verdict(Frozen):
             error=error,
             duration_ms=duration_ms,
         )
+
+    def timed(self, seconds: float) -> Verdict:
+        """This verdict as measured: `duration_ms` rounded for the record, `seconds` exact."""
+        stamped = self.model_copy(update={"duration_ms": round(seconds * 1000)})
+        object.__setattr__(stamped, "_seconds", seconds)
+        return stamped
+
+    @property
+    def seconds(self) -> float:
+        """How long the reviewer took: the measured float, else the recorded milliseconds."""
+        measured: float | None = getattr(self, "_seconds", None)
+        return measured if measured is not None else self.duration_ms / 1000
 
     @property
     def hard_denials(self) -> tuple[Finding, ...]:

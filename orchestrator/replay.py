@@ -69,7 +69,9 @@ class Candidate:
     ) -> Candidate:
         """Load a config directory (or the shipped defaults) and the service graph (or none)."""
         config = load_config(config_dir)
-        graph = DependencyGraph.load(topology, catalog=backstage)
+        graph = DependencyGraph.load(
+            topology, catalog=backstage, owns_by_name=config.commander.backstage.owns
+        )
         reviewers, context = build_context(config, graph)
         sources = [str(p) for p in (topology, backstage) if p is not None]
         return cls(

@@ -133,7 +133,10 @@ def prepare(settings: Settings, config: LoadedConfig | None = None) -> ReviewSet
     """Load the policy (unless given), the dependency graph and the reviewers."""
     config = config or load_config(settings.config_dir)
     graph = DependencyGraph.load(
-        settings.topology, catalog=settings.backstage, cache=settings.cache_dir
+        settings.topology,
+        catalog=settings.backstage,
+        cache=settings.cache_dir,
+        owns_by_name=config.commander.backstage.owns,
     )
     reviewers, context = build_context(config, graph)
     return ReviewSetup(settings=settings, config=config, reviewers=reviewers, context=context)

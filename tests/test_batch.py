@@ -166,14 +166,13 @@ def test_budgets_count_the_files_recorded_before_each_one(run_cli: Any, tmp_path
     ("args", "message"),
     [
         (("--output", "markdown"), "--output markdown shows one decision"),
-        (("--output", "sarif"), "--output sarif shows one decision"),
         (("--change-id", "infra#42"), "--change-id names one change"),
     ],
 )
 def test_options_that_name_one_decision_are_usage_errors_for_a_folder(
     run_cli: Any, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
-    """Markdown, SARIF and --change-id describe one decision: exit 2, nothing reviewed."""
+    """Markdown and --change-id describe one decision: exit 2, nothing reviewed."""
     db_file = tmp_path / "audit.db"
     result = review_folder(run_cli, mixed_folder(tmp_path / "plans"), f"sqlite:///{db_file}", *args)
     assert result.code == 2

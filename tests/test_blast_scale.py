@@ -290,7 +290,7 @@ def test_explain_graph_writes_dot_of_the_recorded_subgraph(
     assert not (tmp_path / "incident.svg").exists()
     dot = (tmp_path / "incident.dot").read_text(encoding="utf-8")
     assert dot.startswith("digraph blast_radius {")
-    assert f'"{POLICY}" -> "{BOUNDARY}" [label="owns"];' in dot
+    assert f'"{POLICY}" -> "{BOUNDARY}" [label="owned by"];' in dot
     edges = re.findall(r'^  "([^"]+)" -> "([^"]+)"', dot, re.M)
     assert len(edges) == 48
     assert {t for s, t in edges if s == BOUNDARY} == set(DEPENDENTS)
@@ -342,6 +342,6 @@ def test_markdown_diagram_of_a_huge_reach_is_capped_and_summarised(
     block = re.search(r"```mermaid\n(.*?)```", result.stdout, re.S)
     assert block is not None
     nodes = re.findall(r'^\s+(\w+)[\[(]"', block.group(1), re.M)
-    assert len(nodes) == 41  # 40 and the note
+    assert len(nodes) == 42  # 40, the legend and the note
     assert "2,001 services reached in all" in block.group(1)
-    assert re.search(r"r_aws_iam_policy_\w+ -->\|owns\| s_hub", block.group(1))
+    assert re.search(r"r_aws_iam_policy_\w+ -->\|owned by\| s_hub", block.group(1))

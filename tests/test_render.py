@@ -29,9 +29,10 @@ from orchestrator.models import (
 )
 from orchestrator.render import FORMATS, contrarian_followed, render
 from orchestrator.render.explain import render_explain
+from orchestrator.render.locations import Sources, input_place
 from orchestrator.render.markdown import MAX_COMMENT, md, render_markdown
 from orchestrator.render.mermaid import escape_label, render_mermaid
-from orchestrator.render.sarif import artifact_uri, fingerprint, render_sarif
+from orchestrator.render.sarif import fingerprint, render_sarif
 from orchestrator.render.text import render_text
 
 SCHEMA = json.loads(
@@ -171,7 +172,7 @@ def decision(
 
 
 def sarif(d: Decision, p: Proposal) -> dict[str, Any]:
-    return json.loads(render_sarif(d, p, base=Path("/repo")))  # type: ignore[no-any-return]
+    return json.loads(render_sarif(d, p, sources=Sources(root=Path("/repo"))))  # type: ignore[no-any-return]
 
 
 # --- SARIF -------------------------------------------------------------------
@@ -198,6 +199,25 @@ def test_sarif_rules_are_distinct_and_indexed() -> None:
     assert "blast-radius.reach" not in ids  # a summary, not an alert
     for result in run["results"]:
         assert ids[result["ruleIndex"]] == result["ruleId"]
+
+
+def test_sarif_rules_carry_help_from_the_registry() -> None:
+    """Every rule has a PascalCase name, descriptions, help with the fix and a helpUri."""
+    d = decision()
+    blast = Finding(rule="blast-radius.fan-out", message="reaches 12 services", resources=(IAM,))
+    verdict = d.verdicts[1].model_copy(update={"findings": (*d.verdicts[1].findings, blast)})
+    d = d.model_copy(update={"verdicts": (d.verdicts[0], verdict, *d.verdicts[2:])})
+    rules = {r["id"]: r for r in sarif(d, proposal(IAM))["runs"][0]["tool"]["driver"]["rules"]}
+    fan_out = rules["blast-radius.fan-out"]
+    assert fan_out["name"] == "BlastRadiusFanOut"
+    assert fan_out["shortDescription"]["text"].startswith("The change reaches many")
+    assert "**Fix:**" in fan_out["help"]["markdown"]
+    assert "Fix:" in fan_out["help"]["text"]
+    assert fan_out["helpUri"].endswith("docs/rules.md#blast-radiusfan-out")
+    for rule in rules.values():  # rules of the user's own configuration get the catch-all's help
+        assert rule["name"] != rule["id"]
+        assert rule["help"]["text"]
+        assert rule["helpUri"].startswith("https://")
 
 
 @pytest.mark.parametrize(
@@ -255,14 +275,18 @@ def test_sarif_fingerprint_ignores_resource_order() -> None:
     [
         ("-", "stdin"),
         ("<stdin>", "stdin"),
-        ("plans/x.json", "plans/x.json"),
-        ("/repo/sub/x.json", "sub/x.json"),
+        ("plans/x.json", "infra/plans/x.json"),
+        ("{repo}/sub/x.json", "sub/x.json"),
         ("/elsewhere/x.json", "file:///elsewhere/x.json"),
     ],
 )
-def test_artifact_uri(name: str, uri: str) -> None:
-    """Input names become URIs relative to the repository; standard input is "stdin"."""
-    assert artifact_uri(name, Path("/repo")) == uri
+def test_artifact_uri(name: str, uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Input names become URIs relative to the repository, wherever in it the command ran;
+    standard input is "stdin"."""
+    (tmp_path / "infra").mkdir()
+    monkeypatch.chdir(tmp_path / "infra")
+    given = proposal(IAM, input_name=name.format(repo=tmp_path))
+    assert input_place(given, Sources(root=tmp_path)).uri == uri
 
 
 # --- JSON --------------------------------------------------------------------
@@ -390,7 +414,7 @@ def test_mermaid_sanitises_ids_and_escapes_labels() -> None:
     node_ids = re.findall(r"^\s+(\w+)[\[(]\"", block, re.M)
     assert node_ids
     assert all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in node_ids)
-    assert len(node_ids) == len(set(node_ids)) == 3
+    assert len(node_ids) == len(set(node_ids)) == 4  # three nodes and the legend
     assert 'module.a.aws_iam_role.x[#quot;k#quot;] (delete)"]' in block
     assert '"prod/Deployment/checkout (update)"]' in block
     assert '("checkout (critical)")' in block
@@ -406,7 +430,7 @@ def test_mermaid_caps_large_diagrams_with_a_note() -> None:
     edges = [[a, "storage"] for a in addresses]
     src = render_mermaid(decision(edges=edges), proposal(*addresses))
     nodes = re.findall(r'^\s+(\w+)[\[(]"', src, re.M)
-    assert len(nodes) == 41  # 40 nodes plus the note
+    assert len(nodes) == 42  # 40 nodes, the legend and the note
     assert '"… and 21 more (21 more edges not drawn)"' in src
 
 

@@ -152,6 +152,31 @@ def test_decision_in_the_format_asked(
     assert marker in response.text
 
 
+def test_sarif_points_at_the_path_ci_names(service: RunningService) -> None:
+    """`?path=` says where the input lives in the repository; SARIF results point there, not at
+    the name the runner gave the body, on submit and when read back."""
+    params = {**AGENT, "name": "/runner/tmp/plan.json", "path": "infra/prod/plan.json"}
+    response = service.client.post(
+        "/v1/reviews",
+        content=IAM,
+        params={**params, "format": "sarif"},
+        headers=service.as_("ci-bot"),
+    )
+    assert response.status_code == 201
+    run = response.json()["runs"][0]
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    }
+    assert uris == {"infra/prod/plan.json"}
+    decision_id = run["properties"]["decisionId"]
+    again = service.client.get(
+        f"/v1/decisions/{decision_id}",
+        params={"format": "sarif", "path": "infra/prod/plan.json"},
+        headers=service.as_("ci-bot"),
+    )
+    assert again.json()["runs"][0]["results"] == run["results"]
+
+
 def test_body_over_the_limit_is_refused_with_413(db_url: str, tmp_path: Path) -> None:
     with running_service(db_url, tmp_path, max_body_bytes=1024) as service:
         response = service.submit(IAM, **AGENT)
@@ -240,7 +265,7 @@ def test_escalation_is_signed_through_the_api(service: RunningService, db_url: s
     with Store.open(db_url) as store:
         assert verify_audit(store).ok
     metrics = service.client.get("/metrics", headers=service.as_("scraper")).text
-    assert "commander_approval_latency_seconds_count 1.0" in metrics
+    assert 'commander_approval_latency_seconds_count{risk_tier="critical"} 1.0' in metrics
 
 
 def test_nobody_approves_what_they_submitted(service: RunningService) -> None:
@@ -464,8 +489,9 @@ def test_metrics_count_decisions_reviewers_and_pending(service: RunningService) 
     service.submit(IAM, **AGENT)  # a replay: counted apart
     service.submit(noop_plan(), actor="ci")
     text = service.client.get("/metrics", headers=service.as_("scraper")).text
-    assert 'commander_decisions_total{outcome="escalate",risk_tier="critical"} 1.0' in text
-    assert 'commander_decisions_total{outcome="approve",risk_tier="low"} 1.0' in text
+    escalated = 'outcome="escalate",risk_tier="critical",source="ai-agent"'
+    assert f"commander_decisions_total{{{escalated}}} 1.0" in text
+    assert 'commander_decisions_total{outcome="approve",risk_tier="low",source="human"} 1.0' in text
     assert "commander_submissions_replayed_total 1.0" in text
     assert 'commander_reviewer_duration_seconds_count{reviewer="blast-radius"} 2.0' in text
     assert "commander_pending_escalations 1.0" in text

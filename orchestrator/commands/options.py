@@ -35,3 +35,21 @@ RayAddressOption = Annotated[
         "here; default: start a private one (env COMMANDER_RAY_ADDRESS).",
     ),
 ]
+SourceRootOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source-root",
+        metavar="DIR",
+        help="Repository root that SARIF, JUnit and GitHub paths are relative to "
+        "(default: the current directory).",
+    ),
+]
+SourceDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source-dir",
+        metavar="DIR",
+        help="Terraform configuration whose .tf lines plan results point at "
+        "(default: the current directory when it holds *.tf).",
+    ),
+]

@@ -70,7 +70,10 @@ def run_tests(
         if directory:
             loaded = with_policies(loaded, folder)
         graph = DependencyGraph.load(
-            settings.topology, catalog=settings.backstage, cache=settings.cache_dir
+            settings.topology,
+            catalog=settings.backstage,
+            cache=settings.cache_dir,
+            owns_by_name=loaded.commander.backstage.owns,
         )
         reviewers, context = build_context(loaded, graph)
         reports += run_fixtures(fixtures, loaded, reviewers, context)

@@ -41,22 +41,15 @@ async def guarded_review(call: ReviewCall) -> Verdict:
     try:
         verdict = await call.reviewer.review(call.proposal, call.context)
     except Exception as exc:  # isolate: one reviewer's crash must not sink the others
-        return Verdict.failed(call.name, f"{type(exc).__name__}: {exc}", duration_ms=_ms(started))
-    return checked_verdict(call.name, verdict, _ms(started))
+        failed = Verdict.failed(call.name, f"{type(exc).__name__}: {exc}")
+        return failed.timed(time.perf_counter() - started)
+    return checked_verdict(call.name, verdict).timed(time.perf_counter() - started)
 
 
-def checked_verdict(name: str, verdict: object, duration_ms: int) -> Verdict:
+def checked_verdict(name: str, verdict: object) -> Verdict:
     """Accept a reviewer's return value only if it is its own, well-formed verdict."""
     if not isinstance(verdict, Verdict):
-        return Verdict.failed(
-            name, f"returned {type(verdict).__name__}, not a Verdict", duration_ms=duration_ms
-        )
+        return Verdict.failed(name, f"returned {type(verdict).__name__}, not a Verdict")
     if verdict.reviewer != name:
-        return Verdict.failed(
-            name, f"returned a verdict signed {verdict.reviewer!r}", duration_ms=duration_ms
-        )
-    return verdict.model_copy(update={"duration_ms": duration_ms})
-
-
-def _ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)
+        return Verdict.failed(name, f"returned a verdict signed {verdict.reviewer!r}")
+    return verdict

@@ -47,8 +47,5 @@ class LocalExecutor:
         try:
             return await asyncio.wait_for(future, timeout=call.timeout)
         except TimeoutError:
-            return Verdict.failed(
-                call.name,
-                f"timed out after {call.timeout:g} s",
-                duration_ms=round(call.timeout * 1000),
-            )
+            timed_out = Verdict.failed(call.name, f"timed out after {call.timeout:g} s")
+            return timed_out.timed(call.timeout)

@@ -9,7 +9,7 @@ so the 100,000-service topology costs one list append per edge.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from orchestrator.models import RiskTier
@@ -47,6 +47,7 @@ class GraphParts:
     services: dict[str, int]
     resources: dict[str, int]
     shared: int = 0
+    teams: dict[str, str] = field(default_factory=dict)  # service -> owning team (Backstage)
 
     def extension(self) -> GraphParts:
         """A copy to add nodes to; the existing nodes' edge lists are shared, not copied."""
@@ -60,6 +61,7 @@ class GraphParts:
             services=self.services,  # an extension adds resources, never services
             resources=dict(self.resources),
             shared=len(self.names),
+            teams=self.teams,  # like services: an extension adds none
         )
 
     def node(self, name: str, *, resource: bool) -> int:
@@ -154,11 +156,27 @@ def build(
         if entity.owns:
             owns.append((entity.name, entity.owns))
     for entity in catalog:
-        node = services[entity.name]
-        needs = parts.tag("dependsOn", entity.origin)
-        needed_by = parts.tag("dependencyOf", entity.origin)
-        for name in entity.depends_on:
-            parts.edge(parts.service(name), node, needs)
-        for name in entity.dependency_of:
-            parts.edge(node, parts.service(name), needed_by)
+        _relate(parts, services[entity.name], entity)
     return parts, owns
+
+
+def _relate(parts: GraphParts, node: int, entity: Entity) -> None:
+    """The entity's relations as edges in the direction of impact (see backstage.py)."""
+
+    def tag(kind: str) -> int:
+        return parts.tag(kind, entity.origin)
+
+    for name in entity.depends_on:
+        parts.edge(parts.service(name), node, tag("dependsOn"))
+    for name in entity.dependency_of:
+        parts.edge(node, parts.service(name), tag("dependencyOf"))
+    for api in entity.provides_apis:
+        parts.edge(node, parts.service(api), tag("providesApis"))
+    for api in entity.consumes_apis:
+        parts.edge(parts.service(api), node, tag("consumesApis"))
+    for whole in entity.part_of:
+        parts.edge(node, parts.service(whole), tag("subcomponentOf"))
+    if entity.system is not None:
+        parts.edge(node, parts.service(entity.system), tag("system"))
+    if entity.owner is not None:
+        parts.teams[entity.name] = entity.owner

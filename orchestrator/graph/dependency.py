@@ -112,12 +112,19 @@ class DependencyGraph:
 
     @classmethod
     def load(
-        cls, path: Path | None, *, catalog: Path | None = None, cache: Path | None = None
+        cls,
+        path: Path | None,
+        *,
+        catalog: Path | None = None,
+        cache: Path | None = None,
+        owns_by_name: tuple[str, ...] = (),
     ) -> DependencyGraph:
         """Load a topology file and, optionally, a Backstage catalog file.
 
         With `cache` (a directory, see settings.cache_dir), a large topology's
         built graph is kept there and reused while the file's content is the same.
+        `owns_by_name` is the catalog's naming convention (configs/commander.yaml
+        `backstage.owns`) for entities without an owns annotation.
         """
         if path is not None and catalog is None:
             # The common case, and the one whose whole graph the cache can hold.
@@ -137,7 +144,7 @@ class DependencyGraph:
         if catalog is not None:
             from orchestrator.graph.backstage import load_catalog  # noqa: PLC0415 - rarely used
 
-            entities = load_catalog(catalog)
+            entities = load_catalog(catalog, owns_by_name=owns_by_name)
         origins = [str(p) for p in (path, catalog) if p is not None]
         graph = object.__new__(cls)
         graph._setup(services, populations, " + ".join(origins) or "<none>", entities)
@@ -148,6 +155,10 @@ class DependencyGraph:
         graph = object.__new__(cls)
         graph._setup(*topology, origin, ())
         return graph
+
+    def team(self, service: str) -> str | None:
+        """The team that owns a service, as its Backstage `spec.owner` names it."""
+        return self.parts.teams.get(service)
 
     def with_plan(
         self, addresses: Iterable[str], relations: Iterable[Relation], origin: str

@@ -10,29 +10,44 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from orchestrator.models import Decision, Proposal, Verdict
+from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict
 
-Format = Literal["text", "json", "markdown", "sarif"]
-FORMATS: tuple[Format, ...] = ("text", "json", "markdown", "sarif")
+if TYPE_CHECKING:
+    from orchestrator.render.locations import Sources
 
+Format = Literal["text", "json", "markdown", "sarif", "junit", "github"]
+FORMATS: tuple[Format, ...] = ("text", "json", "markdown", "sarif", "junit", "github")
+# The formats that also describe many decisions at once (a folder review).
+MANY_FORMATS: tuple[Format, ...] = ("sarif", "junit", "github")
+
+# Summary findings describe the change rather than a problem in it: they stay in
+# the decision JSON and out of code-scanning alerts, test reports and annotations.
+SUMMARY_RULES = frozenset({"blast-radius.reach"})
 # How many resources a finding lists before "and N more".
 RESOURCE_PREVIEW = 5
 CONTRARIAN = "contrarian"
 
 
-def render(fmt: Format, decision: Decision, proposal: Proposal, *, color: bool) -> str:
-    """Render `decision` in `fmt`; `color` only affects the text format."""
+def render(
+    fmt: Format,
+    decision: Decision,
+    proposal: Proposal,
+    *,
+    color: bool,
+    sources: Sources | None = None,
+) -> str:
+    """Render `decision` in `fmt`; `color` only affects text, `sources` the outputs with lines."""
     # Imports are local on purpose: each format pays only for what it uses.
     if fmt == "json":
         from orchestrator.render.jsonout import render_json  # noqa: PLC0415
 
         return render_json(decision)
-    if fmt == "sarif":
-        from orchestrator.render.sarif import render_sarif  # noqa: PLC0415
-
-        return render_sarif(decision, proposal)
+    if fmt in MANY_FORMATS:
+        name = proposal.input_name
+        return render_many(fmt, [Reviewed(name, decision, proposal)], sources=sources)
     if fmt == "markdown":
         from orchestrator.render.markdown import render_markdown  # noqa: PLC0415
 
@@ -42,6 +57,50 @@ def render(fmt: Format, decision: Decision, proposal: Proposal, *, color: bool) 
 
         return render_text(decision, proposal, color=color)
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """One input of a folder's report: its decision and proposal, or why it has none."""
+
+    name: str
+    decision: Decision | None = None
+    proposal: Proposal | None = None
+    error: str | None = None
+
+
+def render_many(
+    fmt: Format, reviewed: Sequence[Reviewed], *, sources: Sources | None = None
+) -> str:
+    """Several decisions as one report: one SARIF run, one JUnit file, one list of annotations."""
+    if fmt == "sarif":
+        from orchestrator.render.sarif import render_sarif_many  # noqa: PLC0415
+
+        return render_sarif_many(reviewed, sources=sources)
+    if fmt == "junit":
+        from orchestrator.render.junit import render_junit_many  # noqa: PLC0415
+
+        return render_junit_many(reviewed, sources=sources)
+    if fmt == "github":
+        from orchestrator.render.github import render_github_many  # noqa: PLC0415
+
+        return render_github_many(reviewed, sources=sources)
+    raise ValueError(f"--output {fmt} shows one decision; reports: {', '.join(MANY_FORMATS)}")
+
+
+def alerts(decision: Decision) -> list[tuple[str, Finding]]:
+    """(reviewer, finding) of every finding that is an alert, not a summary, in verdict order."""
+    return [
+        (v.reviewer, f)
+        for v in decision.verdicts
+        for f in v.findings
+        if f.rule not in SUMMARY_RULES
+    ]
+
+
+def severity(finding: Finding) -> RiskTier:
+    """The severity an alert reports: a hard denial counts as critical."""
+    return RiskTier.CRITICAL if finding.hard else finding.severity
 
 
 def preview(items: Sequence[str], limit: int = RESOURCE_PREVIEW) -> tuple[list[str], int]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from orchestrator.errors import ReviewRunError, UserError
 from orchestrator.models import Decision, Proposal
-from orchestrator.render.subgraph import Subgraph, subgraph
+from orchestrator.render.subgraph import Subgraph, impact_label, subgraph
 
 MAX_LONE = 500  # changed resources drawn without an edge, before a note counts the rest
 _SUFFIXES = (".dot", ".gv", ".svg")
@@ -58,7 +58,7 @@ def render_dot(decision: Decision, proposal: Proposal) -> str:
     for name in names:
         lines.append(f"  {quote(name)} [{_attributes(graph, name)}];")
     for source, target, kind in graph.edges:
-        label = f" [label={quote(kind)}]" if kind else ""
+        label = f" [label={quote(impact_label(kind))}]" if kind else ""
         lines.append(f"  {quote(source)} -> {quote(target)}{label};")
     notes = []
     if graph.omitted_edges:

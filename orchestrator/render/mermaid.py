@@ -4,9 +4,14 @@ It draws the subgraph the blast-radius reviewer recorded (`subgraph`: the
 shortest-path tree from the change to the services it lists, most critical
 first); without that finding the diagram shows just the changed resources.
 Either way the diagram stops at `MAX_NODES` nodes and says how much it left
-out, so a 4,000-resource plan still renders on GitHub. Edges are labelled
-with their kind (`reference`, `owns`, `depends_on`, ...), choke points drawn
-with a thick border.
+out, so a 4,000-resource plan still renders on GitHub.
+
+Every arrow reads in the direction of impact: a → b means a change to a
+affects b, and its label says how ("needed by", "owned by", "referenced
+by"). Nodes are grouped by their distance from the change (one box per hop),
+stacked top-down while each hop is narrow enough for a PR comment
+(`NARROW`), left to right when one hop is wide. A legend node says what the
+shapes, colours and arrows mean; choke points have a thick border.
 """
 
 from __future__ import annotations
@@ -14,11 +19,22 @@ from __future__ import annotations
 import re
 
 from orchestrator.models import Decision, Proposal
-from orchestrator.render.subgraph import reach_evidence, subgraph
+from orchestrator.render.subgraph import Subgraph, impact_label, reach_evidence, subgraph
 
 __all__ = ["MAX_NODES", "escape_label", "reach_evidence", "render_mermaid"]
 
 MAX_NODES = 40
+# At most this many nodes side by side in one hop: wider, the chart runs left to right.
+NARROW = 4
+LEGEND = "<br/>".join(
+    (
+        "a → b: a change to a affects b",
+        "box: resource, rounded: service",
+        "red: deleted or replaced",
+        "orange: high or critical",
+        "thick border: choke point",
+    )
+)
 _ID_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 _KIND_UNSAFE = re.compile(r"[^0-9A-Za-z_. -]")
 _ID_MAX = 40
@@ -99,30 +115,30 @@ def render_mermaid(decision: Decision, proposal: Proposal, *, max_nodes: int = M
     included, drawn, hidden, skipped = _select(graph.edges, list(dict.fromkeys(lone)), max_nodes)
 
     ids = _Ids()
-    lines = ["flowchart LR"]
-    classes: dict[str, list[str]] = {"destructive": [], "critical": [], "choke": []}
+    distance = graph.distances(included, drawn)
+    hops: dict[int, list[str]] = {}
     for name in included:
-        if graph.is_resource(name):
-            node_id = ids(name, "r")
-            resource = graph.changes.get(name)
-            label = f"{name} ({resource.action.value})" if resource is not None else name
-            lines.append(f'  {node_id}["{escape_label(label)}"]')
-            if resource is not None and resource.is_destructive:
-                classes["destructive"].append(node_id)
-        else:
-            node_id = ids(name, "s")
-            crit = graph.criticality.get(name)
-            label = escape_label(f"{name} ({crit})" if crit else name)
-            lines.append(f'  {node_id}("{label}")')
-            if crit in ("high", "critical"):
-                classes["critical"].append(node_id)
-        if name in graph.choke_points:
-            classes["choke"].append(node_id)
+        hops.setdefault(distance[name], []).append(name)
+    narrow = max((len(members) for members in hops.values()), default=0) <= NARROW
+    lines = [f"flowchart {'TD' if narrow else 'LR'}"]
+    classes: dict[str, list[str]] = {"destructive": [], "critical": [], "choke": []}
+    for hop, members in sorted(hops.items()):
+        if len(hops) > 1:
+            title = "changed" if hop == 0 else f"{hop} hop{'s' * (hop != 1)} away"
+            lines.append(f'  subgraph d{hop}["{title}"]')
+            lines.append(f"    direction {'LR' if narrow else 'TB'}")
+        for name in members:
+            lines.append("  " + _node(name, graph, ids, classes))
+        if len(hops) > 1:
+            lines.append("  end")
     # every drawn endpoint was named above, so these lookups never mint new ids
     for source, target, kind in drawn:
-        label = _KIND_UNSAFE.sub("_", kind)[:30]
+        label = _KIND_UNSAFE.sub("_", impact_label(kind))[:30]
         arrow = f" -->|{label}| " if label else " --> "
         lines.append(f"  {ids(source, 'r')}{arrow}{ids(target, 's')}")
+    if drawn:
+        lines.append(f'  legend["{LEGEND}"]')
+        lines.append("  class legend note")
 
     note = _note(hidden, graph.omitted_edges + skipped, empty=not included)
     services = sum(1 for name in included if not graph.is_resource(name))
@@ -137,6 +153,26 @@ def render_mermaid(decision: Decision, proposal: Proposal, *, max_nodes: int = M
     lines.append("  classDef note fill:#f5f5f5,stroke:#9e9e9e,stroke-dasharray:3 3,color:#000")
     lines.extend(f"  class {','.join(nodes)} {name}" for name, nodes in classes.items() if nodes)
     return "\n".join(lines) + "\n"
+
+
+def _node(name: str, graph: Subgraph, ids: _Ids, classes: dict[str, list[str]]) -> str:
+    """One node's declaration; its classes are noted in `classes`."""
+    if graph.is_resource(name):
+        node_id = ids(name, "r")
+        resource = graph.changes.get(name)
+        label = f"{name} ({resource.action.value})" if resource is not None else name
+        if resource is not None and resource.is_destructive:
+            classes["destructive"].append(node_id)
+        text = f'{node_id}["{escape_label(label)}"]'
+    else:
+        node_id = ids(name, "s")
+        crit = graph.criticality.get(name)
+        if crit in ("high", "critical"):
+            classes["critical"].append(node_id)
+        text = f'{node_id}("{escape_label(f"{name} ({crit})" if crit else name)}")'
+    if name in graph.choke_points:
+        classes["choke"].append(node_id)
+    return text
 
 
 def _note(hidden: int, omitted_edges: int, *, empty: bool) -> str:

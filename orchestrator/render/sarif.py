@@ -2,30 +2,33 @@
 
 GitHub tracks an alert across runs by rule id and fingerprint, so the
 fingerprint covers only what identifies the issue (reviewer, rule, sorted
-resources), never the decision id or time. Every result points at the input
-file at line 1: a plan has no useful line for a resource, and the resource
-addresses travel as logical locations.
+resources), never the decision id, the time or the line (which moves when a
+file is edited). Each result sits where the finding is written (see
+`render.locations`): the file and line of the reviewer's location, of the
+resource's object or statement, or of its Terraform block; else the input
+file. Paths are relative to the repository (`uriBaseId` SRCROOT). Resource
+addresses travel as logical locations. A folder review is one run with the
+results of every file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path, PurePosixPath
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 from orchestrator import __version__
 from orchestrator.models import Decision, Finding, Proposal, RiskTier, tier_rank
-from orchestrator.render import join_preview
+from orchestrator.render import Reviewed, alerts, join_preview, severity
+from orchestrator.render.locations import Place, Sources, places
+from orchestrator.rulebook import PROJECT_URL, rulebook, sarif_name
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-# Summary findings describe the change rather than a problem in it: they
-# stay in the decision JSON and out of code-scanning alerts.
-SUMMARY_RULES = frozenset({"blast-radius.reach"})
 FINGERPRINT_KEY = "commanderFinding/v1"
+SRCROOT = "SRCROOT"
 # Logical locations listed per result; the fingerprint still covers them all.
 MAX_LOGICAL_LOCATIONS = 100
 _SECURITY_SEVERITY = {
@@ -34,18 +37,12 @@ _SECURITY_SEVERITY = {
     RiskTier.MEDIUM: "5.0",
     RiskTier.LOW: "2.0",
 }
-_LEVEL = {
+LEVEL = {
     RiskTier.CRITICAL: "error",
     RiskTier.HIGH: "error",
     RiskTier.MEDIUM: "warning",
     RiskTier.LOW: "note",
 }
-_STDIN_NAMES = frozenset({"", "-", "<stdin>"})
-
-
-def severity(finding: Finding) -> RiskTier:
-    """The severity SARIF reports: a hard denial counts as critical."""
-    return RiskTier.CRITICAL if finding.hard else finding.severity
 
 
 def fingerprint(reviewer: str, finding: Finding) -> str:
@@ -58,80 +55,91 @@ def fingerprint(reviewer: str, finding: Finding) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
-def artifact_uri(input_name: str, base: Path | None = None) -> str:
-    """The proposal's input as a URI reference relative to `base` (the working directory)."""
-    if input_name.strip() in _STDIN_NAMES:
-        return "stdin"
-    path = Path(input_name)
-    if path.is_absolute():
-        try:
-            path = path.relative_to(base or Path.cwd())
-        except ValueError:
-            return path.as_uri()
-    posix = PurePosixPath(path.as_posix().replace("\\", "/"))
-    return quote(str(posix), safe="/")
-
-
-def render_sarif(decision: Decision, proposal: Proposal, *, base: Path | None = None) -> str:
+def render_sarif(decision: Decision, proposal: Proposal, *, sources: Sources | None = None) -> str:
     """Render `decision` as a SARIF 2.1.0 log, indented, with a trailing newline."""
-    uri = artifact_uri(proposal.input_name, base)
-    pairs = [
-        (v.reviewer, f)
-        for v in decision.verdicts
-        for f in v.findings
-        if f.rule not in SUMMARY_RULES
-    ]
-    rule_ids = sorted({f.rule for _, f in pairs})
+    return render_sarif_many([Reviewed(proposal.input_name, decision, proposal)], sources=sources)
+
+
+def render_sarif_many(reviewed: Sequence[Reviewed], *, sources: Sources | None = None) -> str:
+    """One SARIF run holding the results of every decision (a folder review's files)."""
+    sources = sources or Sources()
+    judged = [(i.decision, i.proposal) for i in reviewed if i.decision and i.proposal]
+    found = [(d, p, r, f) for d, p in judged for r, f in alerts(d)]
+    rule_ids = sorted({f.rule for *_, f in found})
     index = {rule: i for i, rule in enumerate(rule_ids)}
-    rules = [_rule(rule, [(r, f) for r, f in pairs if f.rule == rule]) for rule in rule_ids]
-    results = [_result(reviewer, f, index[f.rule], uri) for reviewer, f in pairs]
-    failed = [v for v in decision.verdicts if v.error is not None]
+    rules = [_rule(rule, [(r, f) for _, _, r, f in found if f.rule == rule]) for rule in rule_ids]
+    results = [
+        _result(r, f, index[f.rule], places(f, p, sources), d.decision_id) for d, p, r, f in found
+    ]
+    failed = [
+        {
+            "level": "error",
+            "message": {"text": f"reviewer {v.reviewer}: {v.error}"},
+            "properties": {"decisionId": d.decision_id},
+        }
+        for d, _ in judged
+        for v in d.verdicts
+        if v.error is not None
+    ]
+    failed += [
+        {"level": "error", "message": {"text": i.error or f"{i.name}: not reviewed"}}
+        for i in reviewed
+        if i.decision is None
+    ]
+    summaries = [_summary(d) for d, _ in judged]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
                 "name": "commander",
                 "version": __version__,
                 "semanticVersion": __version__,
+                "informationUri": PROJECT_URL,
                 "rules": rules,
             }
         },
         "invocations": [
             {
                 "executionSuccessful": not failed,
-                "toolExecutionNotifications": [
-                    {"level": "error", "message": {"text": f"reviewer {v.reviewer}: {v.error}"}}
-                    for v in failed
-                ],
+                "toolExecutionNotifications": failed,
             }
         ],
         "results": results,
-        "properties": {
-            "outcome": decision.outcome,
-            "riskTier": decision.risk_tier.value,
-            "requiredApprovals": [a.role for a in decision.required_approvals],
-            "dissent": decision.dissent,
-            "decisionId": decision.decision_id,
-            "proposalDigest": decision.proposal_digest,
-            "policyVersion": decision.policy_version,
-        },
+        "properties": summaries[0] if len(summaries) == 1 else {"decisions": summaries},
     }
+    if sources.root is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": sources.root.resolve().as_uri() + "/"}}
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _summary(decision: Decision) -> dict[str, Any]:
+    return {
+        "outcome": decision.outcome,
+        "riskTier": decision.risk_tier.value,
+        "requiredApprovals": [a.role for a in decision.required_approvals],
+        "dissent": decision.dissent,
+        "decisionId": decision.decision_id,
+        "proposalDigest": decision.proposal_digest,
+        "policyVersion": decision.policy_version,
+    }
 
 
 def _rule(rule: str, pairs: list[tuple[str, Finding]]) -> dict[str, Any]:
     worst = max((severity(f) for _, f in pairs), key=tier_rank)
     reviewers = sorted({r for r, _ in pairs})
-    example = min(f.message for _, f in pairs)
+    doc = rulebook().describe(rule)
     return {
         "id": rule,
-        "name": rule,
-        "shortDescription": {"text": f"{rule} (reviewer {', '.join(reviewers)})"},
-        "fullDescription": {
-            "text": f"Raised by the {', '.join(reviewers)} reviewer of commander. "
-            f"For example: {example}"
+        "name": sarif_name(rule),
+        "shortDescription": {"text": doc.summary},
+        "fullDescription": {"text": doc.description},
+        "help": {
+            "text": f"{doc.description} Fix: {doc.fix}",
+            "markdown": f"**{doc.summary}**\n\n{doc.description}\n\n**Fix:** {doc.fix}\n\n"
+            f"[Rule reference]({doc.help_uri})",
         },
-        "defaultConfiguration": {"level": _LEVEL[worst]},
+        "helpUri": doc.help_uri,
+        "defaultConfiguration": {"level": LEVEL[worst]},
         "properties": {
             "security-severity": _SECURITY_SEVERITY[worst],
             "tags": sorted({"security", "infrastructure", "commander", *reviewers}),
@@ -139,12 +147,22 @@ def _rule(rule: str, pairs: list[tuple[str, Finding]]) -> dict[str, Any]:
     }
 
 
-def _result(reviewer: str, finding: Finding, rule_index: int, uri: str) -> dict[str, Any]:
+def _physical(place: Place) -> dict[str, Any]:
+    artifact: dict[str, Any] = {"uri": place.uri}
+    if place.path is not None and not place.external:
+        artifact["uriBaseId"] = SRCROOT
+    region: dict[str, Any] = {"startLine": place.line or 1}
+    if place.line and place.end_line and place.end_line > place.line:
+        region["endLine"] = place.end_line
+    return {"artifactLocation": artifact, "region": region}
+
+
+def _result(
+    reviewer: str, finding: Finding, rule_index: int, where: list[Place], decision_id: str
+) -> dict[str, Any]:
     level = severity(finding)
     resources = list(dict.fromkeys(finding.resources))
-    location: dict[str, Any] = {
-        "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
-    }
+    location: dict[str, Any] = {"physicalLocation": _physical(where[0])}
     if resources:
         location["logicalLocations"] = [
             {"name": r, "fullyQualifiedName": r, "kind": "resource"}
@@ -154,19 +172,25 @@ def _result(reviewer: str, finding: Finding, rule_index: int, uri: str) -> dict[
     if resources:
         text = f"{text} (resources: {join_preview(resources)})"
     digest = fingerprint(reviewer, finding)
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
-        "level": _LEVEL[level],
+        "level": LEVEL[level],
         "message": {"text": text},
         "locations": [location],
-        # primaryLocationLineHash is ours too: every result sits on line 1 of the
-        # same file, so a hash GitHub computed from that line would merge them all.
+        # primaryLocationLineHash is ours too: GitHub's would change whenever the line
+        # moves or merge findings that share a line.
         "partialFingerprints": {FINGERPRINT_KEY: digest, "primaryLocationLineHash": digest},
         "properties": {
             "reviewer": reviewer,
             "severity": finding.severity.value,
             "hardDenial": finding.hard,
             "resourceCount": len(resources),
+            "decisionId": decision_id,
         },
     }
+    if len(where) > 1:
+        result["relatedLocations"] = [
+            {"id": n, "physicalLocation": _physical(p)} for n, p in enumerate(where[1:], start=1)
+        ]
+    return result

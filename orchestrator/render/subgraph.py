@@ -19,6 +19,29 @@ from orchestrator.models import Decision, Proposal, ResourceChange
 
 BLAST_REVIEWER = "blast-radius"
 REACH_RULE = "blast-radius.reach"
+# Each recorded edge a → b means "a change to a can break b"; these words make its
+# label read that way ("web needed by shop", not "web depends_on shop").
+IMPACT_LABELS = {
+    "depends_on": "needed by",
+    "dependsOn": "needed by",
+    "dependencyOf": "needed by",
+    "owns": "owned by",
+    "reference": "referenced by",
+    "config": "configures",
+    "mounts": "mounted by",
+    "selects": "selects",
+    "isolates": "isolates",
+    "routes": "routed by",
+    "providesApis": "provides",
+    "consumesApis": "consumed by",
+    "subcomponentOf": "part of",
+    "system": "part of",
+}
+
+
+def impact_label(kind: str) -> str:
+    """The label of an edge of `kind`, read in the direction of impact."""
+    return IMPACT_LABELS.get(kind, kind)
 
 
 @dataclass(frozen=True)
@@ -37,6 +60,24 @@ class Subgraph:
     def is_resource(self, name: str) -> bool:
         """Whether a node is a resource (a changed one or one the reviewer marked)."""
         return name in self.changes or name in self.resources
+
+    def distances(self, nodes: list[str], edges: list[tuple[str, str, str]]) -> dict[str, int]:
+        """Hops from the change to each of `nodes` along `edges` (changed resources are 0)."""
+        found = {n: 0 for n in nodes if n in self.changes}
+        frontier = list(found)
+        out: dict[str, list[str]] = {}
+        for source, target, _ in edges:
+            out.setdefault(source, []).append(target)
+        while frontier:
+            following = []
+            for node in frontier:
+                for target in out.get(node, ()):
+                    if target not in found:
+                        found[target] = found[node] + 1
+                        following.append(target)
+            frontier = following
+        # a node no drawn path reaches (an old record's orphan) sits with the change
+        return {n: found.get(n, 0) for n in nodes}
 
 
 def reach_evidence(decision: Decision) -> Mapping[str, JsonValue] | None:

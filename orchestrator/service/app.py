@@ -106,6 +106,7 @@ def _add_probes(app: FastAPI) -> None:
     def metrics(state: State) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: PLC0415
 
+        state.observe_gate()
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

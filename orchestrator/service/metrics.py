@@ -1,26 +1,47 @@
 """The service's Prometheus metrics.
 
-Counters and histograms are updated as requests are served; the pending
-escalations are read from the store at scrape time, so they agree with
-`commander pending` whoever changed them (the CLI, another replica).
+Decisions, findings, dissent and reviewer times are counted as this service
+records decisions. How escalations end (approved, denied, expired, cancelled)
+and how long approvals took are read from the store at scrape time
+(`gate_watch`), so approvals made with the CLI, expiries and cancellations
+count too; the pending escalations are read from the store as well. Reviewer
+times are the executors' float seconds (the decision JSON keeps whole
+milliseconds). Every label value known in advance (reviewers, outcomes,
+tiers, sources, endings) is initialised, so each series exists with its
+`_created` time from the start instead of appearing with its first event.
 Each app gets its own registry: two apps in one process (the tests) never
 share counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from orchestrator.models import Decision
+from orchestrator.models import Decision, RiskTier, Source
+from orchestrator.render import alerts
+from orchestrator.service.gate_watch import ENDINGS, Ending
 
-# Reviewers run from milliseconds (scope) to their timeout (seconds).
-_REVIEWER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+OUTCOMES = ("approve", "escalate", "reject")
+# Reviewers run from well under a millisecond (scope on a small plan) to their timeout.
+_REVIEWER_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
 # Humans answer escalations in minutes to days.
 _APPROVAL_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400)
+# Dissent is 0 when reviewers agree, 1 when they split evenly between approve and block.
+_DISSENT_BUCKETS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+_TIERS = tuple(t.value for t in RiskTier)
+_SOURCES = tuple(s.value for s in Source)
 
 
 class PendingCollector(Collector):
@@ -47,12 +68,27 @@ class PendingCollector(Collector):
 class ServiceMetrics:
     """Everything /metrics exposes, in one registry."""
 
-    def __init__(self, read_pending_ages: Callable[[], Sequence[float]]) -> None:
+    def __init__(
+        self, read_pending_ages: Callable[[], Sequence[float]], reviewers: Iterable[str] = ()
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.decisions = Counter(
             "commander_decisions",
-            "Decisions recorded by this service, by outcome and risk tier.",
-            ["outcome", "risk_tier"],
+            "Decisions recorded by this service, by outcome, risk tier and source of the change.",
+            ["outcome", "risk_tier", "source"],
+            registry=self.registry,
+        )
+        self.findings = Counter(
+            "commander_findings",
+            "Findings in recorded decisions, by rule, reviewer and severity.",
+            ["rule", "reviewer", "severity"],
+            registry=self.registry,
+        )
+        self.dissent = Histogram(
+            "commander_decision_dissent",
+            "How much the reviewers disagreed on each decision (0 agree, 1 split evenly).",
+            ["outcome"],
+            buckets=_DISSENT_BUCKETS,
             registry=self.registry,
         )
         self.replayed = Counter(
@@ -62,7 +98,7 @@ class ServiceMetrics:
         )
         self.reviewer_seconds = Histogram(
             "commander_reviewer_duration_seconds",
-            "Time each reviewer took, as its verdict reports it.",
+            "Time each reviewer took, as the executor measured it.",
             ["reviewer"],
             buckets=_REVIEWER_BUCKETS,
             registry=self.registry,
@@ -78,9 +114,17 @@ class ServiceMetrics:
             "Time from a submission's body read to its decision recorded.",
             registry=self.registry,
         )
+        self.gate_endings = Counter(
+            "commander_gate_endings",
+            "Escalations that ended, by how (approved, denied, expired, cancelled), from every "
+            "path: this API, the CLI, expiry, cancellation. Read from the store.",
+            ["ending", "risk_tier"],
+            registry=self.registry,
+        )
         self.approval_seconds = Histogram(
             "commander_approval_latency_seconds",
-            "Time from escalation to the last required signature, for approvals via the API.",
+            "Time from escalation to the last required signature, for approvals by any path.",
+            ["risk_tier"],
             buckets=_APPROVAL_BUCKETS,
             registry=self.registry,
         )
@@ -91,12 +135,40 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.registry.register(PendingCollector(read_pending_ages))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self._initialise(sorted(reviewers))
 
-    def observe_decision(self, decision: Decision, seconds: float) -> None:
-        """Count a new decision and its reviewers' times and errors."""
-        self.decisions.labels(decision.outcome, decision.risk_tier.value).inc()
+    def _initialise(self, reviewers: list[str]) -> None:
+        """Create every series whose labels are known, at zero."""
+        for outcome in OUTCOMES:
+            self.dissent.labels(outcome)
+            for tier in _TIERS:
+                for source in _SOURCES:
+                    self.decisions.labels(outcome, tier, source)
+        for reviewer in reviewers:
+            self.reviewer_seconds.labels(reviewer)
+            self.reviewer_errors.labels(reviewer)
+        for tier in _TIERS:
+            self.approval_seconds.labels(tier)
+            for ending in ENDINGS:
+                self.gate_endings.labels(ending, tier)
+
+    def observe_decision(self, decision: Decision, source: str, seconds: float) -> None:
+        """Count a new decision, its findings, its dissent and its reviewers' times and errors."""
+        self.decisions.labels(decision.outcome, decision.risk_tier.value, source).inc()
+        self.dissent.labels(decision.outcome).observe(decision.dissent)
         self.review_seconds.observe(seconds)
+        for reviewer, finding in alerts(decision):
+            self.findings.labels(finding.rule, reviewer, finding.severity.value).inc()
         for verdict in decision.verdicts:
-            self.reviewer_seconds.labels(verdict.reviewer).observe(verdict.duration_ms / 1000)
+            self.reviewer_seconds.labels(verdict.reviewer).observe(verdict.seconds)
             if verdict.error is not None:
                 self.reviewer_errors.labels(verdict.reviewer).inc()
+
+    def observe_endings(self, endings: Iterable[Ending]) -> None:
+        """Count escalations that ended, and how long the approved ones waited."""
+        for ending in endings:
+            self.gate_endings.labels(ending.ending, ending.risk_tier).inc()
+            if ending.ending == "approved":
+                self.approval_seconds.labels(ending.risk_tier).observe(ending.waited_seconds)

@@ -131,11 +131,8 @@ async def approve(
             identities=state.identities,
         )
     )
-    esc = result.escalation
-    if result.completed:
-        waited = moment(result.approval.created_at) - parse_utc(esc.created_at)
-        state.metrics.approval_seconds.observe(waited.total_seconds())
-    return SignResult(completed=result.completed, escalation=esc)
+    # the approval latency is read from the store at scrape time, whoever signed (gate_watch)
+    return SignResult(completed=result.completed, escalation=result.escalation)
 
 
 @gate_router.post(

@@ -20,6 +20,7 @@ from orchestrator.adapters.base import Submission
 from orchestrator.choices import InputKind, OutputFormat
 from orchestrator.models import Decision, Proposal, Source
 from orchestrator.render import render
+from orchestrator.render.locations import Sources
 from orchestrator.service.deps import Reader, State, Submitter
 from orchestrator.service.state import Meta
 from orchestrator.store.store import DecisionSummary
@@ -32,6 +33,8 @@ _MEDIA = {
     OutputFormat.markdown: "text/markdown; charset=utf-8",
     OutputFormat.sarif: "application/sarif+json",
     OutputFormat.text: "text/plain; charset=utf-8",
+    OutputFormat.junit: "application/xml",
+    OutputFormat.github: "text/plain; charset=utf-8",
 }
 _BY_ACCEPT = {
     "text/markdown": OutputFormat.markdown,
@@ -39,6 +42,15 @@ _BY_ACCEPT = {
     "text/plain": OutputFormat.text,
     "application/json": OutputFormat.json,
 }
+# The service cannot see the runner's checkout: CI says where the input file lives.
+PathQuery = Annotated[
+    str | None,
+    Query(
+        description="The input file's path in the repository (e.g. infra/plan.json), for the "
+        "file and line locations of SARIF, JUnit and GitHub answers; default: name.",
+        max_length=1024,
+    ),
+]
 _DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": Decision, "description": "The decision (JSON unless asked otherwise)."},
 }
@@ -88,6 +100,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     fmt: Annotated[
         OutputFormat | None, Query(alias="format", description="Answer format; overrides Accept.")
     ] = None,
+    path: PathQuery = None,
 ) -> Response:
     """Review the body and record the decision; the same submission twice is one decision."""
     body = await read_body(request, state.max_body_bytes)
@@ -100,7 +113,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     )
     done = await run_in_threadpool(state.submit, body, meta, principal.name)
     decision = done.decision
-    response = _answer(decision, done.proposal, _format(fmt, request))
+    response = _answer(decision, done.proposal, _format(fmt, request), path)
     response.status_code = 200 if done.replayed else 201
     response.headers["Location"] = f"/v1/decisions/{decision.decision_id}"
     response.headers["X-Commander-Outcome"] = decision.outcome
@@ -122,10 +135,11 @@ async def get_decision(
     fmt: Annotated[
         OutputFormat | None, Query(alias="format", description="Answer format; overrides Accept.")
     ] = None,
+    path: PathQuery = None,
 ) -> Response:
     """Read a decision back as it was recorded."""
     stored = await run_in_threadpool(state.find, decision_id)
-    response = _answer(stored.decision, stored.proposal, _format(fmt, request))
+    response = _answer(stored.decision, stored.proposal, _format(fmt, request), path)
     response.headers["X-Commander-Outcome"] = stored.decision.outcome
     return response
 
@@ -173,6 +187,9 @@ def _format(given: OutputFormat | None, request: Request) -> OutputFormat:
     return OutputFormat.json
 
 
-def _answer(decision: Decision, proposal: Proposal, fmt: OutputFormat) -> Response:
-    text = render(fmt.value, decision, proposal, color=False)
+def _answer(
+    decision: Decision, proposal: Proposal, fmt: OutputFormat, path: str | None
+) -> Response:
+    sources = Sources(input_path=path) if path else None
+    text = render(fmt.value, decision, proposal, color=False, sources=sources)
     return Response(text, media_type=_MEDIA[fmt])

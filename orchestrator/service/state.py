@@ -26,6 +26,7 @@ from orchestrator.executors import make_executor
 from orchestrator.gatekeeper import change_id_for
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
+from orchestrator.service.gate_watch import GateWatch
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.store import Store
 from orchestrator.store.chain import parse_utc
@@ -86,7 +87,10 @@ class ServiceState:
         self.store = Store.open(options.settings.database_url)
         # the guard's command catalog, from the same config directory as the policy
         self.catalog = load_catalog(options.settings.config_dir, options.settings.cache_dir)
-        self.metrics = ServiceMetrics(self.pending_ages)
+        self.metrics = ServiceMetrics(
+            self.pending_ages, reviewers=(r.name for r in self.setup.reviewers)
+        )
+        self.gate_watch = GateWatch(started=moment(None))
         # One executor for the service's life: Ray is joined once, before the port opens,
         # and what it puts in the object store is reused across reviews.
         self.executor = make_executor(options.executor, options.settings.ray_address)
@@ -129,7 +133,9 @@ class ServiceState:
             )
         except AlreadyDecided as raced:
             return self._replayed(raced.decision_id)
-        self.metrics.observe_decision(result.decision, time.perf_counter() - started)
+        self.metrics.observe_decision(
+            result.decision, result.proposal.source.value, time.perf_counter() - started
+        )
         return Submitted(result.decision, result.proposal, replayed=False)
 
     def guard(self, call: ToolCall, options: GuardOptions, submitter: str) -> Answer:
@@ -156,6 +162,10 @@ class ServiceState:
         now = moment(None)
         found = list_escalations(self.store, status="pending", now=iso(now))
         return [(now - parse_utc(e.created_at)).total_seconds() for e in found]
+
+    def observe_gate(self) -> None:
+        """Count the escalations that ended since the last scrape, by any path (for /metrics)."""
+        self.metrics.observe_endings(self.gate_watch.new_endings(self.store, moment(None)))
 
     def _replayed(self, decision_id: str) -> Submitted:
         stored = self.store.get(decision_id)
