@@ -98,11 +98,14 @@ class Fact:
     where: str  # the statement or block: 'policy Statement[0] (Sid "All")', 'ingress[1]'
     detail: str  # what it says: 'Allow Action "*" on Resource "*"'
     line: int | None = None
+    # What makes it the same fact before and after, when not its whole detail (a statement
+    # on every resource stays that when its action list grows).
+    identity: str | None = None
 
     @property
     def key(self) -> tuple[AccessKind, str]:
         """Identity across before and after: the same grant moved in its list is no change."""
-        return self.kind, self.detail
+        return self.kind, self.identity if self.identity is not None else self.detail
 
 
 class AccessFinding(Frozen):

@@ -95,8 +95,8 @@ def analyse_states(
         new = removed_block_facts(resource_type) if action == Action.DELETE else []
     new.extend(after_extra)
     found = compare(old, new, address=address, family=family, path=path)
-    if resource_type == "aws_iam_role" and before is not None and after is not None:
-        found.extend(_trust_findings(address, before, after, path, line))
+    if reader.statements is not None and before is not None and after is not None:
+        found.extend(_trust_findings(address, reader, before, after, path, line))
     if action != Action.DELETE and iam_cloud.is_authoritative(resource_type):
         level = iam_cloud.gcp_level(resource_type)
         if level in iam_cloud.HIGH_LEVELS:
@@ -136,27 +136,28 @@ def _differs(reader: Reader, before: dict[str, Any] | None, after: dict[str, Any
 
 def _trust_findings(
     address: str,
+    reader: Reader,
     before: dict[str, Any],
     after: dict[str, Any],
     path: str | None,
     line: int | None,
 ) -> list[AccessFinding]:
-    try:
-        old = iam_aws.read_document(before.get(TRUST_ATTRIBUTE)) or []
-        new = iam_aws.read_document(after.get(TRUST_ATTRIBUTE)) or []
-    except iam_aws.Unreadable:
-        return []
+    """A changed OIDC claim condition (sub, aud, iss) of any policy the resource holds."""
+    assert reader.statements is not None
+    old = reader.statements(before)
+    new = reader.statements(after)
+    claims = iam_aws.trust_claims
     return [
         finding(
             AccessKind.TRUST_CONDITION_CHANGE,
             address=address,
             family="iam",
-            where=TRUST_ATTRIBUTE,
+            where=TRUST_ATTRIBUTE if TRUST_ATTRIBUTE in after else "condition",
             detail=sentence,
             path=path,
-            line=next((s.line for s in new if s.line), line),
+            line=line,
         )
-        for sentence in iam_aws.trust_changes(iam_aws.trust_claims(old), iam_aws.trust_claims(new))
+        for sentence in iam_aws.trust_changes(claims(old), claims(new))
     ]
 
 

@@ -29,7 +29,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Final
 
 from orchestrator.analysis.access import AccessKind, Fact
-from orchestrator.analysis.values import as_int, dicts, listed, strings
+from orchestrator.analysis.values import UNKNOWN, as_int, dicts, listed, strings
 
 # Actions that let whoever holds them raise their own access (after Rhino Security
 # Labs' list of IAM escalation paths, as Cloudsplaining and Parliament also use it).
@@ -190,13 +190,18 @@ def managed_policy_facts(arns: Iterable[str], *, where: str, line: int | None = 
 
 
 def trust_claims(statements: Iterable[Statement]) -> dict[str, tuple[str, ...]]:
-    """The OIDC claim conditions of federated trust statements: `<issuer>:<claim>` -> values."""
+    """The OIDC claim conditions of Allow statements: `<issuer host>:<claim>` -> values.
+
+    An issuer's keys are named by its host (`token.actions.githubusercontent.com:sub`),
+    which AWS's own keys (`aws:SourceArn`, `s3:prefix`) never are.
+    """
     claims: dict[str, set[str]] = {}
     for st in statements:
-        if not st.allow or not any(t == "federated" for t, _ in st.principals):
+        if not st.allow:
             continue
         for _, key, values in st.conditions:
-            if key.rsplit(":", 1)[-1] in _TRUST_CLAIMS and ":" in key:
+            issuer, _, claim = key.rpartition(":")
+            if claim in _TRUST_CLAIMS and "." in issuer:
                 claims.setdefault(key, set()).update(values)
     return {k: tuple(sorted(v)) for k, v in sorted(claims.items())}
 
@@ -239,26 +244,29 @@ def _facts(st: Statement, where: str) -> Iterator[Fact]:
     if every_action and every_resource and not st.principals:
         yield Fact(AccessKind.ADMIN_EQUIVALENT, where, grant, line)
         return
+    any_resource = resources is not None and "*" in resources
+    # IAM actions act on IAM resources: `*` on one bucket cannot create a policy version
+    iam_resource = any_resource or any(
+        r.startswith("arn:aws:iam::") or "${" in r or r == UNKNOWN for r in resources or ()
+    )
     escalations = sorted(
         {
             e
-            for e in ESCALATION_ACTIONS
-            + (ESCALATION_ON_ANY if resources is not None and "*" in resources else ())
+            for e in ESCALATION_ACTIONS + (ESCALATION_ON_ANY if any_resource else ())
             if any(_covers(a, e) for a in st.actions)
         }
     )
-    if escalations and not st.not_actions and not st.principals:
-        yield Fact(
-            AccessKind.PRIVILEGE_ESCALATION,
-            where,
-            f"{grant}: includes {', '.join(escalations[:6])}" + (" …" if len(escalations) > 6 else ""),
-            line,
-        )
-    wild = [a for a in st.actions if "*" in a or "?" in a or _INTERPOLATION.search(a)]
-    if wild and not every_action:
-        yield Fact(AccessKind.WILDCARD_ACTION, where, f"Allow Action {listed(wild)}", line)
-    if resources is not None and "*" in resources and not st.principals and not every_action:
-        yield Fact(AccessKind.WILDCARD_RESOURCE, where, f"Allow {what} on Resource \"*\"", line)
+    if escalations and iam_resource and not st.not_actions and not st.principals:
+        shown = ", ".join(escalations[:6]) + (" …" if len(escalations) > 6 else "")
+        identity = "escalates: " + ",".join(escalations)
+        yield Fact(AccessKind.PRIVILEGE_ESCALATION, where, f"{grant}: includes {shown}", line, identity)
+    if not (every_action and every_resource):
+        for action in st.actions:
+            if "*" in action or "?" in action or _INTERPOLATION.search(action):
+                yield Fact(AccessKind.WILDCARD_ACTION, where, f'Allow Action "{action}"', line)
+    if resources is not None and "*" in resources and not st.principals:
+        detail = f'Allow {what} on Resource "*"'
+        yield Fact(AccessKind.WILDCARD_RESOURCE, where, detail, line, f"{where} on every resource")
 
 
 def _principal_facts(st: Statement, where: str, grant: str) -> Iterator[Fact]:

@@ -113,6 +113,8 @@ class Reader:
     facts: StateReader
     generic: bool
     policy_attributes: tuple[str, ...] = ()
+    # AWS types: every policy statement of a state, for comparing OIDC trust conditions
+    statements: Callable[[dict[str, Any]], list[iam_aws.Statement]] | None = None
 
 
 @lru_cache(maxsize=4096)
@@ -123,7 +125,7 @@ def reader_for(resource_type: str) -> Reader | None:
     if resource_type in AWS_POLICY_HOLDERS:
         reader = _aws_reader(resource_type, generic=False)
         if resource_type == "aws_s3_bucket":
-            return Reader("iam", _bucket_facts, False, reader.policy_attributes)
+            return Reader("iam", _bucket_facts, False, reader.policy_attributes, reader.statements)
         return reader
     if resource_type == "aws_lambda_permission":
         return Reader("iam", _lambda_permission_facts, True)
@@ -168,23 +170,39 @@ def _aws_reader(resource_type: str, *, generic: bool) -> Reader:
 
     def facts(values: dict[str, Any], line: int | None) -> list[Fact]:
         found: list[Fact] = []
-        for attribute in attributes:
-            found.extend(policy_facts(resource_type, attribute, values.get(attribute), line))
+        for attribute, value in _documents(values, attributes):
+            found.extend(policy_facts(resource_type, attribute, value, line))
         if resource_type == "aws_iam_role":
-            for index, inline in enumerate(dicts(values.get("inline_policy"))):
-                label = f"inline_policy[{index}]"
-                found.extend(policy_facts(resource_type, label, inline.get("policy"), line))
             arns = strings(values.get("managed_policy_arns"))
             found.extend(iam_aws.managed_policy_facts(arns, where="managed_policy_arns", line=line))
         if "policy_arn" in values:
             arns = strings(values.get("policy_arn"))
             found.extend(iam_aws.managed_policy_facts(arns, where="policy_arn", line=line))
-        if "statement" in values and resource_type == "aws_iam_policy_document":
-            statements = iam_aws.read_statement_blocks(values["statement"], line=line)
+        if resource_type == "aws_iam_policy_document":
+            statements = iam_aws.read_statement_blocks(values.get("statement"), line=line)
             found.extend(iam_aws.statement_facts(statements, label="statement"))
         return found
 
-    return Reader("iam", facts, generic, attributes)
+    def statements(values: dict[str, Any]) -> list[iam_aws.Statement]:
+        found: list[iam_aws.Statement] = []
+        for _, value in _documents(values, attributes):
+            try:
+                found.extend(iam_aws.read_document(value) or [])
+            except iam_aws.Unreadable:
+                continue
+        if resource_type == "aws_iam_policy_document":
+            found.extend(iam_aws.read_statement_blocks(values.get("statement")))
+        return found
+
+    return Reader("iam", facts, generic, attributes, statements)
+
+
+def _documents(values: dict[str, Any], attributes: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """(label, document) of every policy a state holds, inline policies of a role included."""
+    found = [(attribute, values.get(attribute)) for attribute in attributes]
+    for index, inline in enumerate(dicts(values.get("inline_policy"))):
+        found.append((f"inline_policy[{index}]", inline.get("policy")))
+    return found
 
 
 def _bucket_facts(values: dict[str, Any], line: int | None) -> list[Fact]:
