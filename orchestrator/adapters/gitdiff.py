@@ -103,7 +103,9 @@ def _change(patch: FilePatch, rules: DiffPaths) -> ResourceChange:
         kind = rules.binary_kind
     access = None if patch.binary else file_access(patch)
     # Line patterns stand in for the structured reading only where it could not read.
-    signals = file_signals(patch, path_category, rules, structured=access is not None and access.read)
+    signals = file_signals(
+        patch, path_category, rules, structured=access is not None and access.read
+    )
     category = path_category
     for signal in signals:
         if signal.category is not None and signal.category in rules.precedence:

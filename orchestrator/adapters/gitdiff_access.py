@@ -165,7 +165,9 @@ def _named(block: hcl.Block) -> dict[str, Any]:
         statements = values.pop(hcl.FRAGMENT_BLOCK, [])
         if values.keys() & _DOCUMENT_KEYS or hcl.FRAGMENT_LIST in values:
             # the hunk starts inside a statement: its attributes are the statement's
-            inner = {k: values.pop(k) for k in list(values) if k in _DOCUMENT_KEYS | {hcl.FRAGMENT_LIST}}
+            inner = {
+                k: values.pop(k) for k in list(values) if k in _DOCUMENT_KEYS | {hcl.FRAGMENT_LIST}
+            }
             statements = [*statements, inner]
         values["statement"] = [_statement(s) for s in (*values.get("statement", []), *statements)]
         return values
@@ -178,8 +180,10 @@ def _named(block: hcl.Block) -> dict[str, Any]:
 
 def _statement(values: dict[str, Any]) -> dict[str, Any]:
     items = values.pop(hcl.FRAGMENT_LIST, None)
-    if isinstance(items, list) and items and all(
-        isinstance(i, str) and _ACTION_LIKE.match(i) for i in items
+    if (
+        isinstance(items, list)
+        and items
+        and all(isinstance(i, str) and _ACTION_LIKE.match(i) for i in items)
     ):
         values.setdefault("actions", items)
     return values

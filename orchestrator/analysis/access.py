@@ -58,7 +58,9 @@ DESCRIPTIONS: dict[AccessKind, str] = {
     AccessKind.ADMIN_EQUIVALENT: "grants administrator-equivalent access",
     AccessKind.PRIVILEGE_ESCALATION: "grants actions that let the holder raise its own access",
     AccessKind.PUBLIC_PRINCIPAL: "grants access to anyone (a public principal)",
-    AccessKind.CONDITIONAL_PUBLIC_PRINCIPAL: "grants access to any principal, limited by a condition",
+    AccessKind.CONDITIONAL_PUBLIC_PRINCIPAL: (
+        "grants access to any principal, limited by a condition"
+    ),
     AccessKind.CROSS_ACCOUNT_TRUST: "trusts a principal of another account",
     AccessKind.TRUST_CONDITION_CHANGE: "changes the conditions of a federated (OIDC) trust",
     AccessKind.AUTHORITATIVE_BINDING: "sets IAM authoritatively: every other member is removed",
@@ -142,16 +144,17 @@ def compare(
     """Widenings (facts only after) and narrowings (risky facts only before) of one resource."""
     seen = {f.key for f in before}
     kept = {f.key for f in after}
+    context = (address, family, path)
     found: list[AccessFinding] = []
     for fact in after:
         if fact.key in seen and fact.kind is not AccessKind.UNKNOWN_POLICY:
             continue
-        found.append(_finding(fact, fact.kind, "widens", address, family, path, fact.detail))
+        found.append(_from_fact(fact, fact.kind, "widens", fact.detail, context))
     for fact in before:
         if fact.key in kept or fact.kind not in RISKY:
             continue
         detail = f"removes {fact.kind.value}: {fact.detail}"
-        found.append(_finding(fact, AccessKind.NARROWING, "narrows", address, family, path, detail))
+        found.append(_from_fact(fact, AccessKind.NARROWING, "narrows", detail, context))
     return _unique(found)
 
 
@@ -178,15 +181,10 @@ def finding(
     )
 
 
-def _finding(
-    fact: Fact,
-    kind: AccessKind,
-    direction: Direction,
-    address: str,
-    family: Family,
-    path: str | None,
-    detail: str,
+def _from_fact(
+    fact: Fact, kind: AccessKind, direction: Direction, detail: str, context: _Context
 ) -> AccessFinding:
+    address, family, path = context
     return AccessFinding(
         kind=kind,
         family=family,
@@ -196,6 +194,9 @@ def _finding(
         detail=detail,
         location=_location(path, fact.line),
     )
+
+
+_Context = tuple[str, Family, str | None]  # address, family, path
 
 
 def _location(path: str | None, line: int | None) -> SourceLocation | None:

@@ -96,7 +96,9 @@ def analyse_states(
     new.extend(after_extra)
     found = compare(old, new, address=address, family=family, path=path)
     if reader.statements is not None and before is not None and after is not None:
-        found.extend(_trust_findings(address, reader, before, after, path, line))
+        found.extend(
+            _trust_findings(address, reader, before=before, after=after, path=path, line=line)
+        )
     if action != Action.DELETE and iam_cloud.is_authoritative(resource_type):
         level = iam_cloud.gcp_level(resource_type)
         if level in iam_cloud.HIGH_LEVELS:
@@ -137,6 +139,7 @@ def _differs(reader: Reader, before: dict[str, Any] | None, after: dict[str, Any
 def _trust_findings(
     address: str,
     reader: Reader,
+    *,
     before: dict[str, Any],
     after: dict[str, Any],
     path: str | None,
@@ -173,7 +176,11 @@ def _plan_documents(proposal: Proposal) -> dict[str, list[Fact]]:
     """Facts of every policy document data source the plan reads, by address."""
     documents: dict[str, list[Fact]] = {}
     for change in proposal.changes:
-        if change.mode == "data" and change.type in DOCUMENT_TYPES and isinstance(change.after, dict):
+        if (
+            change.mode == "data"
+            and change.type in DOCUMENT_TYPES
+            and isinstance(change.after, dict)
+        ):
             reader = reader_for(change.type)
             if reader is not None:
                 label = f"{change.address}: "

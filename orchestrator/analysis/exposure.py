@@ -15,7 +15,8 @@ from typing import Any, Final
 from orchestrator.analysis.access import AccessKind, Fact
 from orchestrator.analysis.values import as_int, dicts, is_true, listed, strings
 
-WORLD: Final = frozenset({"0.0.0.0/0", "::/0", "*", "internet", "any", "0.0.0.0"})
+# addresses to recognise in rules, not to bind to
+WORLD: Final = frozenset({"0.0.0.0/0", "::/0", "*", "internet", "any", "0.0.0.0"})  # noqa: S104
 ADMIN_PORTS: Final = {22: "SSH", 3389: "RDP", 5985: "WinRM", 5986: "WinRM"}
 DATABASE_PORTS: Final = {
     1433: "SQL Server",
@@ -42,7 +43,9 @@ PUBLIC_ACCESS_FLAGS: Final = (
 Range = tuple[int, int]
 
 
-def port_facts(sources: list[str], ports: list[Range] | None, where: str, line: int | None) -> Iterator[Fact]:
+def port_facts(
+    sources: list[str], ports: list[Range] | None, where: str, line: int | None
+) -> Iterator[Fact]:
     """Facts of ingress from `sources` on `ports` (None: every port)."""
     world = sorted({s for s in sources if s.strip().lower() in WORLD})
     if not world:
@@ -55,7 +58,9 @@ def port_facts(sources: list[str], ports: list[Range] | None, where: str, line: 
     admin = _named(ports, ADMIN_PORTS)
     database = _named(ports, DATABASE_PORTS)
     if admin:
-        yield Fact(AccessKind.WORLD_OPEN_ADMIN_PORT, where, f"{admin} (ports {shown}) open {origin}", line)
+        yield Fact(
+            AccessKind.WORLD_OPEN_ADMIN_PORT, where, f"{admin} (ports {shown}) open {origin}", line
+        )
     if database:
         detail = f"{database} (ports {shown}) open {origin}"
         yield Fact(AccessKind.WORLD_OPEN_DATABASE_PORT, where, detail, line)
@@ -75,9 +80,11 @@ def aws_rule_facts(rule: dict[str, Any], where: str, line: int | None = None) ->
     ]
     protocol = str(rule.get("protocol", rule.get("ip_protocol", "")) or "").lower()
     lo, hi = as_int(rule.get("from_port")), as_int(rule.get("to_port"))
-    hi = lo if hi is None else hi
-    # a range written backwards (from 443 to 22) is read as the ports between
-    ports = None if protocol in _ALL_PROTOCOLS or lo is None else [(min(lo, hi), max(lo, hi))]
+    ports: list[Range] | None = None
+    if protocol not in _ALL_PROTOCOLS and lo is not None:
+        hi = lo if hi is None else hi
+        # a range written backwards (from 443 to 22) is read as the ports between
+        ports = [(min(lo, hi), max(lo, hi))]
     yield from port_facts(sources, ports, where, line or as_int(rule.get("__line__")))
 
 
@@ -92,7 +99,10 @@ def security_group_facts(rtype: str, values: dict[str, Any], line: int | None = 
             if str(rule.get("action", "allow")).lower() == "allow":
                 facts.extend(aws_rule_facts(rule, f"ingress[{index}]", line))
     elif rtype == "aws_network_acl_rule":
-        if not is_true(values.get("egress")) and str(values.get("rule_action", "")).lower() == "allow":
+        if (
+            not is_true(values.get("egress"))
+            and str(values.get("rule_action", "")).lower() == "allow"
+        ):
             facts.extend(aws_rule_facts(values, "rule", line))
     elif rtype == "aws_security_group_rule":
         if str(values.get("type", "")).lower() == "ingress":
@@ -104,16 +114,19 @@ def security_group_facts(rtype: str, values: dict[str, Any], line: int | None = 
 
 def gcp_firewall_facts(values: dict[str, Any], line: int | None = None) -> list[Fact]:
     """Ingress facts of a GCP firewall rule (INGRESS is its default direction)."""
-    if str(values.get("direction") or "INGRESS").upper() != "INGRESS" or is_true(values.get("disabled")):
+    if str(values.get("direction") or "INGRESS").upper() != "INGRESS" or is_true(
+        values.get("disabled")
+    ):
         return []
     sources = list(strings(values.get("source_ranges")))
     facts: list[Fact] = []
     for index, allow in enumerate(dicts(values.get("allow"))):
         protocol = str(allow.get("protocol") or "").lower()
-        ports = _port_ranges(strings(allow.get("ports")))
-        if protocol in _ALL_PROTOCOLS or not ports:
-            ports = None
-        facts.extend(port_facts(sources, ports, f"allow[{index}]", line or as_int(allow.get("__line__"))))
+        listed_ports = _port_ranges(strings(allow.get("ports")))
+        ports = None if protocol in _ALL_PROTOCOLS or not listed_ports else listed_ports
+        facts.extend(
+            port_facts(sources, ports, f"allow[{index}]", line or as_int(allow.get("__line__")))
+        )
     return facts
 
 
@@ -130,8 +143,14 @@ def azure_nsg_facts(rtype: str, values: dict[str, Any], line: int | None = None)
             continue
         if str(rule.get("access", "")).lower() != "allow":
             continue
-        sources = [*strings(rule.get("source_address_prefix")), *strings(rule.get("source_address_prefixes"))]
-        raw = [*strings(rule.get("destination_port_range")), *strings(rule.get("destination_port_ranges"))]
+        sources = [
+            *strings(rule.get("source_address_prefix")),
+            *strings(rule.get("source_address_prefixes")),
+        ]
+        raw = [
+            *strings(rule.get("destination_port_range")),
+            *strings(rule.get("destination_port_ranges")),
+        ]
         ports = None if not raw or "*" in raw else _port_ranges(raw)
         facts.extend(port_facts(sources, ports, where, line or as_int(rule.get("__line__"))))
     return facts
@@ -145,32 +164,77 @@ def public_facts(rtype: str, values: dict[str, Any], line: int | None = None) ->
         add(Fact(AccessKind.PUBLIC_ADDRESS, rtype, "allocates a public IP address", line))
     elif rtype in ("google_compute_address", "google_compute_global_address"):
         if str(values.get("address_type") or "EXTERNAL").upper() == "EXTERNAL":
-            add(Fact(AccessKind.PUBLIC_ADDRESS, "address_type", "reserves an external IP address", line))
+            add(
+                Fact(
+                    AccessKind.PUBLIC_ADDRESS,
+                    "address_type",
+                    "reserves an external IP address",
+                    line,
+                )
+            )
     elif rtype in ("aws_instance", "aws_subnet", "aws_db_instance", "aws_rds_cluster_instance"):
-        for flag in ("associate_public_ip_address", "map_public_ip_on_launch", "publicly_accessible"):
+        for flag in (
+            "associate_public_ip_address",
+            "map_public_ip_on_launch",
+            "publicly_accessible",
+        ):
             if is_true(values.get(flag)):
                 add(Fact(AccessKind.PUBLIC_ADDRESS, flag, f"{flag} = true", line))
     elif rtype == "google_compute_instance":
         for index, nic in enumerate(dicts(values.get("network_interface"))):
             if dicts(nic.get("access_config")):
-                add(Fact(AccessKind.PUBLIC_ADDRESS, f"network_interface[{index}]", "has an access_config (external IP)", line))
+                add(
+                    Fact(
+                        AccessKind.PUBLIC_ADDRESS,
+                        f"network_interface[{index}]",
+                        "has an access_config (external IP)",
+                        line,
+                    )
+                )
     elif rtype in ("aws_lb", "aws_alb", "aws_elb"):
         if not is_true(values.get("internal")):
-            add(Fact(AccessKind.PUBLIC_LOAD_BALANCER, "internal", "internet-facing (internal = false)", line))
+            add(
+                Fact(
+                    AccessKind.PUBLIC_LOAD_BALANCER,
+                    "internal",
+                    "internet-facing (internal = false)",
+                    line,
+                )
+            )
     elif rtype in ("google_compute_forwarding_rule", "google_compute_global_forwarding_rule"):
         scheme = str(values.get("load_balancing_scheme") or "EXTERNAL").upper()
         if scheme.startswith("EXTERNAL"):
-            add(Fact(AccessKind.PUBLIC_LOAD_BALANCER, "load_balancing_scheme", f"load_balancing_scheme {scheme}", line))
+            add(
+                Fact(
+                    AccessKind.PUBLIC_LOAD_BALANCER,
+                    "load_balancing_scheme",
+                    f"load_balancing_scheme {scheme}",
+                    line,
+                )
+            )
     elif rtype == "azurerm_lb":
         for index, front in enumerate(dicts(values.get("frontend_ip_configuration"))):
             if front.get("public_ip_address_id") or front.get("public_ip_prefix_id"):
-                add(Fact(AccessKind.PUBLIC_LOAD_BALANCER, f"frontend_ip_configuration[{index}]", "a public frontend IP", line))
+                add(
+                    Fact(
+                        AccessKind.PUBLIC_LOAD_BALANCER,
+                        f"frontend_ip_configuration[{index}]",
+                        "a public frontend IP",
+                        line,
+                    )
+                )
     elif rtype in ("aws_s3_bucket", "aws_s3_bucket_acl"):
         facts.extend(_acl_facts(values, line))
     elif rtype in ("aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"):
-        off = [flag for flag in PUBLIC_ACCESS_FLAGS if values.get(flag) is False or values.get(flag) == "false"]
+        off = [
+            flag
+            for flag in PUBLIC_ACCESS_FLAGS
+            if values.get(flag) is False or values.get(flag) == "false"
+        ]
         if off:
-            add(Fact(AccessKind.PUBLIC_ACCESS_BLOCK_OFF, "flags", f"{', '.join(off)} = false", line))
+            add(
+                Fact(AccessKind.PUBLIC_ACCESS_BLOCK_OFF, "flags", f"{', '.join(off)} = false", line)
+            )
     return facts
 
 

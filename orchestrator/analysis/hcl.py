@@ -49,7 +49,9 @@ class Block:
     def address(self) -> str:
         """The block's address as Terraform writes it (`data.` for data sources)."""
         prefix = "data." if self.kind == "data" else "module." if self.kind == "module" else ""
-        return f"{prefix}{self.type}.{self.name}" if self.kind != "module" else f"module.{self.name}"
+        return (
+            f"{prefix}{self.type}.{self.name}" if self.kind != "module" else f"module.{self.name}"
+        )
 
 
 def read_blocks(text: str, first_line: int = 1, *, earliest: int = 1) -> list[Block] | None:
@@ -181,7 +183,7 @@ class _Lines:
         return max(line + self.shift, self.earliest)
 
 
-def _block(node: Tree, lines: _Lines) -> Block:
+def _block(node: Tree[Any], lines: _Lines) -> Block:
     labels = [_label(child) for child in _children(node, "identifier", "string")]
     kind = labels[0] if labels else ""
     rtype = labels[1] if len(labels) > 1 else ""
@@ -199,7 +201,7 @@ def _block(node: Tree, lines: _Lines) -> Block:
     )
 
 
-def _body_values(body: Tree, lines: _Lines) -> dict[str, Any]:
+def _body_values(body: Tree[Any], lines: _Lines) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for child in body.children:
         if not hasattr(child, "data"):
@@ -215,14 +217,14 @@ def _body_values(body: Tree, lines: _Lines) -> dict[str, Any]:
     return values
 
 
-def _attribute(node: Tree) -> tuple[str, Any]:
+def _attribute(node: Tree[Any]) -> tuple[str, Any]:
     from hcl2.transformer import RuleTransformer  # noqa: PLC0415 - see read_blocks
     from hcl2.utils import SerializationOptions  # noqa: PLC0415 - see read_blocks
 
     options = SerializationOptions(
         strip_string_quotes=True, with_comments=False, explicit_blocks=False
     )
-    rule = RuleTransformer().transform(node)
+    rule: Any = RuleTransformer().transform(node)  # an AttributeRule: a name and an expression
     name = str(rule.identifier.serialize(options))
     value = rule.expression.serialize(options)
     if isinstance(value, str):
@@ -236,11 +238,11 @@ def _attribute(node: Tree) -> tuple[str, Any]:
     return name, value
 
 
-def _jsonencoded(node: Tree, options: Any) -> Any:
+def _jsonencoded(node: Tree[Any], options: Any) -> Any:
     """The object or list a `jsonencode(...)` attribute encodes, as plain values."""
     from hcl2.transformer import RuleTransformer  # noqa: PLC0415 - see read_blocks
 
-    for call in node.iter_subtrees_topdown():
+    for call in node.iter_subtrees_topdown():  # type: ignore[no-untyped-call]
         if call.data != "function_call":
             continue
         names = [c for c in call.children if hasattr(c, "data") and c.data == "identifier"]
@@ -269,12 +271,12 @@ def _label(node: Any) -> str:
     return "".join(parts)
 
 
-def _body(node: Tree) -> Tree:
+def _body(node: Tree[Any]) -> Tree[Any]:
     for child in node.children:
         if hasattr(child, "data") and child.data == "body":
             return child
     raise ValueError("a block without a body")
 
 
-def _children(node: Tree, *names: str) -> list[Tree]:
+def _children(node: Tree[Any], *names: str) -> list[Tree[Any]]:
     return [c for c in node.children if hasattr(c, "data") and c.data in names]

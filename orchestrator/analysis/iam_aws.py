@@ -132,7 +132,9 @@ def read_document(value: object, *, line: int | None = None) -> list[Statement] 
         raise Unreadable("not a JSON object")
     raw = _get(doc, "statement")
     items = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
-    return [_json_statement(i, item, line) for i, item in enumerate(items) if isinstance(item, dict)]
+    return [
+        _json_statement(i, item, line) for i, item in enumerate(items) if isinstance(item, dict)
+    ]
 
 
 def read_statement_blocks(blocks: object, *, line: int | None = None) -> list[Statement]:
@@ -143,7 +145,11 @@ def read_statement_blocks(blocks: object, *, line: int | None = None) -> list[St
             continue
         principals = _block_principals(block.get("principals"))
         conditions = tuple(
-            (str(c.get("test") or ""), str(c.get("variable") or "").lower(), strings(c.get("values")))
+            (
+                str(c.get("test") or ""),
+                str(c.get("variable") or "").lower(),
+                strings(c.get("values")),
+            )
             for c in dicts(block.get("condition"))
         )
         not_actions = strings(block.get("not_actions"))
@@ -259,7 +265,9 @@ def _facts(st: Statement, where: str) -> Iterator[Fact]:
     if escalations and iam_resource and not st.not_actions and not st.principals:
         shown = ", ".join(escalations[:6]) + (" …" if len(escalations) > 6 else "")
         identity = "escalates: " + ",".join(escalations)
-        yield Fact(AccessKind.PRIVILEGE_ESCALATION, where, f"{grant}: includes {shown}", line, identity)
+        yield Fact(
+            AccessKind.PRIVILEGE_ESCALATION, where, f"{grant}: includes {shown}", line, identity
+        )
     if not (every_action and every_resource):
         for action in st.actions:
             if "*" in action or "?" in action or _INTERPOLATION.search(action):
@@ -298,7 +306,8 @@ def _federated_facts(st: Statement, issuer: str, where: str, grant: str) -> Iter
         yield Fact(
             AccessKind.PUBLIC_PRINCIPAL,
             where,
-            f"{grant} with no {host}:sub condition: any workload that issuer signs for may assume it",
+            f"{grant} with no {host}:sub condition: "
+            "any workload that issuer signs for may assume it",
             st.line,
         )
     elif any(v.strip("*:") in ("", "repo") for v in subs):
@@ -344,17 +353,17 @@ def _json_principals(principal: object) -> tuple[tuple[str, str], ...]:
         return ()
     if isinstance(principal, str):
         return (("*", principal),) if principal == "*" else (("aws", principal),)
-    found = []
+    found: list[tuple[str, str]] = []
     for ptype, idents in (principal if isinstance(principal, dict) else {}).items():
         found.extend((str(ptype).lower(), i) for i in strings(idents))
     return tuple(found)
 
 
 def _block_principals(blocks: object) -> tuple[tuple[str, str], ...]:
-    found = []
+    found: list[tuple[str, str]] = []
     for block in dicts(blocks):
         ptype = str(block.get("type") or "").lower()
-        found.extend((ptype if ptype != "*" else "*", i) for i in strings(block.get("identifiers")))
+        found.extend((ptype, i) for i in strings(block.get("identifiers")))
     return tuple(found)
 
 

@@ -80,8 +80,8 @@ def gcp_facts(resource_type: str, values: dict[str, Any], line: int | None = Non
     level = gcp_level(resource_type) or "resource"
     bindings: list[tuple[str, tuple[str, ...], str]] = []
     if resource_type.endswith("_iam_policy"):
-        for index, (role, members) in enumerate(policy_bindings(values.get("policy_data"))):
-            bindings.append((role, members, f"policy_data bindings[{index}]"))
+        for index, (name, granted) in enumerate(policy_bindings(values.get("policy_data"))):
+            bindings.append((name, granted, f"policy_data bindings[{index}]"))
     else:
         members = strings(values.get("members")) or strings(values.get("member"))
         role = values.get("role")
@@ -94,7 +94,7 @@ def gcp_facts(resource_type: str, values: dict[str, Any], line: int | None = Non
 
 
 def document_facts(values: dict[str, Any], line: int | None = None) -> list[Fact]:
-    """The grants of a `google_iam_policy` data source's `binding` blocks (where it is used unknown)."""
+    """The grants of a `google_iam_policy` data source's `binding` blocks."""
     facts: list[Fact] = []
     for index, (role, members) in enumerate(policy_bindings(values)):
         facts.extend(_role_facts(role, members, "policy document", f"binding[{index}]", line))
@@ -156,7 +156,9 @@ def azure_definition_facts(values: dict[str, Any], line: int | None = None) -> l
         actions = strings(block.get("actions"))
         where = f"permissions[{index}]"
         if "*" in actions:
-            facts.append(Fact(AccessKind.ADMIN_EQUIVALENT, where, f"actions {listed(actions)}", line))
+            facts.append(
+                Fact(AccessKind.ADMIN_EQUIVALENT, where, f"actions {listed(actions)}", line)
+            )
         elif any(a.lower().startswith("microsoft.authorization/") for a in actions):
             facts.append(
                 Fact(AccessKind.PRIVILEGE_ESCALATION, where, f"actions {listed(actions)}", line)

@@ -98,7 +98,13 @@ _PUBLIC_GENERIC: Final = frozenset(
     }
 )
 _PUBLIC_WHEN_CHANGED: Final = frozenset(
-    {"aws_instance", "aws_subnet", "aws_db_instance", "aws_rds_cluster_instance", "google_compute_instance"}
+    {
+        "aws_instance",
+        "aws_subnet",
+        "aws_db_instance",
+        "aws_rds_cluster_instance",
+        "google_compute_instance",
+    }
 )
 DOCUMENT_TYPES: Final = frozenset({"aws_iam_policy_document", "google_iam_policy"})
 
@@ -134,20 +140,28 @@ def reader_for(resource_type: str) -> Reader | None:
     if iam_cloud.gcp_level(resource_type) is not None:
         return Reader("iam", lambda v, line: iam_cloud.gcp_facts(resource_type, v, line), True)
     if resource_type.startswith("google_") and resource_type.endswith("_iam_custom_role"):
-        return Reader("iam", lambda v, line: iam_cloud.custom_role_facts(v, "permissions", line), True)
+        return Reader(
+            "iam", lambda v, line: iam_cloud.custom_role_facts(v, "permissions", line), True
+        )
     if resource_type == "azurerm_role_assignment" or resource_type.endswith("_role_assignment"):
         return Reader("iam", iam_cloud.azure_assignment_facts, True)
     if resource_type == "azurerm_role_definition":
         return Reader("iam", iam_cloud.azure_definition_facts, True)
     if resource_type in _SECURITY_GROUPS:
-        return Reader("exposure", lambda v, line: exposure.security_group_facts(resource_type, v, line), True)
+        return Reader(
+            "exposure", lambda v, line: exposure.security_group_facts(resource_type, v, line), True
+        )
     if resource_type == "google_compute_firewall":
         return Reader("exposure", exposure.gcp_firewall_facts, True)
     if resource_type in ("azurerm_network_security_group", "azurerm_network_security_rule"):
-        return Reader("exposure", lambda v, line: exposure.azure_nsg_facts(resource_type, v, line), True)
+        return Reader(
+            "exposure", lambda v, line: exposure.azure_nsg_facts(resource_type, v, line), True
+        )
     if resource_type in _PUBLIC_GENERIC or resource_type in _PUBLIC_WHEN_CHANGED:
         generic = resource_type in _PUBLIC_GENERIC
-        return Reader("exposure", lambda v, line: exposure.public_facts(resource_type, v, line), generic)
+        return Reader(
+            "exposure", lambda v, line: exposure.public_facts(resource_type, v, line), generic
+        )
     return None
 
 
@@ -213,7 +227,9 @@ def _bucket_facts(values: dict[str, Any], line: int | None) -> list[Fact]:
 
 def _lambda_permission_facts(values: dict[str, Any], line: int | None) -> list[Fact]:
     principal = str(values.get("principal") or "")
-    limited = values.get("source_arn") or values.get("source_account") or values.get("principal_org_id")
+    limited = (
+        values.get("source_arn") or values.get("source_account") or values.get("principal_org_id")
+    )
     detail = f'{values.get("action") or "lambda:InvokeFunction"} to principal "{principal}"'
     if principal == "*":
         kind = AccessKind.CONDITIONAL_PUBLIC_PRINCIPAL if limited else AccessKind.PUBLIC_PRINCIPAL

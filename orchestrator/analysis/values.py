@@ -44,7 +44,9 @@ def listed(values: Iterable[str] | None, cap: int = 8) -> str:
     shown = list(values or ())
     if len(shown) == 1:
         return f'"{shown[0]}"'
-    return "[" + ", ".join(f'"{v}"' for v in shown[:cap]) + (", …" if len(shown) > cap else "") + "]"
+    return (
+        "[" + ", ".join(f'"{v}"' for v in shown[:cap]) + (", …" if len(shown) > cap else "") + "]"
+    )
 
 
 def is_true(value: object) -> bool:

@@ -89,7 +89,10 @@ def _signals(changes: list[ResourceChange]) -> dict[str, JsonValue]:
                 where = item.get("location")
                 line = where.get("line") if isinstance(where, dict) else None
                 shown: JsonValue = {"line": line, "text": item.get("detail")}
-                found.setdefault(f"{item.get('family')}.{item.get('kind')}", {"file": change.address, "line": shown})
+                found.setdefault(
+                    f"{item.get('family')}.{item.get('kind')}",
+                    {"file": change.address, "line": shown},
+                )
         signals = summary.get("signals")
         for signal in signals if isinstance(signals, list) else ():
             if not isinstance(signal, dict) or not isinstance(signal.get("id"), str):

@@ -111,7 +111,17 @@ def _verb(description: str, count: int) -> str:
     if count == 1:
         return description
     verb, _, rest = description.partition(" ")
-    plural = {"changes": "change", "grants": "grant", "opens": "open", "turns": "turn",
-              "trusts": "trust", "sets": "set", "allows": "allow", "holds": "hold",
-              "gives": "give", "creates": "create", "narrows": "narrow"}
+    plural = {
+        "changes": "change",
+        "grants": "grant",
+        "opens": "open",
+        "turns": "turn",
+        "trusts": "trust",
+        "sets": "set",
+        "allows": "allow",
+        "holds": "hold",
+        "gives": "give",
+        "creates": "create",
+        "narrows": "narrow",
+    }
     return f"{plural.get(verb, verb)} {rest}"

@@ -28,7 +28,7 @@ _DETAILS_CAP = 50
 def content_findings(
     proposal: Proposal, settings: ScopeSettings, *, steps: int, floor: RiskTier
 ) -> list[Finding]:
-    """One finding per fact with a tier, and per kind of access granted or exposed, riskiest first."""
+    """One finding per fact with a tier and per kind of access found, riskiest first."""
     findings = access_findings(proposal, settings)
     if not settings.content_tiers or proposal.kind not in ("kubernetes", "diff"):
         findings.sort(key=lambda f: (-tier_rank(f.severity), f.rule))
