@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 
 from orchestrator.models import Decision, Proposal
-from orchestrator.render.subgraph import reach_evidence, subgraph
+from orchestrator.render.subgraph import subgraph
 
-__all__ = ["MAX_NODES", "escape_label", "reach_evidence", "render_mermaid"]
+__all__ = ["MAX_NODES", "escape_label", "render_mermaid"]
 
 MAX_NODES = 40
 _ID_UNSAFE = re.compile(r"[^0-9A-Za-z_]")

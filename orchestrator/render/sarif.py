@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from orchestrator import __version__
 from orchestrator.models import Decision, Finding, Proposal, RiskTier, tier_rank
+from orchestrator.reach import SUMMARY_RULE
 from orchestrator.render import join_preview
 
 SARIF_SCHEMA = (
@@ -24,7 +25,7 @@ SARIF_SCHEMA = (
 )
 # Summary findings describe the change rather than a problem in it: they
 # stay in the decision JSON and out of code-scanning alerts.
-SUMMARY_RULES = frozenset({"blast-radius.reach"})
+SUMMARY_RULES = frozenset({SUMMARY_RULE})
 FINGERPRINT_KEY = "commanderFinding/v1"
 # Logical locations listed per result; the fingerprint still covers them all.
 MAX_LOGICAL_LOCATIONS = 100

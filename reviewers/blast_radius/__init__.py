@@ -25,6 +25,7 @@ from orchestrator.models import (
     max_tier,
     tier_rank,
 )
+from orchestrator.reach import SUMMARY_RULE
 from orchestrator.reviewer import ReviewContext
 from reviewers.blast_radius.environment import in_environment
 from reviewers.blast_radius.evidence import reach_evidence
@@ -149,9 +150,9 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
 
 
 def _summary(reach: Reach, evidence: dict[str, JsonValue], score: int) -> Finding:
-    """The summary finding the decision's blast_radius block and the diagrams read."""
+    """The summary finding: `orchestrator/reach.py` is the one reader of its evidence."""
     return Finding(
-        rule="blast-radius.reach",
+        rule=SUMMARY_RULE,
         message=(
             f"{len(reach.changes):,} changed resources; {len(reach.services):,} services "
             f"affected; score {score}/100."
