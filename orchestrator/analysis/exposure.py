@@ -85,7 +85,7 @@ def aws_rule_facts(rule: dict[str, Any], where: str, line: int | None = None) ->
         hi = lo if hi is None else hi
         # a range written backwards (from 443 to 22) is read as the ports between
         ports = [(min(lo, hi), max(lo, hi))]
-    yield from port_facts(sources, ports, where, line or as_int(rule.get("__line__")))
+    yield from port_facts(sources, ports, where, as_int(rule.get("__line__")) or line)
 
 
 def security_group_facts(rtype: str, values: dict[str, Any], line: int | None = None) -> list[Fact]:
@@ -125,7 +125,7 @@ def gcp_firewall_facts(values: dict[str, Any], line: int | None = None) -> list[
         listed_ports = _port_ranges(strings(allow.get("ports")))
         ports = None if protocol in _ALL_PROTOCOLS or not listed_ports else listed_ports
         facts.extend(
-            port_facts(sources, ports, f"allow[{index}]", line or as_int(allow.get("__line__")))
+            port_facts(sources, ports, f"allow[{index}]", as_int(allow.get("__line__")) or line)
         )
     return facts
 
@@ -152,7 +152,7 @@ def azure_nsg_facts(rtype: str, values: dict[str, Any], line: int | None = None)
             *strings(rule.get("destination_port_ranges")),
         ]
         ports = None if not raw or "*" in raw else _port_ranges(raw)
-        facts.extend(port_facts(sources, ports, where, line or as_int(rule.get("__line__"))))
+        facts.extend(port_facts(sources, ports, where, as_int(rule.get("__line__")) or line))
     return facts
 
 

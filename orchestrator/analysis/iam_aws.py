@@ -232,7 +232,8 @@ def trust_changes(
 
 def _facts(st: Statement, where: str) -> Iterator[Fact]:
     line = st.line
-    every_action = st.not_actions or any(_bare(a) in ("*", "*:*") for a in st.actions)
+    # `${var.svc}:*` is every action of some service, not every action
+    every_action = st.not_actions or any(a.strip() in ("*", "*:*") for a in st.actions)
     resources = st.resources
     every_resource = resources is None or st.not_resources or "*" in resources
     principal_text = _principal_text(st.principals)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from orchestrator.analysis.access import AccessKind, Fact
+from orchestrator.analysis.iam_aws import SHARED_ISSUERS
 from orchestrator.analysis.values import dicts, listed, strings
 
 PUBLIC_MEMBERS: Final = frozenset({"allusers", "allauthenticatedusers"})
@@ -49,6 +50,7 @@ _ESCALATION_PERMISSION: Final = re.compile(
     r"(?i)(?:\.setiampolicy$|^iam\.serviceaccounts\.(?:actas|getaccesstoken|signblob|signjwt|"
     r"implicitdelegation)$|^iam\.serviceaccountkeys\.create$|^iam\.roles\.(?:create|update)$)"
 )
+_ANY_SUBJECT: Final = re.compile(r"""==\s*['"](?:\*|repo:\*)['"]""")
 HIGH_LEVELS: Final = ("organization", "folder", "project", "billing_account")
 _GCP_TYPE: Final = re.compile(r"^google_(\w+?)_iam_(member|binding|policy)$")
 
@@ -123,6 +125,30 @@ def custom_role_facts(values: dict[str, Any], where: str, line: int | None = Non
     if not risky:
         return []
     return [Fact(AccessKind.PRIVILEGE_ESCALATION, where, f"permissions {listed(risky)}", line)]
+
+
+def workload_identity_facts(values: dict[str, Any], line: int | None = None) -> list[Fact]:
+    """A GCP workload identity provider trusting a shared OIDC issuer for every subject.
+
+    Without an `attribute_condition` (or with one matching any subject), any
+    repository or workload that issuer signs tokens for can federate in.
+    """
+    issuers = [*strings(values.get("issuer_uri"))]
+    for oidc in dicts(values.get("oidc")):
+        issuers.extend(strings(oidc.get("issuer_uri")))
+    shared = [i for i in issuers if any(host in i for host in SHARED_ISSUERS)]
+    if not shared:
+        return []
+    condition = str(values.get("attribute_condition") or "").strip()
+    if condition and not _ANY_SUBJECT.search(condition):
+        return []
+    why = (
+        f"attribute_condition {condition!r} matches every subject"
+        if condition
+        else ("no attribute_condition")
+    )
+    detail = f"trusts {shared[0]} with {why}: any workload that issuer signs for may federate in"
+    return [Fact(AccessKind.PUBLIC_PRINCIPAL, "attribute_condition", detail, line)]
 
 
 def azure_assignment_facts(values: dict[str, Any], line: int | None = None) -> list[Fact]:

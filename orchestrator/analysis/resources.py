@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from orchestrator.analysis import exposure, iam_aws, iam_cloud
 from orchestrator.analysis.access import AccessKind, Fact, Family
-from orchestrator.analysis.values import as_int, dicts, strings
+from orchestrator.analysis.values import dicts, strings
 
 # AWS attributes holding a policy document, by type ("*" for any other type read here).
 POLICY_ATTRIBUTES: Final[dict[str, tuple[str, ...]]] = {
@@ -135,6 +135,8 @@ def reader_for(resource_type: str) -> Reader | None:
         return reader
     if resource_type == "aws_lambda_permission":
         return Reader("iam", _lambda_permission_facts, True)
+    if resource_type == "google_iam_workload_identity_pool_provider":
+        return Reader("iam", iam_cloud.workload_identity_facts, True)
     if resource_type == "google_iam_policy":
         return Reader("iam", iam_cloud.document_facts, True)
     if iam_cloud.gcp_level(resource_type) is not None:
@@ -233,7 +235,7 @@ def _lambda_permission_facts(values: dict[str, Any], line: int | None) -> list[F
     detail = f'{values.get("action") or "lambda:InvokeFunction"} to principal "{principal}"'
     if principal == "*":
         kind = AccessKind.CONDITIONAL_PUBLIC_PRINCIPAL if limited else AccessKind.PUBLIC_PRINCIPAL
-        return [Fact(kind, "principal", detail, line or as_int(values.get("__line__")))]
+        return [Fact(kind, "principal", detail, line)]
     if principal.isdigit() or principal.startswith("arn:aws:iam::"):
         return [Fact(AccessKind.CROSS_ACCOUNT_TRUST, "principal", detail, line)]
     return []
