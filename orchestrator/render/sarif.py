@@ -2,9 +2,9 @@
 
 GitHub tracks an alert across runs by rule id and fingerprint, so the
 fingerprint covers only what identifies the issue (reviewer, rule, sorted
-resources), never the decision id or time. Every result points at the input
-file at line 1: a plan has no useful line for a resource, and the resource
-addresses travel as logical locations.
+resources), never the decision id or time. A finding that carries source
+locations (a diff's file and line) points at them; any other points at the
+input file at line 1, and its resource addresses travel as logical locations.
 """
 
 from __future__ import annotations
@@ -143,9 +143,14 @@ def _rule(rule: str, pairs: list[tuple[str, Finding]]) -> dict[str, Any]:
 def _result(reviewer: str, finding: Finding, rule_index: int, uri: str) -> dict[str, Any]:
     level = severity(finding)
     resources = list(dict.fromkeys(finding.resources))
-    location: dict[str, Any] = {
-        "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
-    }
+    places = [
+        (quote(loc.path) if loc.path else uri, loc.line or 1) for loc in finding.locations
+    ] or [(uri, 1)]
+    locations: list[dict[str, Any]] = [
+        {"physicalLocation": {"artifactLocation": {"uri": u}, "region": {"startLine": n}}}
+        for u, n in places[:MAX_LOGICAL_LOCATIONS]
+    ]
+    location = locations[0]
     if resources:
         location["logicalLocations"] = [
             {"name": r, "fullyQualifiedName": r, "kind": "resource"}
@@ -160,7 +165,7 @@ def _result(reviewer: str, finding: Finding, rule_index: int, uri: str) -> dict[
         "ruleIndex": rule_index,
         "level": _LEVEL[level],
         "message": {"text": text},
-        "locations": [location],
+        "locations": locations,
         # primaryLocationLineHash is ours too: every result sits on line 1 of the
         # same file, so a hash GitHub computed from that line would merge them all.
         "partialFingerprints": {FINGERPRINT_KEY: digest, "primaryLocationLineHash": digest},
