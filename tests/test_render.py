@@ -245,8 +245,9 @@ def test_sarif_carries_the_outcome_and_locations() -> None:
     assert location["logicalLocations"][0]["fullyQualifiedName"] == IAM
 
 
-def test_sarif_points_at_the_file_and_line_a_finding_carries(tmp_path: Path) -> None:
-    """A diff's IAM finding is a code-scanning alert on its file and line, schema-valid."""
+def test_sarif_and_markdown_cite_the_file_and_line_a_finding_carries(tmp_path: Path) -> None:
+    """A diff's IAM finding is a code-scanning alert on its file and line (schema-valid), and
+    the pull-request comment names the same place."""
     diff = tmp_path / "c.diff"
     diff.write_text(
         "diff --git a/iam/ci.tf b/iam/ci.tf\nnew file mode 100644\nindex 0..1\n"
@@ -273,6 +274,7 @@ def test_sarif_points_at_the_file_and_line_a_finding_carries(tmp_path: Path) -> 
     )
     place = alert["locations"][0]["physicalLocation"]
     assert (place["artifactLocation"]["uri"], place["region"]["startLine"]) == ("iam/ci.tf", 1)
+    assert "Where: `iam/ci.tf:1`" in render_markdown(result.decision, result.proposal)
 
 
 def test_sarif_fingerprint_ignores_resource_order() -> None:
