@@ -518,6 +518,11 @@ resource "azurerm_network_security_rule" "rdp" {
         '-  block_public_policy     = true',
         '+  block_public_policy     = false',
         '}']), HIGH, "exposure.public-access-block-off", 3, None),
+    ("policy built from a document", new_file("iam/reader.tf", '''
+resource "aws_iam_policy" "reader" {
+  name   = "reader"
+  policy = data.aws_iam_policy_document.reader.json
+}'''), HIGH, "iam.iam-change", 1, "iam.unknown-policy"),
     ("JSON policy file with admin", new_file("policies/admin-policy.json", '''
 {"Version": "2012-10-17",
  "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'''), CRIT,

@@ -85,8 +85,8 @@ def _compare(
 ) -> bool:
     """Add the findings of the blocks a hunk changes; False when a change lies outside any
     block it can name (a fragment whose enclosing resource the hunk does not show)."""
-    added = {n for n, _ in _changed(hunk, "new")}
-    removed = {n for n, _ in _changed(hunk, "old")}
+    added = {n for n, _, changed in hunk.image("new") if changed}
+    removed = {n for n, _, changed in hunk.image("old") if changed}
     old = {b.address: b for b in before}
     new = {b.address: b for b in after}
     placed = True
@@ -124,7 +124,7 @@ def _hcl_blocks(hunk: Hunk, side: str) -> list[hcl.Block] | None:
     image = hunk.image(side)
     if not image:
         return []
-    repaired = hcl.repair([body for _, body in image], hunk.context)
+    repaired = hcl.repair([body for _, body, _ in image], hunk.context)
     if repaired is None:
         return None
     lines, before = repaired
@@ -137,25 +137,13 @@ def _json_blocks(hunk: Hunk, side: str) -> list[hcl.Block] | None:
     image = hunk.image(side)
     if not image:
         return []
-    text = "\n".join(body for _, body in image)
+    text = "\n".join(body for _, body, _ in image)
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
         return None
     first, last = image[0][0], image[-1][0]
     return [hcl.Block("file", "aws_iam_policy", "document", first, last, {"policy": document})]
-
-
-def _changed(hunk: Hunk, side: str) -> list[tuple[int, str]]:
-    keep = "+" if side == "new" else "-"
-    number = hunk.new_start if side == "new" else hunk.old_start
-    found = []
-    for marker, body in hunk.lines:
-        if marker in (" ", keep):
-            if marker == keep:
-                found.append((number, body))
-            number += 1
-    return found
 
 
 def _named(block: hcl.Block) -> dict[str, Any]:

@@ -46,14 +46,15 @@ class Hunk:
     new_start: int
     lines: list[tuple[str, str]] = field(default_factory=list)
 
-    def image(self, side: str) -> list[tuple[int, str]]:
-        """The numbered lines of one side: "new" (context and added) or "old"."""
+    def image(self, side: str) -> list[tuple[int, str, bool]]:
+        """One side's lines: "new" (context and added) or "old" (context and removed), each
+        with its line number and whether the hunk changes it."""
         keep = "+" if side == "new" else "-"
         number = self.new_start if side == "new" else self.old_start
         found = []
         for marker, body in self.lines:
             if marker in (" ", keep):
-                found.append((number, body))
+                found.append((number, body, marker == keep))
                 number += 1
         return found
 

@@ -81,6 +81,7 @@ SHARED_ISSUERS: Final = (
 )
 _TRUST_CLAIMS: Final = ("sub", "aud", "iss", "amr", "job_workflow_ref", "repository")
 _INTERPOLATION: Final = re.compile(r"\$\{[^}]*\}")
+_REFERENCE: Final = re.compile(r"\$\{[^{}]*\}")
 _ACCOUNT: Final = re.compile(r"^(?:\d{12}|arn:aws[\w-]*:iam::(\d{12}|\*):.*)$")
 # Managed policies whose name says what they grant.
 MANAGED_POLICIES: Final = {
@@ -121,6 +122,9 @@ def read_document(value: object, *, line: int | None = None) -> list[Statement] 
     Raises `Unreadable` for a value that should be a policy and is not one.
     """
     if value is None or value == "":
+        return None
+    if isinstance(value, str) and _REFERENCE.fullmatch(value.strip()):
+        # `data.aws_iam_policy_document.x.json` in HCL: the document is read where it is written
         return None
     doc: Any = value
     if isinstance(value, str):

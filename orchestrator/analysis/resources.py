@@ -167,11 +167,8 @@ def reader_for(resource_type: str) -> Reader | None:
     return None
 
 
-def policy_facts(
-    resource_type: str, attribute: str, value: object, line: int | None = None
-) -> list[Fact]:
+def policy_facts(attribute: str, value: object, line: int | None = None) -> list[Fact]:
     """The facts of one policy attribute; a value that is not a policy is an unknown-policy fact."""
-    del resource_type  # every AWS policy attribute is read alike
     try:
         statements = iam_aws.read_document(value, line=line)
     except iam_aws.Unreadable as exc:
@@ -187,7 +184,7 @@ def _aws_reader(resource_type: str, *, generic: bool) -> Reader:
     def facts(values: dict[str, Any], line: int | None) -> list[Fact]:
         found: list[Fact] = []
         for attribute, value in _documents(values, attributes):
-            found.extend(policy_facts(resource_type, attribute, value, line))
+            found.extend(policy_facts(attribute, value, line))
         if resource_type == "aws_iam_role":
             arns = strings(values.get("managed_policy_arns"))
             found.extend(iam_aws.managed_policy_facts(arns, where="managed_policy_arns", line=line))
@@ -222,7 +219,7 @@ def _documents(values: dict[str, Any], attributes: tuple[str, ...]) -> list[tupl
 
 
 def _bucket_facts(values: dict[str, Any], line: int | None) -> list[Fact]:
-    found = policy_facts("aws_s3_bucket", "policy", values.get("policy"), line)
+    found = policy_facts("policy", values.get("policy"), line)
     found.extend(exposure.public_facts("aws_s3_bucket", values, line))
     return found
 
