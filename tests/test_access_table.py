@@ -601,3 +601,71 @@ def test_an_unparseable_hunk_falls_back_to_line_patterns() -> None:
     diff = hunk("infra/broken.tf", "", 1, ['+  policy = "{ Action = \\"*\\"', '+  actions = ["*"]'])
     proposal = load_proposal(diff.encode(), "c.diff", Submission(source=Source.HUMAN, actor="a"))
     assert "scope.diff.iam-wildcard-action" in rules(assess(proposal, CATALOG, SETTINGS))
+
+
+def test_an_unknown_policy_is_read_from_the_document_in_prior_state() -> None:
+    """A policy known only after apply, built from a data source the prior state holds, is
+    judged by that document's statements."""
+    consumer = {
+        "address": "module.app.aws_iam_role_policy.ci",
+        "module_address": "module.app",
+        "mode": "managed",
+        "type": "aws_iam_role_policy",
+        "name": "ci",
+        "change": {
+            "actions": ["create"],
+            "before": None,
+            "after": {"name": "ci"},
+            "after_unknown": {"policy": True, "id": True},
+        },
+    }
+    document = {
+        "address": "module.app.data.aws_iam_policy_document.ci",
+        "mode": "data",
+        "type": "aws_iam_policy_document",
+        "name": "ci",
+        "values": {"statement": [{"effect": "Allow", "actions": ["*"], "resources": ["*"]}]},
+    }
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [consumer],
+        "prior_state": {
+            "values": {
+                "root_module": {
+                    "child_modules": [{"address": "module.app", "resources": [document]}]
+                }
+            }
+        },
+        "configuration": {
+            "root_module": {
+                "module_calls": {
+                    "app": {
+                        "module": {
+                            "resources": [
+                                {
+                                    "address": "aws_iam_role_policy.ci",
+                                    "mode": "managed",
+                                    "type": "aws_iam_role_policy",
+                                    "name": "ci",
+                                    "expressions": {
+                                        "policy": {
+                                            "references": [
+                                                "data.aws_iam_policy_document.ci.json",
+                                                "data.aws_iam_policy_document.ci",
+                                            ]
+                                        }
+                                    },
+                                }
+                            ]
+                        }
+                    }
+                }
+            }
+        },
+    }
+    proposal = load_proposal(
+        json.dumps(plan).encode(), "p.json", Submission(source=Source.HUMAN, actor="a")
+    )
+    verdict = assess(proposal, CATALOG, SETTINGS)
+    assert "scope.iam.admin-equivalent" in rules(verdict)
+    assert "scope.iam.unknown-policy" not in rules(verdict)

@@ -27,6 +27,7 @@ from orchestrator.analysis.access import (
     finding,
 )
 from orchestrator.analysis.exposure import removed_block_facts
+from orchestrator.analysis.plan_documents import referenced_documents
 from orchestrator.analysis.resources import (
     DOCUMENT_TYPES,
     TRUST_ATTRIBUTE,
@@ -208,8 +209,16 @@ def _documents_for(
     )
     if sources:
         return [fact for source in sources for fact in documents[source]]
-    if not generic:
-        return []
+    document = reader_for("aws_iam_policy_document")
+    assert document is not None
+    read = [
+        Fact(f.kind, f"{attribute} from the prior state's document: {f.where}", f.detail, f.line)
+        for attribute in attributes
+        for values in referenced_documents(proposal.raw, address, attribute)
+        for f in document.facts(values, None)
+    ]
+    if read or not generic:
+        return read
     shown = ", ".join(attributes)
     return [
         Fact(
