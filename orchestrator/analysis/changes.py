@@ -96,7 +96,12 @@ def analyse_states(
         new = removed_block_facts(resource_type) if action == Action.DELETE else []
     new.extend(after_extra)
     found = compare(old, new, address=address, family=family, path=path)
-    if reader.statements is not None and before is not None and after is not None:
+    if (
+        reader.statements is not None
+        and before is not None
+        and after is not None
+        and _policies_differ(reader, before, after)
+    ):
         found.extend(
             _trust_findings(address, reader, before=before, after=after, path=path, line=line)
         )
@@ -128,6 +133,12 @@ def analyse_states(
             )
         )
     return found
+
+
+def _policies_differ(reader: Reader, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether any policy a resource holds differs (only then can a trust condition change)."""
+    keys = (*reader.policy_attributes, "inline_policy", "statement")
+    return any(before.get(k) != after.get(k) for k in keys)
 
 
 def _differs(reader: Reader, before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
