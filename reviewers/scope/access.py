@@ -28,14 +28,19 @@ def access_findings(proposal: Proposal, settings: ScopeSettings) -> list[Finding
     """One finding per kind of access finding with a tier in `access_tiers`."""
     if not settings.access_tiers:
         return []
-    grouped: dict[AccessKind, list[AccessFinding]] = {}
+    grouped: dict[tuple[str, AccessKind], list[AccessFinding]] = {}
     for item in _analysed(proposal):
         if item.kind in settings.access_tiers:
-            grouped.setdefault(item.kind, []).append(item)
+            grouped.setdefault((item.family, item.kind), []).append(item)
+    # sorted: the verdict must not depend on the order of the changes
     return [
-        _finding(kind, items, settings.access_tiers[kind], proposal)
-        for kind, items in grouped.items()
+        _finding(kind, sorted(items, key=_order), settings.access_tiers[kind], proposal)
+        for (_, kind), items in sorted(grouped.items())
     ]
+
+
+def _order(item: AccessFinding) -> tuple[str, str, str, str]:
+    return item.address, item.where, item.detail, item.direction
 
 
 def diff_access(proposal: Proposal) -> Iterable[AccessFinding]:
