@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from orchestrator.config import CommanderSettings
 from orchestrator.guards import FROZEN_RULE, GateFacts, budget_overruns, change_figures
 from orchestrator.models import (
-    BlastRadius,
     Decision,
     Finding,
     Outcome,
@@ -39,11 +38,10 @@ from orchestrator.models import (
     Verdict,
     max_tier,
 )
+from orchestrator.reach import blast_radius_of
 
 _STANCE_SCORE: dict[Stance, float] = {"approve": 0.0, "concern": 0.5, "block": 1.0}
 _OUTCOME_RANK: dict[Outcome, int] = {"approve": 0, "escalate": 1, "reject": 2}
-BLAST_RADIUS_REVIEWER = "blast-radius"
-BLAST_RADIUS_SUMMARY_RULE = "blast-radius.reach"
 # The evidence key under which a finding names roles that must sign off (policy rules do).
 REQUIRED_ROLES = "required_roles"
 
@@ -74,7 +72,7 @@ def aggregate(
     ordered = tuple(sorted(verdicts, key=lambda v: (v.reviewer, v.model_dump_json())))
     facts = gate or GateFacts()
     tier = decide_tier(proposal, ordered)
-    blast = blast_radius_summary(proposal, ordered)
+    blast = blast_radius_of(proposal, ordered)
     if facts.freeze is not None:
         # Reviewers did not run (or no longer count): the change is unjudged, so at least high.
         tier = max_tier(tier, RiskTier.HIGH)
@@ -276,23 +274,3 @@ def minority_opinion(verdicts: Sequence[Verdict]) -> str | None:
     return " | ".join(
         f"{v.reviewer} ({v.stance}, {v.risk_tier.value}): {v.rationale}" for v in minority
     )
-
-
-def blast_radius_summary(proposal: Proposal, verdicts: Sequence[Verdict]) -> BlastRadius:
-    """The blast-radius reviewer's summary figures, or the bare change count."""
-    for verdict in verdicts:
-        if verdict.reviewer != BLAST_RADIUS_REVIEWER or verdict.error is not None:
-            continue
-        for finding in verdict.findings:
-            if finding.rule == BLAST_RADIUS_SUMMARY_RULE:
-                ev = finding.evidence
-                services = ev.get("affected_services") or []
-                return BlastRadius(
-                    score=int(ev.get("score") or 0),  # type: ignore[arg-type]
-                    changed_resources=int(ev.get("changed_resources") or 0),  # type: ignore[arg-type]
-                    affected_services=tuple(str(s) for s in services)
-                    if isinstance(services, list)
-                    else (),
-                    fleet_fraction=float(ev.get("fleet_fraction") or 0.0),  # type: ignore[arg-type]
-                )
-    return BlastRadius(changed_resources=len(proposal.effective_changes))

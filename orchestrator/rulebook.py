@@ -154,9 +154,29 @@ def _sql_hazard_entries() -> list[RuleDoc]:
     ]
 
 
+def _access_entries() -> list[RuleDoc]:
+    """One entry per IAM and exposure kind and family, from the analyser's own words."""
+    from orchestrator.analysis.access import DESCRIPTIONS, FIXES  # noqa: PLC0415 - rule docs only
+
+    return [
+        RuleDoc(
+            id=f"scope.{family}.{kind.value}",
+            reviewer="scope",
+            summary=f"A change {text}",
+            description=f"What the {'IAM' if family == 'iam' else 'network'} content of the "
+            f"change grants or exposes, read from the plan's values or the diff's HCL and "
+            f"compared before and after; its tier is `access_tiers` in "
+            f"configs/reviewers/scope.yaml, the same in every environment.",
+            fix=FIXES[kind],
+        )
+        for family in ("iam", "exposure")
+        for kind, text in DESCRIPTIONS.items()
+    ]
+
+
 @cache
 def rulebook() -> Rulebook:
-    """The shipped registry, read once per process, with the SQL hazard catalogue's entries."""
+    """The shipped registry, read once per process, with the analysers' catalogues' entries."""
     text = resources.files("orchestrator").joinpath("rulebook.yaml").read_text(encoding="utf-8")
     shipped = Rulebook.from_text(text, "orchestrator/rulebook.yaml")
-    return Rulebook([*shipped.entries, *_sql_hazard_entries()])
+    return Rulebook([*shipped.entries, *_sql_hazard_entries(), *_access_entries()])

@@ -317,6 +317,9 @@ async def test_environment_rebuild_is_a_hard_block(actions: list[str]) -> None:
         "existing": 12,
         "fraction": 1.0,
         "environment": "production",
+        "source": "ai-agent",
+        "stateful": False,
+        "intent_says_teardown": False,
     }
     assert (verdict.stance, verdict.risk_tier) == ("block", RiskTier.CRITICAL)
 

@@ -147,9 +147,11 @@ def test_readme_typo_intent_hiding_a_deploy_and_an_iam_change_escalates(run_cli:
         "environment: production"
     )
     assert unexpected["iam-policy"]["resources"] == ["infra/iam/shop.tf"]
-    assert "iam-wildcard-action" in unexpected["iam-policy"]["signals"]
-    iam = finding(decision, "scope.diff.iam-wildcard-action")
-    assert (iam["severity"], iam["resources"]) == ("critical", ["infra/iam/shop.tf"])
+    assert "iam.wildcard-action" in unexpected["iam-policy"]["signals"]
+    # read structurally: every action, but on one bucket's objects, not on every resource
+    iam = finding(decision, "scope.iam.wildcard-action")
+    assert (iam["severity"], iam["resources"]) == ("high", ["infra/iam/shop.tf"])
+    assert iam["locations"] == [{"path": "infra/iam/shop.tf", "line": 7, "end_line": None}]
     assert {"senior-engineer", "security", "change-board"} <= roles(decision)
 
 

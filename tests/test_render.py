@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
+from orchestrator.adapters.base import Submission
 from orchestrator.models import (
     Action,
     BlastRadius,
@@ -34,6 +35,8 @@ from orchestrator.render.markdown import MAX_COMMENT, md, render_markdown
 from orchestrator.render.mermaid import escape_label, render_mermaid
 from orchestrator.render.sarif import fingerprint, render_sarif
 from orchestrator.render.text import render_text
+from orchestrator.review import ReviewRequest, run_review
+from orchestrator.settings import Settings
 
 SCHEMA = json.loads(
     (Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8")
@@ -260,6 +263,38 @@ def test_sarif_carries_the_outcome_and_locations() -> None:
     location = run["results"][0]["locations"][0]
     assert location["physicalLocation"]["artifactLocation"]["uri"] == "plans/a%20b.json"
     assert location["logicalLocations"][0]["fullyQualifiedName"] == IAM
+
+
+def test_sarif_and_markdown_cite_the_file_and_line_a_finding_carries(tmp_path: Path) -> None:
+    """A diff's IAM finding is a code-scanning alert on its file and line (schema-valid), and
+    the pull-request comment names the same place."""
+    diff = tmp_path / "c.diff"
+    diff.write_text(
+        "diff --git a/iam/ci.tf b/iam/ci.tf\nnew file mode 100644\nindex 0..1\n"
+        "--- /dev/null\n+++ b/iam/ci.tf\n@@ -0,0 +1,4 @@\n"
+        '+resource "aws_iam_role_policy_attachment" "ci" {\n'
+        "+  role       = aws_iam_role.ci.name\n"
+        '+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n'
+        "+}\n",
+        encoding="utf-8",
+    )
+    result = run_review(
+        ReviewRequest(
+            path=str(diff),
+            submission=Submission(source=Source.HUMAN, actor="alice"),
+            settings=Settings(
+                database_url=f"sqlite:///{tmp_path / 'a.db'}", config_dir=None, topology=None
+            ),
+        )
+    )
+    log = sarif(result.decision, result.proposal)
+    assert not list(Draft4Validator(SCHEMA).iter_errors(log))
+    alert = next(
+        r for r in log["runs"][0]["results"] if r["ruleId"] == "scope.iam.admin-equivalent"
+    )
+    place = alert["locations"][0]["physicalLocation"]
+    assert (place["artifactLocation"]["uri"], place["region"]["startLine"]) == ("iam/ci.tf", 1)
+    assert "Where: `iam/ci.tf:1`" in render_markdown(result.decision, result.proposal)
 
 
 def test_sarif_fingerprint_ignores_resource_order() -> None:

@@ -72,8 +72,10 @@ RULE_TABLE = [
      "ai-agent.iam-production"),
     (H, PROD, "aws_iam_role", U, "concern", "high", "category.iam"),
     (AUTO, PROD, "kubernetes_role_binding_v1", U, "concern", "high", "category.rbac"),
-    (A, STG, "aws_iam_role", U, "approve", "medium", "category.iam"),
-    (H, DEV, "aws_iam_role", U, "approve", "medium", "category.iam"),
+    # the seed matrix: an IAM change is high in every environment (content, never stepped down)
+    (A, STG, "aws_iam_role", U, "concern", "high", "iam.iam-change"),
+    (H, DEV, "aws_iam_role", U, "concern", "high", "iam.iam-change"),
+    (H, DEV, "aws_security_group", C, "concern", "high", "exposure.exposure-change"),
     # data deletion in production
     (A, PROD, "aws_db_instance", D, "block", "critical", "ai-agent.data-deletion-production"),
     (A, PROD, "aws_s3_bucket", R, "block", "critical", "ai-agent.data-deletion-production"),

@@ -79,7 +79,7 @@ def test_a_corrupt_graph_entry_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Mo
     key = entry.name.removeprefix("topology-graph-").removesuffix(".marshal")
     entry.write_bytes(marshal.dumps((topology_cache.FORMAT_VERSION, "graph", key, (1, 2))))
     assert DependencyGraph.load(topology, cache=cache).succ == expected.succ
-    assert len(marshal.loads(entry.read_bytes())[3]) == 9  # noqa: S302
+    assert len(marshal.loads(entry.read_bytes())[3]) == 10  # noqa: S302
 
 
 def test_the_cache_is_what_is_read(tmp_path: Path) -> None:
@@ -89,9 +89,9 @@ def test_the_cache_is_what_is_read(tmp_path: Path) -> None:
     read_topology(topology, cache=cache)
     entry = entry_of(cache, topology)
     key = entry.name.removeprefix("topology-services-").removesuffix(".marshal")
-    stored = (topology_cache.FORMAT_VERSION, "services", key, ([], {"x": 1}))
+    stored = (topology_cache.FORMAT_VERSION, "services", key, ([], {"x": 1}, {}))
     entry.write_bytes(marshal.dumps(stored))
-    assert read_topology(topology, cache=cache) == ([], {"x": 1})
+    assert read_topology(topology, cache=cache) == ([], {"x": 1}, {})
 
 
 def test_a_changed_file_is_not_served_stale(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_a_changed_file_is_not_served_stale(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     read_topology(topology, cache=cache)
     write(topology, {"services": {"web": {"criticality": "low"}}})
-    assert read_topology(topology, cache=cache) == ([("web", 0, [], [])], {})
+    assert read_topology(topology, cache=cache) == ([("web", 0, [], [])], {}, {})
 
 
 @pytest.mark.parametrize(

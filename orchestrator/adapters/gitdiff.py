@@ -18,6 +18,7 @@ from __future__ import annotations
 from pydantic import JsonValue
 
 from orchestrator.adapters.base import AdapterOptions, Submission
+from orchestrator.adapters.gitdiff_access import file_access
 from orchestrator.adapters.gitdiff_content import file_signals
 from orchestrator.adapters.gitdiff_parse import FilePatch, parse_diff_text
 from orchestrator.adapters.gitdiff_rules import DiffPaths, load_diff_paths
@@ -88,6 +89,7 @@ def _merged(files: list[FilePatch]) -> list[FilePatch]:
             continue
         seen.added.extend(patch.added)
         seen.removed.extend(patch.removed)
+        seen.hunks.extend(patch.hunks)
         seen.binary = seen.binary or patch.binary
         seen.new_mode = patch.new_mode or seen.new_mode
         if _STATUS_RANK.index(patch.status) < _STATUS_RANK.index(seen.status):
@@ -99,11 +101,19 @@ def _change(patch: FilePatch, rules: DiffPaths) -> ResourceChange:
     path_category, kind = rules.classify(patch.path)
     if patch.binary:
         kind = rules.binary_kind
-    signals = file_signals(patch, path_category, rules)
+    access = None if patch.binary else file_access(patch)
+    # Line patterns stand in for the structured reading only where it could not read.
+    signals = file_signals(
+        patch, path_category, rules, structured=access is not None and access.read
+    )
     category = path_category
     for signal in signals:
         if signal.category is not None and signal.category in rules.precedence:
             category = rules.stronger(category, signal.category)
+    findings = access.findings if access is not None else []
+    for family, raised in (("iam", "iam-policy"), ("exposure", "infra")):
+        if raised in rules.precedence and any(f.family == family for f in findings):
+            category = rules.stronger(category, raised)
     summary: dict[str, JsonValue] = {
         "path": patch.path,
         "status": patch.status,
@@ -114,6 +124,8 @@ def _change(patch: FilePatch, rules: DiffPaths) -> ResourceChange:
         "binary": patch.binary,
         "signals": [s.evidence() for s in signals],
     }
+    if findings:
+        summary["access"] = [f.model_dump(mode="json") for f in findings]
     if patch.old_path and patch.old_path != patch.path:
         summary["old_path"] = patch.old_path
     if patch.old_mode and patch.new_mode and patch.old_mode != patch.new_mode:

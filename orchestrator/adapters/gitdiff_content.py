@@ -71,11 +71,19 @@ class Signal:
         }
 
 
-def file_signals(patch: FilePatch, path_category: str, rules: DiffPaths) -> list[Signal]:
-    """Every signal one file's diff shows, in rule order, built-ins last."""
+def file_signals(
+    patch: FilePatch, path_category: str, rules: DiffPaths, *, structured: bool = False
+) -> list[Signal]:
+    """Every signal one file's diff shows, in rule order, built-ins last.
+
+    `structured`: the file was read structurally (gitdiff_access), so the
+    `fallback` rules, which only guess at the same facts line by line, are skipped.
+    """
     found: list[Signal] = []
     path = patch.path
     for rule in rules.content:
+        if structured and rule.fallback:
+            continue
         if rule.in_categories and path_category not in rule.in_categories:
             continue
         if rule.file_regex is not None and not rule.file_regex.match(path):

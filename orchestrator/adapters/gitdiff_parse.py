@@ -21,7 +21,7 @@ from orchestrator.errors import InputError
 
 Status = Literal["added", "deleted", "modified", "renamed", "copied"]
 
-_HUNK: Final = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_HUNK: Final = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)")
 _MBOX_FROM: Final = re.compile(r"^From [0-9a-f]{7,64} ")
 _LOOKS: Final = re.compile(
     r"^diff --(?:git|cc|combined) \S|^--- \S[^\n]*\r?\n\+\+\+ \S[^\n]*\r?\n@@ -\d", re.MULTILINE
@@ -31,6 +31,32 @@ _LOOKS: Final = re.compile(
 def looks_like_diff(text: str) -> bool:
     """Whether text holds a git or unified diff (a `diff --git` line or a ---/+++/@@ triple)."""
     return _LOOKS.search(text) is not None
+
+
+@dataclass(slots=True)
+class Hunk:
+    """One hunk: the function name git puts in its header, where it starts, its lines in order.
+
+    `lines` keeps context lines too (marker " "), so the post-image (context and
+    added lines) and the pre-image (context and removed lines) can be read whole.
+    """
+
+    context: str
+    old_start: int
+    new_start: int
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def image(self, side: str) -> list[tuple[int, str, bool]]:
+        """One side's lines: "new" (context and added) or "old" (context and removed), each
+        with its line number and whether the hunk changes it."""
+        keep = "+" if side == "new" else "-"
+        number = self.new_start if side == "new" else self.old_start
+        found = []
+        for marker, body in self.lines:
+            if marker in (" ", keep):
+                found.append((number, body, marker == keep))
+                number += 1
+        return found
 
 
 @dataclass(slots=True)
@@ -47,6 +73,7 @@ class FilePatch:
     new_mode: str | None = None
     added: list[tuple[int, str]] = field(default_factory=list)
     removed: list[tuple[int, str]] = field(default_factory=list)
+    hunks: list[Hunk] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -203,6 +230,8 @@ def _hunk(lines: list[str], i: int, patch: FilePatch, origin: str) -> int:
     old_line, new_line = int(match[1]), int(match[3])
     old_left = 1 if match[2] is None else int(match[2])
     new_left = 1 if match[4] is None else int(match[4])
+    hunk = Hunk(context=match[5], old_start=old_line, new_start=new_line)
+    patch.hunks.append(hunk)
     i += 1
     while old_left > 0 or new_left > 0:
         if i >= len(lines):
@@ -211,6 +240,8 @@ def _hunk(lines: list[str], i: int, patch: FilePatch, origin: str) -> int:
             )
         line = lines[i].removesuffix("\r")
         marker, body = line[:1], line[1:]
+        if marker in ("+", "-", " ", ""):
+            hunk.lines.append((marker or " ", body))
         if marker == "+" and new_left > 0:
             patch.added.append((new_line, body))
             new_line, new_left = new_line + 1, new_left - 1

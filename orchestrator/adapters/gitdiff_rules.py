@@ -69,6 +69,9 @@ class ContentRule(Frozen):
     category: Name | None = None  # raise the file's category to this one
     files: tuple[Glob, ...] = ()  # only files matching these globs
     in_categories: tuple[Name, ...] = ()  # only files the path rules put in these
+    # A line pattern for what the structured reader (gitdiff_access) reads: applied
+    # only to files it cannot read.
+    fallback: bool = False
 
     @field_validator("pattern")
     @classmethod

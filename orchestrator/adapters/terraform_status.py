@@ -50,12 +50,18 @@ def plan_status(plan: dict[str, Any], origin: str) -> PlanStatus:
 
 
 def populations(plan: dict[str, Any], headers: list[ChangeHeader], origin: str) -> dict[str, int]:
-    """Per resource type, how many managed resources exist before the change."""
+    """Per resource type, how many managed resources exist before the change.
+
+    Only a plan with a prior state knows: without one the sizes are unknown,
+    and the mapping is empty rather than a guess from the changes themselves
+    (deleting 1 instance of a fleet nobody counted is not 1 of 1).
+    """
     in_state: dict[str, set[str]] = {}
     prior = plan.get("prior_state")
     values = prior.get("values") if isinstance(prior, dict) else None
-    if isinstance(values, dict) and values.get("root_module") is not None:
-        _count_state(values["root_module"], origin, "prior_state.values.root_module", in_state)
+    if not isinstance(values, dict) or values.get("root_module") is None:
+        return {}
+    _count_state(values["root_module"], origin, "prior_state.values.root_module", in_state)
     changed: dict[str, set[str]] = {}
     for header in headers:
         # Everything but a plain create touches an object that exists already.

@@ -33,14 +33,15 @@ def graph_state(graph: DependencyGraph) -> object:
         parts.services,
         graph.populations,
         graph.owner_index.state(),
+        graph.environments,
     )
 
 
 def graph_from_state(cls: type[G], state: Any, origin: str) -> G | None:
     """The graph `graph_state` described, read from `origin`; None for a form not ours."""
-    if type(state) is not tuple or len(state) != 9:
+    if type(state) is not tuple or len(state) != 10:
         return None
-    names, resource, rank, succ, tags, kinds, services, populations, owners = state
+    names, resource, rank, succ, tags, kinds, services, populations, owners, environments = state
     if not (
         type(names) is list
         and type(resource) is bytes
@@ -51,6 +52,7 @@ def graph_from_state(cls: type[G], state: Any, origin: str) -> G | None:
         and type(kinds) is list
         and type(services) is dict
         and type(populations) is dict
+        and type(environments) is dict
         and type(owners) is tuple
         and len(owners) == 3
     ):
@@ -58,6 +60,7 @@ def graph_from_state(cls: type[G], state: Any, origin: str) -> G | None:
     graph = object.__new__(cls)
     graph.origin = origin
     graph.populations = populations
+    graph.environments = environments
     graph.service_count = len(names)
     graph.owner_index = OwnerIndex.from_state(owners)
     graph._bind(

@@ -20,7 +20,7 @@ networkx's dicts for 100,000 services costs about a second and importing it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -29,8 +29,10 @@ from orchestrator.graph.build import TIERS, EdgeTag, GraphParts, Service, build,
 from orchestrator.graph.cache import graph_from_state, graph_state
 from orchestrator.graph.owners import OwnerIndex
 from orchestrator.graph.topology import (
+    Environments,
     ServiceSpec,
     Topology,
+    TopologyData,
     parse_topology,
     read_topology,
     topology_bytes,
@@ -70,7 +72,13 @@ class DependencyGraph:
         catalog: Sequence[Entity] = (),
     ) -> None:
         topology = topology or Topology()
-        self._setup(from_topology(topology), dict(topology.populations), origin, catalog)
+        self._setup(
+            from_topology(topology),
+            dict(topology.populations),
+            origin,
+            catalog,
+            topology.environment_ranks(),
+        )
 
     def _setup(
         self,
@@ -78,9 +86,11 @@ class DependencyGraph:
         populations: dict[str, int],
         origin: str,
         catalog: Sequence[Entity],
+        environments: Environments | None = None,
     ) -> None:
         self.origin = origin
         self.populations = populations
+        self.environments: Environments = environments or {}
         parts, owns = build(services, origin, catalog)
         self.service_count = len(parts.names)
         self.owner_index = OwnerIndex(owns)
@@ -137,8 +147,8 @@ class DependencyGraph:
                 encode=graph_state,
                 decode=lambda state: graph_from_state(cls, state, origin),
             )
-        services, populations = (
-            read_topology(path, cache=cache) if path is not None else ([], {})
+        services, populations, environments = (
+            read_topology(path, cache=cache) if path is not None else ([], {}, {})
         )
         entities: list[Entity] = []
         if catalog is not None:
@@ -147,13 +157,14 @@ class DependencyGraph:
             entities = load_catalog(catalog, owns_by_name=owns_by_name)
         origins = [str(p) for p in (path, catalog) if p is not None]
         graph = object.__new__(cls)
-        graph._setup(services, populations, " + ".join(origins) or "<none>", entities)
+        graph._setup(services, populations, " + ".join(origins) or "<none>", entities, environments)
         return graph
 
     @classmethod
-    def _built(cls, topology: tuple[list[Service], dict[str, int]], origin: str) -> Self:
+    def _built(cls, topology: TopologyData, origin: str) -> Self:
+        services, populations, environments = topology
         graph = object.__new__(cls)
-        graph._setup(*topology, origin, ())
+        graph._setup(services, populations, origin, (), environments)
         return graph
 
     def team(self, service: str) -> str | None:
@@ -206,6 +217,17 @@ class DependencyGraph:
     def criticality(self, service: str) -> RiskTier:
         """A service's declared criticality (medium when undeclared)."""
         return self.tier(self.services[service])
+
+    def ranks_in(self, environment: str, floor: int) -> Callable[[int], int]:
+        """The criticality rank of a service node in an environment other than production.
+
+        The topology's `environments` entry names it, or gives a default; else
+        the environment's `floor` (production's criticality is production's).
+        """
+        default, named = self.environments.get(environment, (None, {}))
+        fallback = floor if default is None else default
+        names = self.names
+        return lambda node: named.get(names[node], fallback)
 
     def owners(self, address: str) -> set[str]:
         """The services that own a resource address."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -28,6 +28,11 @@ _SERVICE_KEYS = frozenset({"criticality", "depends_on", "owns"})
 _TOP_KEYS = frozenset({"services", "populations"})
 _RANK_OF = {tier.value: rank for tier, rank in RANK.items()}
 
+# Criticality outside production, per environment: (the rank of every service not
+# named, or None for the blast-radius reviewer's floor of that environment; ranks by name).
+Environments = dict[str, tuple[int | None, dict[str, int]]]
+TopologyData = tuple[list[Service], dict[str, int], Environments]
+
 
 class ServiceSpec(Frozen):
     """One service of the topology file."""
@@ -37,19 +42,43 @@ class ServiceSpec(Frozen):
     owns: tuple[str, ...] = ()
 
 
+class EnvironmentCriticality(Frozen):
+    """How critical the services are in one environment other than production."""
+
+    default: RiskTier | None = None  # every service not named (None: the environment's floor)
+    services: dict[str, RiskTier] = Field(default_factory=dict)
+
+
 class Topology(Frozen):
     """The topology file.
 
-    `populations` (optional) gives the size of a resource population by type
-    or type glob, for changes whose plan carries no prior state.
+    `services` and their criticality describe production. `populations`
+    (optional) gives the size of a resource population by type or type glob,
+    for changes whose plan carries no prior state. `environments` (optional)
+    says how critical services are in staging or development; without it a
+    change there is judged by that environment's own floor, not production's
+    criticality.
     """
 
     services: dict[str, ServiceSpec] = Field(default_factory=dict)
     populations: dict[str, int] = Field(default_factory=dict)
+    environments: dict[Literal["staging", "development"], EnvironmentCriticality] = Field(
+        default_factory=dict
+    )
+
+    def environment_ranks(self) -> Environments:
+        """`environments` as plain ranks (what the cache stores and the graph keeps)."""
+        return {
+            name: (
+                None if spec.default is None else RANK[spec.default],
+                {service: RANK[tier] for service, tier in spec.services.items()},
+            )
+            for name, spec in self.environments.items()
+        }
 
 
-def read_topology(path: Path, *, cache: Path | None = None) -> tuple[list[Service], dict[str, int]]:
-    """The services and populations of a topology file (YAML, or JSON, which is valid YAML).
+def read_topology(path: Path, *, cache: Path | None = None) -> TopologyData:
+    """The services, populations and environments of a topology file (YAML or JSON).
 
     With `cache` (a directory), a large file's result is kept there and reused
     while the file's content stays the same.
@@ -73,8 +102,8 @@ def topology_bytes(path: Path) -> bytes:
         raise ConfigError(str(path), f"cannot read topology: {exc}") from None
 
 
-def parse_topology(data: bytes, origin: str) -> tuple[list[Service], dict[str, int]]:
-    """The services and populations of a topology file's bytes."""
+def parse_topology(data: bytes, origin: str) -> TopologyData:
+    """The services, populations and per-environment criticality of a topology file's bytes."""
     try:
         # What read_text does: UTF-8, universal newlines (YAML errors name lines).
         text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
@@ -83,24 +112,26 @@ def parse_topology(data: bytes, origin: str) -> tuple[list[Service], dict[str, i
     parsed = _parse(text, origin)
     plain = plain_services(parsed)
     if plain is not None:
-        return plain
+        return (*plain, {})
     try:
         topology = Topology.model_validate(parsed)
     except ValidationError as exc:
         message, where = first_error_place(exc, text)
         raise ConfigError(origin, message, where=where) from None
-    return from_topology(topology), dict(topology.populations)
+    return from_topology(topology), dict(topology.populations), topology.environment_ranks()
 
 
-def _encode(value: tuple[list[Service], dict[str, int]]) -> object:
-    return list(value[0]), dict(value[1])
+def _encode(value: TopologyData) -> object:
+    return list(value[0]), dict(value[1]), dict(value[2])
 
 
-def _decode(stored: Any) -> tuple[list[Service], dict[str, int]] | None:
-    if type(stored) is not tuple or len(stored) != 2:
+def _decode(stored: Any) -> TopologyData | None:
+    if type(stored) is not tuple or len(stored) != 3:
         return None
-    services, populations = stored
-    return (services, populations) if type(services) is list and type(populations) is dict else None
+    services, populations, environments = stored
+    if type(services) is list and type(populations) is dict and type(environments) is dict:
+        return services, populations, environments
+    return None
 
 
 def plain_services(data: Any) -> tuple[list[Service], dict[str, int]] | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 # Bump when the shape of a payload (`topology._encode`, `cache.graph_state`) changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Smaller files parse faster than they hash and load: not worth a file in the cache.
 MIN_BYTES = 1 << 20
 # Old entries beyond these many (edited topologies) are removed when a new one is written.

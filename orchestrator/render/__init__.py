@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict
+from orchestrator.reach import SUMMARY_RULE
 
 if TYPE_CHECKING:
     from orchestrator.render.locations import Sources
@@ -25,7 +26,7 @@ MANY_FORMATS: tuple[Format, ...] = ("sarif", "junit", "github")
 
 # Summary findings describe the change rather than a problem in it: they stay in
 # the decision JSON and out of code-scanning alerts, test reports and annotations.
-SUMMARY_RULES = frozenset({"blast-radius.reach"})
+SUMMARY_RULES = frozenset({SUMMARY_RULE})
 # How many resources a finding lists before "and N more".
 RESOURCE_PREVIEW = 5
 CONTRARIAN = "contrarian"

@@ -124,6 +124,12 @@ def _finding(finding: Finding) -> list[str]:
         shown, rest = preview(finding.resources)
         more = f" and {rest} more" if rest else ""
         out.append(f"  Resources: {', '.join(code(r) for r in shown)}{more}")
+    if finding.locations:
+        places = [f"{loc.path or 'input'}:{loc.line}" for loc in finding.locations if loc.line]
+        shown, rest = preview(places)
+        more = f" and {rest} more" if rest else ""
+        if shown:
+            out.append(f"  Where: {', '.join(code(p) for p in shown)}{more}")
     return out
 
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 
 from orchestrator.models import Decision, Proposal
-from orchestrator.render.subgraph import Subgraph, impact_label, reach_evidence, subgraph
+from orchestrator.render.subgraph import Subgraph, impact_label, subgraph
 
-__all__ = ["MAX_NODES", "escape_label", "reach_evidence", "render_mermaid"]
+__all__ = ["MAX_NODES", "escape_label", "render_mermaid"]
 
 MAX_NODES = 40
 # At most this many nodes side by side in one hop: wider, the chart runs left to right.

@@ -25,7 +25,9 @@ from orchestrator.models import (
     max_tier,
     tier_rank,
 )
+from orchestrator.reach import SUMMARY_RULE
 from orchestrator.reviewer import ReviewContext
+from reviewers.blast_radius.environment import in_environment
 from reviewers.blast_radius.evidence import reach_evidence
 from reviewers.blast_radius.limits import (
     BlastRadiusSettings,
@@ -40,7 +42,7 @@ from reviewers.blast_radius.limits import (
 )
 from reviewers.blast_radius.reach import Reach, analyse
 from reviewers.blast_radius.rollouts import rollout_findings
-from reviewers.populations import population_shares
+from reviewers.populations import PopulationShare, population_shares
 
 __all__ = ["BlastRadiusReviewer", "BlastRadiusSettings", "assess"]
 
@@ -74,7 +76,8 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
     changes = reach.changes
     shares = population_shares(proposal, context.graph.populations)
     destructive = [c for c in changes if c.is_destructive]
-    parts = score_parts(reach, shares, settings)
+    criticality = in_environment(reach, context.graph, proposal.environment, settings)
+    parts = score_parts(criticality.rank_counts, reach, shares, settings)
     score = round(100 * max(parts.values()))
     fleet = max((s.destroyed_fraction for s in shares), default=0.0)
     touched = max((s.touched_fraction for s in shares), default=0.0)
@@ -82,9 +85,10 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
     findings: list[Finding] = []
     stance: Stance = "approve"
     # The reach of a change is as risky as the most critical service it can
-    # break; a pure create cannot break what exists, so it counts as medium at most.
+    # break (in the environment it goes to); a pure create cannot break what
+    # exists, so it counts as medium at most.
     only_creates = all(c.action == Action.CREATE for c in changes)
-    reach_tier = reach.tier
+    reach_tier = criticality.tier
     if only_creates:
         reach_tier = min(reach_tier, RiskTier.MEDIUM, key=tier_rank)
     tier = reach_tier
@@ -97,15 +101,18 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
     limits = [
         *(bulk_finding(share, settings) for share in shares),
         *rollout_findings(proposal),
-        rebuild_finding(proposal, destructive, shares, settings),
-        irreversible_finding(reach, settings),
+        rebuild_finding(proposal, destructive, shares, settings, stateful=bool(reach.irreversible)),
+        irreversible_finding(reach, settings, criticality.critical),
     ]
     for finding in limits:
-        if finding is not None:
-            findings.append(finding)
-            tier = max_tier(tier, finding.severity)
-            blocks = finding.hard or finding.rule in BLOCKING_RULES
-            stance = _stricter(stance, "block" if blocks else "concern")
+        if finding is None:
+            continue
+        findings.append(finding)
+        if finding.severity is RiskTier.LOW:
+            continue  # a note: recorded, no objection
+        tier = max_tier(tier, finding.severity)
+        blocks = finding.hard or finding.rule in BLOCKING_RULES
+        stance = _stricter(stance, "block" if blocks else "concern")
     if stance == "approve" and not only_creates and score >= settings.score_escalate:
         findings.append(score_finding(score, parts, settings))
         stance, tier = "concern", max_tier(tier, RiskTier.HIGH)
@@ -123,10 +130,12 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
         shares=shares,
         cap=settings.evidence_cap,
     )
+    evidence["criticality"] = criticality.evidence()
     findings.insert(0, _summary(reach, evidence, score))
     rationale = (
         f"{len(changes):,} changed resources reach {len(dependents):,} dependent services "
-        f"(score {score}/100); largest share of a population destroyed {fleet:.1%}."
+        f"(score {score}/100); {_population_sentence(shares, fleet)}"
+        + (f" {criticality.note}" if criticality.note else "")
     )
     # Without a topology the reach is only the plan's own references.
     confidence = 0.9 if len(context.graph) else 0.5
@@ -141,9 +150,9 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
 
 
 def _summary(reach: Reach, evidence: dict[str, JsonValue], score: int) -> Finding:
-    """The summary finding the decision's blast_radius block and the diagrams read."""
+    """The summary finding: `orchestrator/reach.py` is the one reader of its evidence."""
     return Finding(
-        rule="blast-radius.reach",
+        rule=SUMMARY_RULE,
         message=(
             f"{len(reach.changes):,} changed resources; {len(reach.services):,} services "
             f"affected; score {score}/100."
@@ -152,6 +161,15 @@ def _summary(reach: Reach, evidence: dict[str, JsonValue], score: int) -> Findin
         evidence=evidence,
         severity=RiskTier.LOW,
     )
+
+
+def _population_sentence(shares: list[PopulationShare], fleet: float) -> str:
+    """The largest share of a known population destroyed, or that no population is known."""
+    if any(s.known for s in shares):
+        return f"largest share of a population destroyed {fleet:.1%}."
+    if shares:
+        return "population sizes unknown (no prior state, none declared): no share is claimed."
+    return "no existing resource is touched."
 
 
 def _stricter(a: Stance, b: Stance) -> Stance:

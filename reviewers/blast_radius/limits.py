@@ -13,10 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import islice
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from orchestrator.graph.build import RANK, TIERS
-from orchestrator.models import Action, Finding, Frozen, Proposal, ResourceChange, RiskTier
+from orchestrator.models import (
+    Action,
+    Environment,
+    Finding,
+    Frozen,
+    Proposal,
+    ResourceChange,
+    RiskTier,
+    Source,
+)
 from reviewers.blast_radius.reach import Reach
 from reviewers.populations import PopulationShare
 
@@ -46,6 +55,29 @@ class BlastRadiusSettings(Frozen):
     fleet_touch_escalate_fraction: float = Field(default=0.5, ge=0, le=1)
     rebuild_block_fraction: float = Field(default=0.5, ge=0, le=1)
     rebuild_min_destroyed: int = Field(default=5, ge=1)
+    # A person tearing down stateless resources outside production, with an intent that
+    # says so (one of these phrases), is recorded as a note, not a denial.
+    teardown_intent: tuple[str, ...] = (
+        "tear down",
+        "teardown",
+        "tear-down",
+        "decommission",
+        "destroy",
+        "wind down",
+        "clean up",
+        "cleanup",
+        "remove",
+        "delete",
+    )
+    # Outside production a change is judged by the environment's own criticality: what the
+    # topology's `environments` says, else this floor (production's criticality is
+    # production's).
+    environment_criticality: dict[Environment, RiskTier] = Field(
+        default_factory=lambda: {
+            Environment.STAGING: RiskTier.MEDIUM,
+            Environment.DEVELOPMENT: RiskTier.LOW,
+        }
+    )
     irreversible_critical_hard: bool = True
     fanout_escalate_services: int = Field(default=10, ge=1)
     choke_point_min_services: int = Field(default=2, ge=1)
@@ -54,14 +86,21 @@ class BlastRadiusSettings(Frozen):
 
 
 def score_parts(
-    reach: Reach, shares: list[PopulationShare], settings: BlastRadiusSettings
+    rank_counts: list[int],
+    reach: Reach,
+    shares: list[PopulationShare],
+    settings: BlastRadiusSettings,
 ) -> dict[str, float]:
-    """The three measures of the score, each in [0, 1]."""
+    """The three measures of the score, each in [0, 1] (`rank_counts`: reached services by rank)."""
     weights = settings.criticality_weights
-    weight = sum(weights.get(TIERS[r], 1.0) * n for r, n in enumerate(reach.rank_counts))
+    weight = sum(weights.get(TIERS[r], 1.0) * n for r, n in enumerate(rank_counts))
     # as for the bulk limits, shares of tiny populations say little
     destroyed = max(
-        (s.destroyed_fraction for s in shares if s.population >= settings.bulk_min_population),
+        (
+            s.destroyed_fraction
+            for s in shares
+            if s.known and s.population >= settings.bulk_min_population
+        ),
         default=0.0,
     )
     destructive = sum(1 for c in reach.changes if c.is_destructive)
@@ -97,12 +136,14 @@ def fanout_finding(reach: Reach, tier: RiskTier) -> Finding:
     )
 
 
-def irreversible_finding(reach: Reach, settings: BlastRadiusSettings) -> Finding | None:
-    """An irreversible change that can break a critical service."""
-    if not reach.irreversible_critical:
+def irreversible_finding(
+    reach: Reach, settings: BlastRadiusSettings, critical: list[int]
+) -> Finding | None:
+    """An irreversible change that can break a service critical where the change goes."""
+    if not critical:
         return None
     name = reach.name
-    paths = {name(s): reach.irreversible_path(s) for s in reach.irreversible_critical}
+    paths = {name(s): reach.irreversible_path(s) for s in critical}
     hits = sorted((service, name(path[0])) for service, path in paths.items())
     changes = sorted({change for _, change in hits})
     return Finding(
@@ -158,10 +199,13 @@ def cycle_finding(reach: Reach) -> Finding | None:
 def bulk_finding(share: PopulationShare, settings: BlastRadiusSettings) -> Finding | None:
     """Deleting or replacing, or changing, much of one resource population."""
     evidence = share.evidence()
-    big_enough = share.population >= settings.bulk_min_population
+    big_enough = share.known and share.population >= settings.bulk_min_population
     destroyed = (
         f"Deletes or replaces {share.destroyed:,} of {share.population:,} "
         f"{share.resource_type} ({share.destroyed_fraction:.1%})"
+        if share.known
+        else f"Deletes or replaces {share.destroyed:,} {share.resource_type} "
+        "(population unknown: no prior state, no declared size)"
     )
     if share.destroyed and (
         (big_enough and share.destroyed_fraction > settings.bulk_block_fraction)
@@ -205,35 +249,78 @@ def rebuild_finding(
     destructive: list[ResourceChange],
     shares: list[PopulationShare],
     settings: BlastRadiusSettings,
+    *,
+    stateful: bool,
 ) -> Finding | None:
-    """Deleting or replacing most of what exists is rebuilding the environment."""
+    """Deleting or replacing most of what exists is rebuilding the environment.
+
+    The guard (after the AI agent that "deleted and recreated the environment")
+    denies outright when what goes is stateful, in production, or proposed by
+    an AI agent or automation. A person tearing down stateless resources
+    elsewhere with an intent that says so is recorded as a note; without such
+    an intent it is a concern for a human to confirm.
+    """
     existing = sum(1 for c in proposal.changes if c.action != Action.CREATE and c.mode == "managed")
     # What exists is also what the topology declares for plans without prior state:
     # deleting 1,100 of 4,306 declared prefixes is not deleting everything.
     per_type = dict(proposal.populations)
     for share in shares:
-        per_type[share.resource_type] = max(per_type.get(share.resource_type, 0), share.population)
+        if share.known:
+            per_type[share.resource_type] = max(
+                per_type.get(share.resource_type, 0), share.population
+            )
     existing = max(existing, sum(per_type.values()))
     if existing == 0 or len(destructive) < settings.rebuild_min_destroyed:
         return None
     fraction = len(destructive) / existing
     if fraction < settings.rebuild_block_fraction:
         return None
+    env = proposal.environment
+    guarded = stateful or env is Environment.PRODUCTION or proposal.source != Source.HUMAN
+    intent = proposal.intent.lower()
+    says_so = any(phrase in intent for phrase in settings.teardown_intent)
+    counted = "existing" if proposal.populations else "the plan shows (no prior state)"
+    evidence: dict[str, JsonValue] = {
+        "destroyed": len(destructive),
+        "existing": existing,
+        "fraction": round(fraction, 4),
+        "environment": env.value,
+        "source": proposal.source.value,
+        "stateful": stateful,
+        "intent_says_teardown": says_so,
+    }
+    head = (
+        f"Deletes or replaces {len(destructive)} of {existing} {counted} resources ({fraction:.0%})"
+    )
+    if guarded:
+        why = (
+            "stateful resources go"
+            if stateful
+            else "in production"
+            if env is Environment.PRODUCTION
+            else f"proposed by {proposal.source.value} {proposal.actor!r}"
+        )
+        message = f"{head}: this tears down and rebuilds the environment ({why})."
+        severity, hard = RiskTier.CRITICAL, True
+    elif says_so:
+        message = (
+            f"{head}: a teardown of stateless resources in {env.value} by a person, "
+            f"as the intent says ({proposal.intent!r}); recorded, not denied."
+        )
+        severity, hard = RiskTier.LOW, False
+    else:
+        message = (
+            f"{head} in {env.value}, and the intent does not say it is a teardown: "
+            "a person should confirm."
+        )
+        severity, hard = RiskTier.HIGH, False
     return Finding(
         rule="blast-radius.environment-rebuild",
-        message=(
-            f"Deletes or replaces {len(destructive)} of {existing} existing resources "
-            f"({fraction:.0%}): this tears down and rebuilds the environment."
-        ),
+        message=message,
         resources=tuple(sorted(c.address for c in destructive)[:50]),
-        evidence={
-            "destroyed": len(destructive),
-            "existing": existing,
-            "fraction": round(fraction, 4),
-            "environment": proposal.environment.value,
-        },
-        severity=RiskTier.CRITICAL,
-        hard=True,
+        evidence=evidence,
+        severity=severity,
+        hard=hard,
     )
 
 

@@ -15,6 +15,7 @@ import re
 from pydantic import Field, JsonValue
 
 from orchestrator.models import Finding, Frozen, Proposal, RiskTier, Verdict, max_tier
+from orchestrator.reach import reach_summary
 from orchestrator.reviewer import ReviewContext
 from reviewers.contrarian.intent import intent_effect_finding
 from reviewers.populations import population_shares
@@ -163,12 +164,9 @@ def _missed(
 
 def _dependent_count(context: ReviewContext, owners: list[str]) -> int:
     """Dependents of the owning services: the blast-radius reviewer's count when it gave one."""
-    for verdict in context.prior_verdicts:
-        if verdict.reviewer == "blast-radius" and verdict.error is None:
-            for finding in verdict.findings:
-                total = finding.evidence.get("affected_services_total")
-                if finding.rule == "blast-radius.reach" and isinstance(total, int):
-                    return max(0, total - len(owners))
+    summary = reach_summary(context.prior_verdicts)
+    if summary is not None:
+        return max(0, summary.affected_services_total - len(owners))
     reached = context.graph.reach(owners)
     return sum(1 for r in reached.values() if r.distance > 0)
 

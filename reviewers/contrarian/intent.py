@@ -75,10 +75,24 @@ def intent_effect_finding(
 
 
 def _signals(changes: list[ResourceChange]) -> dict[str, JsonValue]:
-    """What a diff's files show beyond their category: signal id -> where, first line."""
+    """What a diff's files show beyond their category: signal id -> where, first line.
+
+    What a file grants or exposes (its `access` findings) counts as a signal
+    `<family>.<kind>`, with its line.
+    """
     found: dict[str, JsonValue] = {}
     for change in changes:
         summary = change.after if isinstance(change.after, dict) else {}
+        access = summary.get("access")
+        for item in access if isinstance(access, list) else ():
+            if isinstance(item, dict) and item.get("direction") == "widens":
+                where = item.get("location")
+                line = where.get("line") if isinstance(where, dict) else None
+                shown: JsonValue = {"line": line, "text": item.get("detail")}
+                found.setdefault(
+                    f"{item.get('family')}.{item.get('kind')}",
+                    {"file": change.address, "line": shown},
+                )
         signals = summary.get("signals")
         for signal in signals if isinstance(signals, list) else ():
             if not isinstance(signal, dict) or not isinstance(signal.get("id"), str):

@@ -132,7 +132,7 @@ def assess(
     if classes["irreversible"].addresses:
         stance = "block"
     elif (
-        classes["costly"].addresses
+        (classes["costly"].addresses and env in settings.costly_objects_in)
         or classes["weakened"].addresses
         or (deleted is not None and tier_rank(deleted.severity) >= tier_rank(RiskTier.MEDIUM))
     ):

@@ -221,6 +221,9 @@ class ReversibilitySettings(Frozen):
     """configs/reviewers/reversibility.yaml."""
 
     non_production_step_down: int = Field(default=1, ge=0, le=3)
+    # Where a costly change (re-create; what depends on it breaks meanwhile) is an objection;
+    # elsewhere it is evidence at its tier (a development teardown is what development is for).
+    costly_objects_in: tuple[Environment, ...] = (Environment.PRODUCTION, Environment.STAGING)
     hard_deny_irreversible: SourceScope = SourceScope()
     removed_from_config_reasons: tuple[str, ...] = ()
     restore_paths: dict[str, str]

@@ -2,7 +2,9 @@
 
 Kubernetes objects are read for the powers they grant (`kubernetes`);
 a diff's files carry the signals its adapter found (configs/diff-paths.yaml);
-a SQL migration's changes carry the hazards of its statements (`sql`).
+a SQL migration's changes carry the hazards of its statements (`sql`);
+what a plan or a diff grants and exposes comes from the one IAM and exposure
+analyser (`access`, whose tiers apply in every environment).
 Each fact with a tier in `content_tiers` becomes one finding listing every
 change that shows it; facts without a tier only describe (they may still
 have raised a diff file's category). Tiers step down outside production like
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pydantic import JsonValue
 
 from orchestrator.models import Finding, Proposal, ResourceChange, RiskTier, tier_rank
+from reviewers.scope.access import access_findings
 from reviewers.scope.kubernetes import FACTS, kubernetes_facts
 from reviewers.scope.rules import ScopeSettings
 from reviewers.scope.sql import sql_findings
@@ -27,11 +30,13 @@ _DETAILS_CAP = 50
 def content_findings(
     proposal: Proposal, settings: ScopeSettings, *, steps: int, floor: RiskTier
 ) -> list[Finding]:
-    """One finding per fact with a tier, riskiest first."""
+    """One finding per fact with a tier and per kind of access found, riskiest first."""
     if proposal.kind == "sql":
         return sql_findings(proposal, settings.sql, steps=steps, floor=floor)
+    findings = access_findings(proposal, settings)
     if not settings.content_tiers or proposal.kind not in ("kubernetes", "diff"):
-        return []
+        findings.sort(key=lambda f: (-tier_rank(f.severity), f.rule))
+        return findings
     details: dict[str, dict[str, JsonValue]] = {}
     described: dict[str, str] = {}
     for change in proposal.effective_changes:
@@ -40,7 +45,6 @@ def content_findings(
                 continue
             details.setdefault(fact, {})[change.address] = detail
             described.setdefault(fact, description)
-    findings = []
     for fact, found in details.items():
         tier = step_down(settings.content_tiers[fact], steps, floor)
         resources, total = capped(found)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from orchestrator.analysis.access import AccessKind
 from orchestrator.models import (
     INERT_ACTIONS,
     Action,
@@ -40,6 +41,8 @@ RESERVED_PREFIXES = (
     "scope.kubernetes.",
     "scope.diff.",
     "scope.sql.",
+    "scope.iam.",
+    "scope.exposure.",
 )
 
 
@@ -114,6 +117,9 @@ class ScopeSettings(Frozen):
     )
     category_tiers: dict[Name, RiskTier] = Field(default_factory=dict)
     content_tiers: dict[FactId, RiskTier] = Field(default_factory=dict)
+    # What a change grants or exposes (orchestrator/analysis): one tier per kind, the
+    # same in every environment (never stepped down).
+    access_tiers: dict[AccessKind, RiskTier] = Field(default_factory=dict)
     non_production_step_down: int = Field(default=1, ge=0, le=3)
     rules: tuple[ScopeRule, ...] = ()
     # SQL migrations: the server version hazards are judged for, hazard tiers, safe additive tier.
