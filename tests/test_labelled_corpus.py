@@ -33,15 +33,7 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("terraform/tc__test_issue-174.json", "staging"): "IAM policy document",
     ("terraform/tc__test_issue-554.json", "staging"): "IAM policy document",
     ("terraform/tc__test_issue_400.json", "staging"): "IAM policy document",
-    # issue 12: Pod Security Standards, RBAC subresources, created objects are no population share
-    ("kubernetes/kyv__disallow-proc-mount__pod-bad.yaml", "staging"): "procMount",
-    ("kubernetes/kyv__disallow-proc-mount__podcontroller-bad.yaml", "staging"): "procMount",
-    ("kubernetes/kyv__prevent-cr8escape__podcontroller-bad.yaml", "staging"): "sysctls",
-    ("kubernetes/kyv__prevent-cr8escape__pods-bad.yaml", "staging"): "sysctls",
-    ("kubernetes/kyv__restrict-binding-clusteradmin__rb-bad.yaml", "staging"): "RoleBinding",
-    ("kubernetes/kyv__restrict-clusterrole-nodesproxy__cr-bad.yaml", "staging"): "nodes/proxy",
-    ("kubernetes/kyv__restrict-sysctls__pod-bad.yaml", "staging"): "sysctls",
-    ("kubernetes/kyv__restrict-sysctls__podcontroller-bad.yaml", "staging"): "sysctls",
+    # issue 12: created objects are no population share
     ("kubernetes/kyv__disallow-capabilities__pod-good.yaml", "staging"): "create as share",
     ("kubernetes/kyv__disallow-host-namespaces__pod-good.yaml", "staging"): "create as share",
     ("kubernetes/kyv__disallow-host-ports__pod-good.yaml", "staging"): "create as share",
@@ -54,6 +46,18 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("sql/squawk__ban_alter_domain_with_add_constraint__ok.sql", "staging"): "ALTER DOMAIN",
     ("sql/squawk__ban_alter_domain_with_add_constraint__ok.sql", "production"): "ALTER DOMAIN",
 }
+
+# Labels the reviewers disagree with on the file's own content, and why. Strict xfail as well.
+DISPUTED: dict[tuple[str, str], str] = {
+    # kyverno's cr8escape policy checks only the values; the Pod Security baseline allows
+    # only its safe set of sysctl names, and `foo` and `bar` are not in it (the kubelet
+    # refuses them too), so a careful SRE escalates.
+    ("kubernetes/kyv__prevent-cr8escape__pods-good.yaml", "staging"): "sysctls outside the safe set",
+    ("kubernetes/kyv__prevent-cr8escape__podcontroller-good.yaml", "staging"): (
+        "sysctls outside the safe set"
+    ),
+}
+EXPECTED_FAILURES = {**KNOWN_GAPS, **DISPUTED}
 
 
 def _labelled() -> list[dict[str, str]]:
@@ -71,8 +75,8 @@ CASES = [
         row,
         env,
         id=f"{env}:{row['file']}",
-        marks=[pytest.mark.xfail(reason=KNOWN_GAPS[(row["file"], env)], strict=True)]
-        if (row["file"], env) in KNOWN_GAPS
+        marks=[pytest.mark.xfail(reason=EXPECTED_FAILURES[(row["file"], env)], strict=True)]
+        if (row["file"], env) in EXPECTED_FAILURES
         else [],
     )
     for row in ROWS

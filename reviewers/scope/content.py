@@ -1,7 +1,8 @@
 """Scope findings from what is inside the changes, not only their types.
 
-Kubernetes objects are read for the powers they grant (`kubernetes`);
-a diff's files carry the signals its adapter found (configs/diff-paths.yaml).
+Kubernetes objects are read for the powers they grant and what they expose
+(`kubernetes`), with the file lines that show it; a diff's files carry the
+signals its adapter found (configs/diff-paths.yaml).
 Each fact with a tier in `content_tiers` becomes one finding listing every
 change that shows it; facts without a tier only describe (they may still
 have raised a diff file's category). Tiers step down outside production like
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from pydantic import JsonValue
 
 from orchestrator.models import Finding, Proposal, ResourceChange, RiskTier, tier_rank
-from reviewers.scope.kubernetes import FACTS, kubernetes_facts
+from reviewers.scope.kubernetes import FACTS, kubernetes_facts, lines, sorted_locations
 from reviewers.scope.rules import ScopeSettings
 from reviewers.shared import capped, step_down
 
@@ -30,12 +31,14 @@ def content_findings(
         return []
     details: dict[str, dict[str, JsonValue]] = {}
     described: dict[str, str] = {}
+    written: dict[str, list[int]] = {}
     for change in proposal.effective_changes:
-        for fact, detail, description in _facts(proposal.kind, change):
+        for fact, detail, description, where in _facts(proposal.kind, change):
             if fact not in settings.content_tiers:
                 continue
             details.setdefault(fact, {})[change.address] = detail
             described.setdefault(fact, description)
+            written.setdefault(fact, []).extend(where)
     findings = []
     for fact, found in details.items():
         tier = step_down(settings.content_tiers[fact], steps, floor)
@@ -53,6 +56,7 @@ def content_findings(
                 resources=resources,
                 evidence=evidence,
                 severity=tier,
+                locations=sorted_locations(written[fact]),
             )
         )
     findings.sort(key=lambda f: (-tier_rank(f.severity), f.rule))
@@ -68,10 +72,10 @@ def _noun(proposal: Proposal) -> str:
     return "file" if proposal.kind == "diff" else "object"
 
 
-def _facts(kind: str, change: ResourceChange) -> Iterator[tuple[str, JsonValue, str]]:
+def _facts(kind: str, change: ResourceChange) -> Iterator[tuple[str, JsonValue, str, list[int]]]:
     if kind == "kubernetes":
-        for fact, detail in kubernetes_facts(change):
-            yield f"kubernetes.{fact}", detail, FACTS[fact]
+        for fact, detail, paths in kubernetes_facts(change):
+            yield f"kubernetes.{fact}", detail, FACTS[fact], lines(change, paths)
         return
     summary = change.after
     if not isinstance(summary, dict):
@@ -80,4 +84,5 @@ def _facts(kind: str, change: ResourceChange) -> Iterator[tuple[str, JsonValue, 
     for signal in signals if isinstance(signals, list) else ():
         if isinstance(signal, dict) and isinstance(signal.get("id"), str):
             shown: JsonValue = {"count": signal.get("count"), "lines": signal.get("lines")}
-            yield f"diff.{signal['id']}", shown, str(signal.get("description") or signal["id"])
+            described = str(signal.get("description") or signal["id"])
+            yield f"diff.{signal['id']}", shown, described, []
