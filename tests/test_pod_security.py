@@ -10,9 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from orchestrator.analysis.pod_security import CONTROLS, pod_violations
+from orchestrator.analysis.kubernetes import located_paths, object_facts
+from orchestrator.analysis.pod_security import CONTROLS, ENFORCE_LABEL, pod_violations
 from orchestrator.analysis.pod_security_checks import SAFE_SYSCTLS
+from orchestrator.analysis.pod_security_types import CONTAINER_LISTS
 
 IMAGE = "registry.example/app:1"
 
@@ -244,3 +248,65 @@ def test_the_safe_sysctls_are_the_admission_checks_latest() -> None:
     """The safe set is Pod Security Admission's at its latest version (14 names)."""
     assert len(SAFE_SYSCTLS) == 14
     assert {"net.ipv4.tcp_rmem", "net.ipv4.tcp_notsent_lowat"} <= SAFE_SYSCTLS
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from([
+    "securityContext", "capabilities", "add", "drop", "privileged", "ports", "hostPort",
+    "seLinuxOptions", "type", "seccompProfile", "appArmorProfile", "windowsOptions",
+    "hostProcess", "procMount", "sysctls", "name", "value", "volumes", "hostPath", "path",
+    "livenessProbe", "lifecycle", "httpGet", "host", "runAsUser", "runAsNonRoot",
+])  # fmt: skip
+SHAPED = st.recursive(
+    JSON,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(FIELDS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spec=st.dictionaries(FIELDS | st.sampled_from(CONTAINER_LISTS), SHAPED, max_size=5),
+    containers=st.lists(st.dictionaries(FIELDS, SHAPED, max_size=5), max_size=3),
+    annotations=st.dictionaries(st.text(max_size=60) | st.just(ENFORCE_LABEL), JSON, max_size=3),
+)
+def test_malformed_pods_never_crash_the_analysers(
+    spec: dict[str, Any], containers: list[dict[str, Any]], annotations: dict[str, Any]
+) -> None:
+    """Whatever a manifest holds where a field belongs (a list for a name, a map for a
+    port), the analysers answer with violations and paths, never an exception: the adapter
+    runs them while loading, and a crash there would be no decision at all."""
+    for kind in ("Pod", "Namespace", "ClusterRole", "RoleBinding", "Service", "Ingress"):
+        obj = {
+            "kind": kind,
+            "metadata": {"annotations": annotations, "labels": annotations},
+            "spec": {**spec, "containers": containers},
+            "rules": containers,
+            "subjects": containers,
+            "roleRef": spec,
+        }
+        for violation in pod_violations(obj):
+            assert violation.path[0] == "spec"
+        located_paths(obj)
+        list(object_facts(kind, obj, "ns"))
+
+
+@pytest.mark.parametrize(
+    ("obj", "key"),
+    [
+        (pod(ctr(seccompProfile={"type": ["RuntimeDefault"]})), "baseline.seccomp"),
+        (pod(ctr(appArmorProfile={"type": {"name": "x"}})), "baseline.apparmor"),
+        (pod(securityContext={"seLinuxOptions": {"type": ["spc_t"]}}), "baseline.selinux"),
+    ],
+)
+def test_a_malformed_value_where_a_name_belongs_is_a_violation(
+    obj: dict[str, Any], key: str
+) -> None:
+    """A list or a map where a profile name belongs is not an allowed value (and no crash)."""
+    assert key in {v.control.key for v in pod_violations(obj)}

@@ -72,7 +72,7 @@ def namespace_level(obj: Mapping[str, Any]) -> Level | None:
     metadata = obj.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, dict) else None
     value = labels.get(ENFORCE_LABEL) if isinstance(labels, dict) else None
-    return Level(value) if value in _LEVELS else None
+    return Level(value) if isinstance(value, str) and value in _LEVELS else None
 
 
 _LEVELS: Final = frozenset(level.value for level in Level)

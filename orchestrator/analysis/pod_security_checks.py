@@ -89,6 +89,11 @@ _HOOKS: Final = ("postStart", "preStop")
 Check = Callable[[Pod], Iterator[Violation]]
 
 
+def _among(value: object, allowed: frozenset[str]) -> bool:
+    # A malformed manifest may hold a list or a mapping where a name belongs.
+    return isinstance(value, str) and value in allowed
+
+
 def capability(value: object) -> str:
     """A capability name as runtimes compare it: upper case (`all` is ALL)."""
     return str(value).strip().upper()
@@ -206,7 +211,7 @@ def apparmor(pod: Pod) -> Iterator[Violation]:
                 yield _violation("baseline.apparmor", where, at, f"AppArmor profile {profile}")
     for name, field, path, context in pod.settings:
         kind = as_dict(context.get("appArmorProfile")).get("type")
-        if "appArmorProfile" in context and kind not in SECURE_PROFILES:
+        if "appArmorProfile" in context and not _among(kind, SECURE_PROFILES):
             at = (*path, "appArmorProfile", "type")
             yield _violation("baseline.apparmor", (name, field), at, f"AppArmor profile {kind}")
 
@@ -216,7 +221,9 @@ def selinux(pod: Pod) -> Iterator[Violation]:
         if "seLinuxOptions" not in context:
             continue
         options = as_dict(context.get("seLinuxOptions"))
-        wrong = [] if options.get("type", "") in SELINUX_TYPES else [f"type {options['type']}"]
+        wrong = (
+            [] if _among(options.get("type", ""), SELINUX_TYPES) else [f"type {options['type']}"]
+        )
         wrong += [f"{part} {options[part]}" for part in ("user", "role") if options.get(part)]
         if wrong:
             at = (*path, "seLinuxOptions")
@@ -255,7 +262,7 @@ def seccomp_baseline(pod: Pod) -> Iterator[Violation]:
     for name, field, path, context in pod.settings:
         if "seccompProfile" in context:
             kind = as_dict(context.get("seccompProfile")).get("type")
-            if kind not in SECURE_PROFILES:
+            if not _among(kind, SECURE_PROFILES):
                 at = (*path, "seccompProfile", "type")
                 yield _violation("baseline.seccomp", (name, field), at, f"seccomp profile {kind}")
 
