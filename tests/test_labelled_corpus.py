@@ -52,10 +52,8 @@ DISPUTED: dict[tuple[str, str], str] = {
     # kyverno's cr8escape policy checks only the values; the Pod Security baseline allows
     # only its safe set of sysctl names, and `foo` and `bar` are not in it (the kubelet
     # refuses them too), so a careful SRE escalates.
-    ("kubernetes/kyv__prevent-cr8escape__pods-good.yaml", "staging"): "sysctls outside the safe set",
-    ("kubernetes/kyv__prevent-cr8escape__podcontroller-good.yaml", "staging"): (
-        "sysctls outside the safe set"
-    ),
+    ("kubernetes/kyv__prevent-cr8escape__pods-good.yaml", "staging"): "unsafe sysctls",
+    ("kubernetes/kyv__prevent-cr8escape__podcontroller-good.yaml", "staging"): "unsafe sysctls",
 }
 EXPECTED_FAILURES = {**KNOWN_GAPS, **DISPUTED}
 
