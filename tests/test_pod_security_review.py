@@ -105,7 +105,7 @@ def test_the_finding_names_the_control_the_container_and_the_line() -> None:
     assert [loc.line for loc in finding.locations] == [12]
     assert finding.evidence["details"] == {
         "shop/Deployment/web": [
-            {"detail": "adds NET_ADMIN", "line": 12, "container": "app", "list": "containers"}
+            {"detail": "adds NET_ADMIN", "line": 12, "container": "app"}
         ]
     }
 

@@ -117,7 +117,8 @@ def _unwrap(
         line=node.start_mark.line + 1, end_line=_last_line(node)
     )
     lines: dict[str, int] = {}
-    for path in locate(body) if locate is not None else ():
+    # Several controls point at one container: look each path up once.
+    for path in dict.fromkeys(locate(body)) if locate is not None else ():
         line = _line_of(node, path)
         if line is not None:
             lines[_dotted(path)] = line

@@ -162,8 +162,8 @@ def _add(entry: _Broken, change: ResourceChange, violation: Violation) -> None:
     shown: dict[str, JsonValue] = {"detail": violation.detail, "line": line}
     if violation.container is not None:
         shown["container"] = violation.container
-    if violation.container_list is not None:
-        shown["list"] = violation.container_list
+    if violation.container_list not in (None, "containers"):
+        shown["list"] = violation.container_list  # an init or ephemeral container
     entry.details.setdefault(change.address, []).append(shown)
 
 
