@@ -125,16 +125,24 @@ def _unwrap(
     sink.append(RawObject(body, where, location, lines))
 
 
+def _pair(node: Any, key: str) -> tuple[Any, Any] | None:
+    """The (key node, value node) of a mapping's key, the last one when it is repeated."""
+    import yaml  # noqa: PLC0415
+
+    found = None
+    for name, value in node.value:
+        if isinstance(name, yaml.ScalarNode) and name.value == key:
+            found = name, value
+    return found
+
+
 def _child(node: Any, step: str | int) -> Any:
-    """The node under a mapping key or at a sequence index (the last of repeated keys)."""
+    """The node under a mapping key or at a sequence index, or None."""
     import yaml  # noqa: PLC0415
 
     if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-        found = None
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == step:
-                found = value
-        return found
+        pair = _pair(node, step)
+        return pair[1] if pair is not None else None
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
         return node.value[step]
     return None
@@ -150,10 +158,7 @@ def _line_of(node: Any, path: Path) -> int | None:
     line = None
     for step in path:
         if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-            pair = None
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == step:
-                    pair = key, value
+            pair = _pair(node, step)
             if pair is None:
                 break
             line, node = pair[0].start_mark.line + 1, pair[1]
