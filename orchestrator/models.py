@@ -113,7 +113,7 @@ def _is_none(value: object) -> bool:
     return value is None
 
 
-def _is_empty(value: tuple[object, ...]) -> bool:
+def _is_empty(value: tuple[object, ...] | dict[str, int]) -> bool:
     return not value
 
 
@@ -158,6 +158,8 @@ class ResourceChange(Frozen):
     namespace: str | None = None
     # Where the input declares this resource; left out of the document when unknown.
     location: SourceLocation | None = Field(default=None, exclude_if=_is_none)
+    # The line of each field a reviewer may point at (dotted paths, as `sensitive_paths`).
+    field_lines: dict[str, int] = Field(default_factory=dict, exclude_if=_is_empty)
 
     @property
     def is_destructive(self) -> bool:

@@ -174,9 +174,33 @@ def _access_entries() -> list[RuleDoc]:
     ]
 
 
+def _pod_security_entries() -> list[RuleDoc]:
+    """One entry per control of the Pod Security Standards, from the analyser's own table."""
+    from orchestrator.analysis.pod_security_checks import CONTROLS  # noqa: PLC0415 - docs only
+
+    return [
+        RuleDoc(
+            id=f"scope.kubernetes.pss.{key}",
+            reviewer="scope",
+            summary=f"A pod breaks the {control.level.value} Pod Security control "
+            f"{control.title}",
+            description=f"The Pod Security Standards' {control.level.value} level requires: "
+            f"{control.requirement}. Tiers (`pod_security` in configs/reviewers/scope.yaml) hold "
+            "in every environment: baseline at least high, restricted-only evidence at medium, "
+            "an escape onto the node critical.",
+            fix=f"Change the pod so that {control.requirement}; or, where the workload truly "
+            "needs it, run it in a namespace held to a lower level (an exemption recorded in "
+            "the decision).",
+        )
+        for key, control in CONTROLS.items()
+    ]
+
+
 @cache
 def rulebook() -> Rulebook:
     """The shipped registry, read once per process, with the analysers' catalogues' entries."""
     text = resources.files("orchestrator").joinpath("rulebook.yaml").read_text(encoding="utf-8")
     shipped = Rulebook.from_text(text, "orchestrator/rulebook.yaml")
-    return Rulebook([*shipped.entries, *_sql_hazard_entries(), *_access_entries()])
+    return Rulebook(
+        [*shipped.entries, *_sql_hazard_entries(), *_access_entries(), *_pod_security_entries()]
+    )

@@ -262,9 +262,9 @@ def test_corpus_cluster_admin_bindings_and_privileged_daemonset(
     )
     assert daemonset["outcome"] != "approve"
     assert {
-        "scope.kubernetes.pod-privileged",
-        "scope.kubernetes.pod-host-namespace",
-        "scope.kubernetes.pod-host-path",
+        "scope.kubernetes.pss.baseline.privileged",
+        "scope.kubernetes.pss.baseline.host-namespaces",
+        "scope.kubernetes.pss.baseline.host-path",
     } <= rules(daemonset)
     netpol = review(
         run_cli,

@@ -128,6 +128,43 @@ def test_json_list_from_kubectl_is_read_without_server_fields() -> None:
     )
 
 
+def test_objects_and_the_fields_reviewers_point_at_carry_their_lines() -> None:
+    """YAML gives each object its lines, List items included, and the line of each field a
+    finding will name; fields nobody points at are not recorded."""
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: a}
+spec:
+  containers:
+  - name: app
+    image: app:1
+    securityContext:
+      privileged: true
+---
+kind: List
+apiVersion: v1
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: s}
+  spec: {type: NodePort, ports: [{port: 80}]}
+"""
+    pod, service = manifests(text).changes
+    assert (pod.location.line, pod.location.end_line) == (1, 9)  # type: ignore[union-attr]
+    assert pod.field_lines["spec.containers.0.securityContext.privileged"] == 9
+    assert "spec.containers.0.image" not in pod.field_lines
+    assert (service.location.line, service.location.end_line) == (14, 17)  # type: ignore[union-attr]
+    assert service.field_lines == {"spec.type": 17}
+
+
+def test_json_input_has_no_lines_and_keeps_its_digest_shape() -> None:
+    """JSON has no line numbers to give: no location, no field lines in the document."""
+    proposal = fixture("list.json")
+    assert all(c.location is None and not c.field_lines for c in proposal.changes)
+    assert all("location" not in c and "field_lines" not in c for c in proposal.document["changes"])
+
+
 def test_custom_resource_scope_comes_from_its_crd_in_the_input() -> None:
     """A CRD declaring scope: Cluster makes its kind cluster-scoped in the same input."""
     text = """
@@ -236,6 +273,33 @@ spec:
     secret, deployment = proposal.changes
     assert {"data", "stringData"} <= set(secret.sensitive_paths)
     assert deployment.sensitive_paths == ("spec.template.spec.containers.0.env.0.value",)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "masked"),
+    [
+        ("db_password_plain", "hunter2hunter2", True),
+        ("PASSWORD", "hunter2hunter2", True),
+        ("aws_secret_access_key", "wJalrXUtnFEMIK7MDENG", True),
+        ("smtp_credentials", "user:hunter2hunter2", True),
+        ("password_min_length", "12", False),
+        ("password_rotation_enabled", "true", False),
+        ("password_file", "/etc/app/password", False),
+        ("admin_password", "${ADMIN_PASSWORD}", True),  # a sensitive key: masked as before
+        ("password_hint_template", "{{ .Values.hint }}", False),
+        ("log_level", "debug", False),
+    ],
+)
+def test_configmap_entries_named_like_passwords_are_masked(
+    key: str, value: str, masked: bool
+) -> None:
+    """A ConfigMap key holding `password` anywhere hides its value, unless the value is a
+    setting (a number, a boolean) or points at the secret (a path, a reference)."""
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{{key}: '{value}'}}\n"
+    (change,) = manifests(text).changes
+    assert isinstance(change.after, dict)
+    assert (change.after["data"][key] == "(sensitive)") is masked
+    assert (f"data.{key}" in change.sensitive_paths) is masked
 
 
 BAD = [

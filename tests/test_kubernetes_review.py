@@ -23,7 +23,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"
 MANIFESTS = corpus_files("kubernetes", "*.yaml", "*.yml")
 CATALOG = ResourceCatalog.load_default()
 K = "scope.kubernetes."
-HOST = {K + "pod-host-namespace", K + "pod-host-path"}
+PSS = K + "pss.baseline."
+HOST = {PSS + "host-namespaces", PSS + "host-path"}
 NETPOL_DENY_ALL = {
     K + "netpol-selects-all",
     K + "netpol-denies-all-ingress",
@@ -43,22 +44,44 @@ EXPECTED: dict[str, set[str]] = {
     "prometheus-operator__kube-prometheus__operator-clusterrole.yaml": {
         K + "rbac-wildcard",
         K + "rbac-secrets-access",
+        K + "rbac-finalizers",
     },
     "kubernetes__ingress-nginx__cloud-deploy.yaml": {
         K + "rbac-secrets-access",
+        K + "service-load-balancer",
         "blast-radius.rollout-all-at-once",
     },
     "kyverno__policies__netpol-empty-podselector.yaml": NETPOL_DENY_ALL,
     "GoogleCloudPlatform__microservices-demo__netpol-deny-all.yaml": NETPOL_DENY_ALL,
-    "controlplaneio__kubesec__privileged-daemonset.yml": {K + "pod-privileged", *HOST},
-    "controlplaneio__kubesec__multi-doc.yml": HOST,
-    "prometheus-operator__kube-prometheus__node-exporter-daemonset.yaml": HOST,
-    "controlplaneio__kubesec__docker-socket-daemonset.yml": {K + "pod-host-path"},
+    "GoogleCloudPlatform__microservices-demo__online-boutique-release.yaml": {
+        K + "service-load-balancer"
+    },
+    "kubernetes__examples__guestbook-all-in-one.yaml": {K + "service-node-port"},
+    # the env value ACCESS_KEY is a credential in plain text
+    "controlplaneio__kubesec__privileged-daemonset.yml": {
+        PSS + "privileged",
+        K + "plaintext-credential",
+        *HOST,
+    },
+    # fluentd runs in kube-system, which is exempt, but not for an AI agent
+    "controlplaneio__kubesec__multi-doc.yml": {*HOST, K + "pss.exempt"},
+    "prometheus-operator__kube-prometheus__node-exporter-daemonset.yaml": {
+        *HOST,
+        PSS + "capabilities",
+        PSS + "host-ports",
+    },
+    "controlplaneio__kubesec__docker-socket-daemonset.yml": {PSS + "host-path"},
     "kubernetes__examples__minio-pvc.yaml": {"reversibility.costly"},
-    "kubernetes__examples__cassandra-statefulset.yaml": {"reversibility.costly"},
+    # Cassandra adds IPC_LOCK, which is not among the baseline's capabilities
+    "kubernetes__examples__cassandra-statefulset.yaml": {
+        "reversibility.costly",
+        PSS + "capabilities",
+    },
     "kubernetes__examples__cockroachdb-statefulset.yaml": {"reversibility.costly"},
 }
+# Restricted-only findings are left out: nearly every real workload has a few (test_pod_security).
 WATCHED = ("scope.kubernetes.", "reversibility.", "blast-radius.rollout")
+UNWATCHED = "scope.kubernetes.pss.restricted."
 
 
 def _review(path: Path, tmp_path: Path, source: Source, *, delete: bool = False) -> object:
@@ -79,14 +102,19 @@ def _review(path: Path, tmp_path: Path, source: Source, *, delete: bool = False)
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=[p.name for p in MANIFESTS])
 def test_corpus_manifest_is_reviewed_with_its_findings(manifest: Path, tmp_path: Path) -> None:
     """Every real manifest is reviewed without error, never approved in production for an AI
-    agent, and shows exactly the RBAC, network-policy, pod, storage and rollout findings its
-    SOURCES.md flags call for."""
+    agent, and shows exactly the RBAC, network-policy, exposure, baseline Pod Security, storage
+    and rollout findings its SOURCES.md flags (and a careful reading) call for."""
     result = _review(manifest, tmp_path, Source.AI_AGENT)
     decision = result.decision  # type: ignore[attr-defined]
     assert all(v.error is None for v in decision.verdicts), [v.error for v in decision.verdicts]
     assert decision.outcome != "approve"
     assert decision.risk_tier in ("high", "critical")
-    rules = {f.rule for v in decision.verdicts for f in v.findings if f.rule.startswith(WATCHED)}
+    rules = {
+        f.rule
+        for v in decision.verdicts
+        for f in v.findings
+        if f.rule.startswith(WATCHED) and not f.rule.startswith(UNWATCHED)
+    }
     assert rules == EXPECTED.get(manifest.name, set())
 
 
@@ -115,7 +143,7 @@ def test_corpus_findings_name_the_bad_objects_only(corpus_dir: Path) -> None:
         "ClusterRoleBinding/badcrb01",
         "ClusterRoleBinding/badcrb02",
     }
-    assert named("controlplaneio__kubesec__multi-doc.yml", "pod-host-path") == {
+    assert named("controlplaneio__kubesec__multi-doc.yml", "pss.baseline.host-path") == {
         "kube-system/DaemonSet/fluentd"
     }
 
@@ -129,8 +157,8 @@ def _load(path: Path, *, delete: bool = False, source: Source = Source.AI_AGENT)
     )
 
 
-def test_docker_socket_mount_is_named_in_the_evidence() -> None:
-    """A hostPath to the container runtime's socket is called out: it is root on the node."""
+def test_docker_socket_mount_is_an_escape_named_in_the_evidence() -> None:
+    """A hostPath to the container runtime's socket is root on the node: critical, named."""
     text = b"""
 apiVersion: apps/v1
 kind: DaemonSet
@@ -144,14 +172,14 @@ spec:
     proposal = load_proposal(text, "d.yaml", Submission(source=Source.HUMAN, actor="t"))
     verdict = scope.assess(proposal, CATALOG, scope.ScopeReviewer.load_default_settings())
     by_rule = {f.rule: f for f in verdict.findings}
-    host = by_rule[K + "pod-host-path"].evidence["details"]
-    assert host == {
-        "default/DaemonSet/agent": {
-            "paths": ["/var/run/docker.sock"],
-            "container_runtime_socket": ["/var/run/docker.sock"],
-        }
+    host = by_rule[PSS + "host-path"]
+    assert host.evidence["details"] == {
+        "default/DaemonSet/agent": [
+            {"detail": "volume s mounts the node's /var/run/docker.sock", "line": 8}
+        ]
     }
-    assert by_rule[K + "pod-privileged"].severity == "critical"
+    assert host.severity == "critical"
+    assert by_rule[PSS + "capabilities"].severity == "critical"  # SYS_ADMIN
     assert verdict.stance == "concern"
 
 

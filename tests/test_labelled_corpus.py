@@ -23,21 +23,14 @@ from tests.conftest import corpus_root
 
 ENVIRONMENTS = ("staging", "production")
 
-# Files the reviewers do not yet judge as labelled, by the issue that owns the rule class.
-# Strict xfail: fixing one fails the run until its line is removed here.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    # issue 12: Pod Security Standards, RBAC subresources
-    ("kubernetes/kyv__disallow-proc-mount__pod-bad.yaml", "staging"): "procMount",
-    ("kubernetes/kyv__disallow-proc-mount__podcontroller-bad.yaml", "staging"): "procMount",
-    ("kubernetes/kyv__prevent-cr8escape__podcontroller-bad.yaml", "staging"): "sysctls",
-    ("kubernetes/kyv__prevent-cr8escape__pods-bad.yaml", "staging"): "sysctls",
-    ("kubernetes/kyv__restrict-binding-clusteradmin__rb-bad.yaml", "staging"): "RoleBinding",
-    ("kubernetes/kyv__restrict-clusterrole-nodesproxy__cr-bad.yaml", "staging"): "nodes/proxy",
-    ("kubernetes/kyv__restrict-sysctls__pod-bad.yaml", "staging"): "sysctls",
-    ("kubernetes/kyv__restrict-sysctls__podcontroller-bad.yaml", "staging"): "sysctls",
-    # hostPort: escalated before only through a false population share (10 of 10 Pods)
-    ("kubernetes/kyv__disallow-host-ports__pod-bad.yaml", "staging"): "hostPort",
-    ("kubernetes/kyv__disallow-host-ports__podcontroller-bad.yaml", "staging"): "hostPort",
+# Labels the reviewers disagree with on the file's own content, and why. Strict xfail: a
+# change that makes one pass fails the run until its line is removed here.
+DISPUTED: dict[tuple[str, str], str] = {
+    # kyverno's cr8escape policy checks only the values; the Pod Security baseline allows
+    # only its safe set of sysctl names, and `foo` and `bar` are not in it (the kubelet
+    # refuses them too), so a careful SRE escalates.
+    ("kubernetes/kyv__prevent-cr8escape__pods-good.yaml", "staging"): "unsafe sysctls",
+    ("kubernetes/kyv__prevent-cr8escape__podcontroller-good.yaml", "staging"): "unsafe sysctls",
 }
 
 
@@ -56,8 +49,8 @@ CASES = [
         row,
         env,
         id=f"{env}:{row['file']}",
-        marks=[pytest.mark.xfail(reason=KNOWN_GAPS[(row["file"], env)], strict=True)]
-        if (row["file"], env) in KNOWN_GAPS
+        marks=[pytest.mark.xfail(reason=DISPUTED[(row["file"], env)], strict=True)]
+        if (row["file"], env) in DISPUTED
         else [],
     )
     for row in ROWS

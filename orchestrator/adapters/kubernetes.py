@@ -6,8 +6,13 @@ The steps, in order:
 2. give each its identity: `<namespace>/<Kind>/<name>`, or `<Kind>/<name>` for
    cluster-scoped kinds; a namespaced object without a namespace is in `default`;
 3. read the relations the objects declare (`kubernetes_relations`);
-4. mask Secret data, secret-named environment values and credential-looking
-   strings, then build one ResourceChange per object.
+4. mask Secret data, secret-named environment values, ConfigMap entries
+   named like a password, and credential-looking strings, then build one
+   ResourceChange per object.
+
+YAML input gives each change its lines: the object's, and those of the
+fields the reviewers will point at (the Pod Security, RBAC and exposure
+analysers' paths, and the credentials masked in ConfigMaps and env values).
 
 A manifest is an apply: it creates each object or updates it, and which one
 depends on a cluster the manifest does not show. The change is read as an
@@ -28,6 +33,7 @@ from orchestrator.adapters.kubernetes_objects import (
     Placed,
     address,
     as_dict,
+    as_list,
     cluster_scoped_kinds,
 )
 from orchestrator.adapters.kubernetes_relations import manifest_relations
@@ -38,10 +44,15 @@ from orchestrator.adapters.masking import (
     collect_marked_strings,
     format_path,
 )
+from orchestrator.analysis.kubernetes import located_paths
+from orchestrator.analysis.pod_security_types import pod_of
 from orchestrator.errors import InputError
 from orchestrator.models import Action, Proposal, ResourceChange, canonical_environment
 
 _LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
+# A ConfigMap key holding one of these words anywhere holds a password (`db_password_plain`);
+# the masker's own rule, a word at the end of the key, covers tokens and keys.
+_PASSWORD_WORDS: Final = ("password", "passwd", "passphrase", "credential")
 # Written by the API server, never by an author: left out of what is reviewed.
 _SERVER_FIELDS: Final = ("managedFields", "resourceVersion", "uid", "generation", "selfLink")
 
@@ -56,7 +67,13 @@ def parse_manifests(
     options: AdapterOptions | None = None,
 ) -> Proposal:
     """Build the Proposal of applying (or, with options.delete, deleting) some manifests."""
-    raws = load_objects(text, origin, document)
+    keys = sensitive_keys or DEFAULT_SENSITIVE_KEYS
+    finder = Masker(keys)
+
+    def locate(body: dict[str, Any]) -> list[Path]:
+        return [*located_paths(body), *_credentials(body, finder)]
+
+    raws = load_objects(text, origin, document, locate=locate)
     scoped = cluster_scoped_kinds([r.body for r in raws])
     placed = [_place(raw, scoped, origin) for raw in raws]
     seen: dict[str, str] = {}
@@ -70,15 +87,12 @@ def parse_manifests(
         seen[obj.address] = raw.where
     relations = manifest_relations(placed, scoped)
 
-    masker = Masker(sensitive_keys or DEFAULT_SENSITIVE_KEYS)
     bodies = [_reviewed(obj.body) for obj in placed]
-    mirror = [_mirror(body, masker) for body in bodies]
+    mirror = [_mirror(body, finder) for body in bodies]
     secrets: set[str] = set()
     collect_marked_strings(bodies, mirror, secrets)
     paths: list[Path] = []
-    masked = Masker(sensitive_keys or DEFAULT_SENSITIVE_KEYS, secrets=secrets).mask_in_place(
-        bodies, mirror, paths=paths
-    )
+    masked = Masker(keys, secrets=secrets).mask_in_place(bodies, mirror, paths=paths)
     by_object: list[set[str]] = [set() for _ in placed]
     for path in paths:
         if path and isinstance(path[0], int):
@@ -97,8 +111,10 @@ def parse_manifests(
             after=None if delete else body,
             sensitive_paths=tuple(sorted(by_object[index])),
             namespace=obj.namespace,
+            location=raw.location,
+            field_lines=raw.lines,
         )
-        for index, (obj, body) in enumerate(zip(placed, masked, strict=True))
+        for index, (raw, obj, body) in enumerate(zip(raws, placed, masked, strict=True))
     )
     return Proposal(
         kind="kubernetes",
@@ -156,7 +172,7 @@ def _reviewed(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mirror(body: dict[str, Any], masker: Masker) -> dict[str, Any]:
-    """A sensitivity mirror: Secret data and secret-named env values are masked whole."""
+    """A sensitivity mirror: Secret data, secret-named env values and ConfigMap entries."""
     mirror: dict[str, Any] = {}
     if body.get("kind") == "Secret":
         mirror.update({"data": True, "stringData": True})
@@ -164,23 +180,72 @@ def _mirror(body: dict[str, Any], masker: Masker) -> dict[str, Any]:
         _mark(mirror, ("metadata", "annotations", _LAST_APPLIED))
     for path in _secret_env_values(body, (), masker):
         _mark(mirror, path)
+    for path in _configmap_passwords(body, masker):
+        _mark(mirror, path)
     return mirror
 
 
+def _credentials(body: dict[str, Any], masker: Masker) -> list[Path]:
+    """Where a credential sits in plain text outside a Secret (to learn its line)."""
+    found: list[Path] = []
+    pod = pod_of(body)
+    for container in pod.containers if pod is not None else ():
+        for index, entry in enumerate(as_list(container.body.get("env"))):
+            name = as_dict(entry).get("name")
+            if isinstance(name, str) and "value" in entry and masker.is_sensitive_key(name):
+                found.append((*container.path, "env", index, "value"))
+    if body.get("kind") == "ConfigMap":
+        found.extend(_configmap_passwords(body, masker))
+        data = as_dict(body.get("data"))
+        found.extend(
+            ("data", key)
+            for key, value in data.items()
+            if isinstance(value, str) and masker.scrub(value) is not value
+        )
+    return found
+
+
+def _configmap_passwords(body: dict[str, Any], masker: Masker) -> list[Path]:
+    """ConfigMap entries whose key names a secret, unless the value only points at one."""
+    if body.get("kind") != "ConfigMap":
+        return []
+    found: list[Path] = []
+    for field in ("data", "binaryData"):
+        for key, value in as_dict(body.get(field)).items():
+            if not isinstance(value, str) or not value.strip():
+                continue
+            named = masker.is_sensitive_key(key)
+            if not named and any(word in key.lower() for word in _PASSWORD_WORDS):
+                # a file path, an environment or template reference, a number: not the secret
+                named = not value.startswith(("/", "$", "{{")) and not _setting(value)
+            if named:
+                found.append((field, key))
+    return found
+
+
+def _setting(value: str) -> bool:
+    """A number or a boolean: a setting about a password (`password_min_length: 8`)."""
+    return value.strip().isdigit() or value.strip().lower() in ("true", "false")
+
+
 def _secret_env_values(node: object, path: Path, masker: Masker) -> list[Path]:
+    """Secret-named `env` values anywhere in an object (custom resources carry pods too)."""
     found: list[Path] = []
     if isinstance(node, dict):
         for key, child in node.items():
-            if key == "env" and isinstance(child, list):
+            kind = type(child)
+            if key == "env" and kind is list:
                 for index, entry in enumerate(child):
                     name = entry.get("name") if isinstance(entry, dict) else None
                     if isinstance(name, str) and "value" in entry and masker.is_sensitive_key(name):
                         found.append((*path, key, index, "value"))
-            elif isinstance(child, dict | list):
+            elif kind is dict or kind is list:
                 found.extend(_secret_env_values(child, (*path, key), masker))
     elif isinstance(node, list):
         for index, child in enumerate(node):
-            found.extend(_secret_env_values(child, (*path, index), masker))
+            kind = type(child)
+            if kind is dict or kind is list:  # a scalar holds no env
+                found.extend(_secret_env_values(child, (*path, index), masker))
     return found
 
 

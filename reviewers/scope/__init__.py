@@ -6,8 +6,9 @@ code, not a deploy, and has a floor of its own), a tier per resource
 category (account IAM, auth and billing are critical; IAM, RBAC, secrets,
 keys, network and DNS high; a diff's docs and tests low), stepped down
 outside production, what is inside the changes (the powers a manifest
-grants, the signals of a diff: `content`), and an ordered list of
-explicit rules that deny, require approval or warn.
+grants and what it exposes, the signals of a diff: `content`; the Pod
+Security Standards: `pod_security`), and an ordered list of explicit rules
+that deny, require approval or warn.
 
 Work is grouped by (type, action) before any rule runs: a 10,000-change plan
 holds a few dozen such groups, so rules and globs are evaluated a few dozen
@@ -38,6 +39,7 @@ from reviewers.scope.findings import (
     rule_finding,
     unclassified_finding,
 )
+from reviewers.scope.pod_security import pod_security_findings
 from reviewers.scope.rules import ScopeRule, ScopeSettings
 from reviewers.scope.sql import safe_additive
 from reviewers.shared import load_shipped, step_down
@@ -118,7 +120,10 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
             cat: t if tier_rank(t) <= tier_rank(cap) else cap for cat, t in category_tier.items()
         }
     fired = [r for r in rules if r.id in rule_hits]
+    pods = pod_security_findings(proposal, settings.pod_security)
     content = content_findings(proposal, settings, steps=steps, floor=floor)
+    objecting = objects(content) or pods.objects
+    content = sorted([*content, *pods.findings], key=lambda f: (-tier_rank(f.severity), f.rule))
     tier = max_tier(
         floor,
         *category_tier.values(),
@@ -143,7 +148,7 @@ def assess(proposal: Proposal, catalog: ResourceCatalog, settings: ScopeSettings
     stance: Stance = "approve"
     if any(r.effect == "deny" for r in fired):
         stance = "block"
-    elif fired or objects(content) or tier_rank(tier) >= tier_rank(RiskTier.HIGH):
+    elif fired or objecting or tier_rank(tier) >= tier_rank(RiskTier.HIGH):
         stance = "concern"
     classified = 1 - len(unclassified.addresses) / len(changes)
     return Verdict(

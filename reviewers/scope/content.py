@@ -1,10 +1,11 @@
 """Scope findings from what is inside the changes, not only their types.
 
-Kubernetes objects are read for the powers they grant (`kubernetes`);
-a diff's files carry the signals its adapter found (configs/diff-paths.yaml);
-a SQL migration's changes carry the hazards of its statements (`sql`);
-what a plan or a diff grants and exposes comes from the one IAM and exposure
-analyser (`access`, whose tiers apply in every environment).
+Kubernetes objects are read for the powers they grant and what they expose
+(`kubernetes`), with the file lines that show it; a diff's files carry the
+signals its adapter found (configs/diff-paths.yaml); a SQL migration's
+changes carry the hazards of its statements (`sql`); what a plan or a diff
+grants and exposes comes from the one IAM and exposure analyser (`access`,
+whose tiers apply in every environment).
 Each fact with a tier in `content_tiers` becomes one finding listing every
 change that shows it; facts without a tier only describe (they may still
 have raised a diff file's category). Tiers step down outside production like
@@ -19,7 +20,7 @@ from pydantic import JsonValue
 
 from orchestrator.models import Finding, Proposal, ResourceChange, RiskTier, tier_rank
 from reviewers.scope.access import access_findings
-from reviewers.scope.kubernetes import FACTS, kubernetes_facts
+from reviewers.scope.kubernetes import FACTS, kubernetes_facts, lines, sorted_locations
 from reviewers.scope.rules import ScopeSettings
 from reviewers.scope.sql import sql_findings
 from reviewers.shared import capped, step_down
@@ -39,12 +40,14 @@ def content_findings(
         return findings
     details: dict[str, dict[str, JsonValue]] = {}
     described: dict[str, str] = {}
+    written: dict[str, list[int]] = {}
     for change in proposal.effective_changes:
-        for fact, detail, description in _facts(proposal.kind, change):
+        for fact, detail, description, where in _facts(proposal.kind, change):
             if fact not in settings.content_tiers:
                 continue
             details.setdefault(fact, {})[change.address] = detail
             described.setdefault(fact, description)
+            written.setdefault(fact, []).extend(where)
     for fact, found in details.items():
         tier = step_down(settings.content_tiers[fact], steps, floor)
         resources, total = capped(found)
@@ -61,6 +64,7 @@ def content_findings(
                 resources=resources,
                 evidence=evidence,
                 severity=tier,
+                locations=sorted_locations(written[fact]),
             )
         )
     findings.sort(key=lambda f: (-tier_rank(f.severity), f.rule))
@@ -76,10 +80,10 @@ def _noun(proposal: Proposal) -> str:
     return "file" if proposal.kind == "diff" else "object"
 
 
-def _facts(kind: str, change: ResourceChange) -> Iterator[tuple[str, JsonValue, str]]:
+def _facts(kind: str, change: ResourceChange) -> Iterator[tuple[str, JsonValue, str, list[int]]]:
     if kind == "kubernetes":
-        for fact, detail in kubernetes_facts(change):
-            yield f"kubernetes.{fact}", detail, FACTS[fact]
+        for fact, detail, paths in kubernetes_facts(change):
+            yield f"kubernetes.{fact}", detail, FACTS[fact], lines(change, paths)
         return
     summary = change.after
     if not isinstance(summary, dict):
@@ -88,4 +92,5 @@ def _facts(kind: str, change: ResourceChange) -> Iterator[tuple[str, JsonValue, 
     for signal in signals if isinstance(signals, list) else ():
         if isinstance(signal, dict) and isinstance(signal.get("id"), str):
             shown: JsonValue = {"count": signal.get("count"), "lines": signal.get("lines")}
-            yield f"diff.{signal['id']}", shown, str(signal.get("description") or signal["id"])
+            described = str(signal.get("description") or signal["id"])
+            yield f"diff.{signal['id']}", shown, described, []

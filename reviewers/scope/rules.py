@@ -22,6 +22,8 @@ from orchestrator.models import (
     RiskTier,
     Source,
 )
+from reviewers.scope.kubernetes import FACTS
+from reviewers.scope.pod_security import PodSecuritySettings
 from reviewers.scope.sql import SqlScope
 from reviewers.shared import type_matches
 
@@ -120,6 +122,7 @@ class ScopeSettings(Frozen):
     # What a change grants or exposes (orchestrator/analysis): one tier per kind, the
     # same in every environment (never stepped down).
     access_tiers: dict[AccessKind, RiskTier] = Field(default_factory=dict)
+    pod_security: PodSecuritySettings = PodSecuritySettings()
     non_production_step_down: int = Field(default=1, ge=0, le=3)
     rules: tuple[ScopeRule, ...] = ()
     # SQL migrations: the server version hazards are judged for, hazard tiers, safe additive tier.
@@ -133,6 +136,14 @@ class ScopeSettings(Frozen):
         for kind, floors in self.kind_environment_floor.items():
             if gaps := sorted(e.value for e in Environment if e not in floors):
                 raise ValueError(f"kind_environment_floor.{kind}: no tier for {gaps}")
+        unknown = sorted(
+            fact
+            for fact in self.content_tiers
+            if fact.startswith("kubernetes.") and fact.removeprefix("kubernetes.") not in FACTS
+        )
+        if unknown:
+            # a fact that is never found would silently judge nothing
+            raise ValueError(f"content_tiers: no such Kubernetes fact {unknown}")
         seen: set[str] = set()
         for rule in self.rules:
             if rule.id in seen:
