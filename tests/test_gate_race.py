@@ -29,6 +29,7 @@ from tests.gate_support import (
     make_proposal,
     record,
     run_sql,
+    wall,
 )
 
 RACERS = ("carol", "dave", "erin", "frank")
@@ -36,6 +37,7 @@ WORKER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
+    from orchestrator.clock import iso_micros, utc_now
     from orchestrator.store import Store
     from orchestrator.store.governance import Identities, Refused, approve
 
@@ -50,7 +52,10 @@ WORKER = textwrap.dedent(
     results = {}
     for ident in ids:
         try:
-            done = approve(store, ident, name=name, role="team-lead", identities=Identities())
+            done = approve(
+                store, ident, name=name, role="team-lead", identities=Identities(),
+                now=iso_micros(utc_now()),
+            )
             results[ident] = "completed" if done.completed else "signed"
         except Refused as refused:
             results[ident] = f"refused: {refused}"
@@ -83,6 +88,7 @@ def test_racing_approvers_for_the_last_role_make_one_final_decision(
                 name="bob",
                 role="senior-engineer",
                 identities=Identities(),
+                now=wall(),
             )
             ids.append(decision.decision_id)
 

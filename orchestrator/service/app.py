@@ -20,8 +20,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from orchestrator.errors import (
+    AmbiguousDecisionId,
     CommanderError,
+    DecisionNotFound,
     InputError,
+    Refused,
     ReviewRunError,
     StoreError,
     UsageError,
@@ -32,8 +35,6 @@ from orchestrator.service.deps import State, require
 from orchestrator.service.routes_gate import gate_router
 from orchestrator.service.routes_reviews import reviews_router
 from orchestrator.service.state import ServiceOptions, ServiceState
-from orchestrator.store.gate_common import Refused
-from orchestrator.store.store import AmbiguousDecisionId, DecisionNotFound
 
 log = logging.getLogger("commander.service")
 

@@ -2,33 +2,31 @@
 
 The policy, the dependency graph and the reviewers are loaded once at
 start-up (`prepare`), the store is opened once and its connection pool
-shared by every request. A submission is adapted, looked up by its
-submission key (idempotency, see store/reuse.py), and otherwise judged by
-`review_proposal` — the same function `commander review` runs.
+shared by every request. A submission is adapted and handed to
+`review_proposal` — the same gate session `commander review` runs — as an
+idempotent one (orchestrator/gate/idempotency.py). Every time the service
+records comes from its one clock.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from orchestrator.adapters.base import Submission
+from orchestrator.clock import Clock, iso_micros, utc_now
 from orchestrator.commands.gatectx import identities
 from orchestrator.executors import make_executor
-from orchestrator.gatekeeper import change_id_for
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.store import Store
 from orchestrator.store.chain import parse_utc
-from orchestrator.store.gate_common import iso, moment
 from orchestrator.store.governance import list_escalations
-from orchestrator.store.reuse import AlreadyDecided, SubmissionKey, claim, reusable_decision
 from orchestrator.store.tables import CHAIN_HEAD
 
 if TYPE_CHECKING:
@@ -72,13 +70,15 @@ class Submitted:
 class ServiceState:
     """The loaded policy, the open store, the tokens and the metrics."""
 
-    def __init__(self, options: ServiceOptions) -> None:
+    def __init__(self, options: ServiceOptions, *, clock: Clock = utc_now) -> None:
         self.options = options
+        self.clock = clock
         self.setup: ReviewSetup = prepare(options.settings)
         self.auth = Authenticator.from_file(options.tokens)
         self.identities: Identities = identities(self.setup.config)
         self.max_body_bytes = options.max_body_bytes or self.setup.config.commander.max_input_bytes
-        self.store = Store.open(options.settings.database_url)
+        settings = options.settings
+        self.store = Store.open(settings.database_url, chain_key=settings.chain_key)
         self.metrics = ServiceMetrics(self.pending_ages)
         # One executor for the service's life: Ray is joined once, before the port opens,
         # and what it puts in the object store is reused across reviews.
@@ -102,28 +102,24 @@ class ServiceState:
             submitter=submitter,
         )
         proposal = adapt(self.setup.config, request, body, meta.name)
-        key = SubmissionKey(
-            change_id=change_id_for(proposal, meta.change_id),
-            proposal_digest=proposal.digest(),
-            policy_version=self.setup.config.policy_version,
+        result = review_proposal(
+            self.setup,
+            self.store,
+            request,
+            proposal,
+            executor=self.executor,
+            idempotent=True,
+            clock=self.clock,
         )
-        with self.store.reading("look up an earlier submission") as conn:
-            earlier = reusable_decision(conn, key, moment(None))
-        if earlier is not None:
-            return self._replayed(earlier)
-        try:
-            result = review_proposal(
-                self.setup,
-                self.store,
-                request,
-                proposal,
-                reuse=partial(_claim_now, key=key),
-                executor=self.executor,
-            )
-        except AlreadyDecided as raced:
-            return self._replayed(raced.decision_id)
-        self.metrics.observe_decision(result.decision, time.perf_counter() - started)
-        return Submitted(result.decision, result.proposal, replayed=False)
+        if result.replayed:
+            self.metrics.replayed.inc()
+        else:
+            self.metrics.observe_decision(result.decision, time.perf_counter() - started)
+        return Submitted(result.decision, result.proposal, replayed=result.replayed)
+
+    def now(self) -> str:
+        """The service's clock, as the gate's operations take it."""
+        return iso_micros(self.clock())
 
     def find(self, ident: str) -> StoredDecision:
         """A recorded decision by id or unique prefix."""
@@ -136,15 +132,6 @@ class ServiceState:
 
     def pending_ages(self) -> list[float]:
         """Seconds each pending escalation has waited (for /metrics)."""
-        now = moment(None)
-        found = list_escalations(self.store, status="pending", now=iso(now))
+        now = self.clock()
+        found = list_escalations(self.store, status="pending", now=iso_micros(now))
         return [(now - parse_utc(e.created_at)).total_seconds() for e in found]
-
-    def _replayed(self, decision_id: str) -> Submitted:
-        stored = self.store.get(decision_id)
-        self.metrics.replayed.inc()
-        return Submitted(stored.decision, stored.proposal, replayed=True)
-
-
-def _claim_now(conn: Connection, *, key: SubmissionKey) -> None:
-    claim(conn, key, moment(None))

@@ -39,7 +39,9 @@ CHANGE_SUBMISSIONS = Table(
     Column("proposal_digest", DIGEST, nullable=False),
     Column("submitter", NAME),
     Column("created_at", DateTime, nullable=False),
-    Index("ix_change_submissions_change", "change_id", "created_at"),
+    # The seq of its change.submitted event: the latest submission is the last recorded.
+    Column("chain_seq", Integer, nullable=False, unique=True),
+    Index("ix_change_submissions_change", "change_id", "chain_seq"),
 )
 
 # An escalated decision waiting for (or done with) human sign-off.
