@@ -381,6 +381,7 @@ class _Walker:
                 raise Disagreement(seq, ref, "proposals columns do not match the proposal JSON")
             raw = row["raw_zlib"]
             actual = None if raw is None else hashlib.sha256(raw).hexdigest()
+            self._check_raw(link, digest, actual)
             if row["raw_sha256"] != actual:
                 raise Disagreement(
                     seq,
@@ -391,19 +392,24 @@ class _Walker:
                     column="raw_sha256",
                 )
             self.proposals_ok[digest] = actual
+        else:
+            self._check_raw(link, digest, self.proposals_ok[digest])
+        return doc
+
+    def _check_raw(self, link: RowMapping, digest: str, actual: str | None) -> None:
+        """The raw input must be the one its link vouches for (the upgrade's event, if older)."""
         payload = link["payload"]
         if payload is None:
-            self.legacy_raw[digest] = self.proposals_ok[digest]
-        elif payload["raw"] != self.proposals_ok[digest]:
+            self.legacy_raw[digest] = actual
+        elif payload["raw"] != actual:
             raise Disagreement(
-                seq,
-                ref,
+                link["seq"],
+                link["ref_id"],
                 "proposal's raw input does not match the digest its decision's link holds",
                 table="proposals",
                 row=digest,
                 column="raw_zlib",
             )
-        return doc
 
     def _load(self, ids: Sequence[str]) -> _Batch:
         batch = _Batch()
