@@ -31,6 +31,7 @@ from orchestrator.errors import (
     UserError,
 )
 from orchestrator.service.auth import Permission
+from orchestrator.service.checkpoints import audit_router
 from orchestrator.service.deps import State, require
 from orchestrator.service.routes_gate import gate_router
 from orchestrator.service.routes_reviews import reviews_router
@@ -71,6 +72,7 @@ def build_app() -> FastAPI:
     )
     app.include_router(reviews_router)
     app.include_router(gate_router)
+    app.include_router(audit_router)
     _add_probes(app)
     _add_error_boundary(app)
     _add_request_metrics(app)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,10 @@ from orchestrator.store.governance import list_escalations
 from orchestrator.store.tables import CHAIN_HEAD
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from orchestrator.models import Decision, Proposal
+    from orchestrator.service.checkpoints import CheckpointSchedule
     from orchestrator.settings import Settings
     from orchestrator.store.governance import Identities
     from orchestrator.store.store import StoredDecision
@@ -45,6 +49,10 @@ class ServiceOptions:
     executor: str = "local"
     # The largest body accepted; None: the policy's max_input_bytes.
     max_body_bytes: int | None = None
+    # Signs checkpoints (service/checkpoints.py); with a folder and a period, on a schedule too.
+    checkpoint_key: Ed25519PrivateKey | None = None
+    checkpoint_dir: Path | None = None
+    checkpoint_every: timedelta | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,10 +91,27 @@ class ServiceState:
         # One executor for the service's life: Ray is joined once, before the port opens,
         # and what it puts in the object store is reused across reviews.
         self.executor = make_executor(options.executor, options.settings.ray_address)
+        self.checkpoints = self._schedule(options)
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Stop writing checkpoints; release the store's connections."""
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         self.store.close()
+
+    def _schedule(self, options: ServiceOptions) -> CheckpointSchedule | None:
+        key, folder, every = (
+            options.checkpoint_key,
+            options.checkpoint_dir,
+            options.checkpoint_every,
+        )
+        if key is None or folder is None or every is None:
+            return None
+        from orchestrator.service.checkpoints import CheckpointSchedule  # noqa: PLC0415
+
+        schedule = CheckpointSchedule(self.store, key, folder, every, self.clock)
+        schedule.start()
+        return schedule
 
     def submit(self, body: bytes, meta: Meta, submitter: str) -> Submitted:
         """Judge a submission, or hand back the decision already made for it."""
