@@ -9,6 +9,7 @@ incident links, and the migration that fills the projections of older stores.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from orchestrator.store.audit_verify import verify_audit
 from orchestrator.store.incidents import link_incident
 from tests.audit_factories import count, db_url, ident, make, record, run_sql, seq_of, store
 from tests.legacy_store import LegacyWriter, at_revision
+
+REPO = Path(__file__).resolve().parents[1]
 
 __all__ = ["db_url", "store"]
 
@@ -162,3 +165,27 @@ def test_upgrade_fills_the_projections_of_decisions_recorded_before_it(db_url: s
     assert report.ok, report.message
     assert [d.decision_id for d in found] == [ids[3]]
     assert ident("verify-3") == ids[3]
+
+
+def test_an_escalation_approved_with_sql_is_caught_by_verify_and_by_trailer(
+    run_cli: Any, cli_env: dict[str, str]
+) -> None:
+    """The issue's attack: one UPDATE no longer passes verify, and `trailer` will not vouch."""
+    plan = REPO / "examples" / "iam-boundary" / "plan.json"
+    reviewed = run_cli("review", str(plan), "--actor", "refactor-bot", "--output", "json")
+    assert reviewed.code == 3, reviewed.stderr
+    ident = json.loads(reviewed.stdout)["decision_id"]
+    url = cli_env["COMMANDER_DATABASE_URL"]
+    run_sql(
+        url, "UPDATE escalations SET status = 'approved-by-humans' WHERE decision_id = :i", i=ident
+    )
+
+    verify = run_cli("audit", "verify", "--output", "json")
+    trailer = run_cli("trailer", ident)
+
+    report = json.loads(verify.stdout)
+    assert verify.code == 1
+    assert (report["table"], report["row"], report["column"]) == ("escalations", ident, "status")
+    assert trailer.code == 1
+    assert "approved-by-humans" not in trailer.stdout
+    assert f"escalation {ident} does not match the audit chain" in trailer.stderr

@@ -162,3 +162,20 @@ def test_the_gate_works_on_adopted_rows(legacy_url: str) -> None:
         assert esc.status == "approved-by-humans"
         report = store.verify_chain()
     assert report.ok, report.message
+
+
+def test_trailers_vouch_for_adopted_escalations_and_refuse_edited_ones(legacy_url: str) -> None:
+    """Signed before the upgrade: vouched for by the upgrade's event; edited after: refused."""
+    from orchestrator.errors import StoreError
+    from orchestrator.store.vouch import vouched_escalation
+
+    signed = make("old-signed")[1].decision_id
+    with Store.open(legacy_url) as store:
+        assert vouched_escalation(store, signed, now=LATER).status == "approved-by-humans"
+    run_sql(
+        legacy_url,
+        "UPDATE escalation_approvals SET name = 'mallory' WHERE decision_id = :i",
+        i=signed,
+    )
+    with Store.open(legacy_url) as store, pytest.raises(StoreError, match="does not match"):
+        vouched_escalation(store, signed, now=LATER)

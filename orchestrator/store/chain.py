@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
@@ -95,6 +96,11 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _string(text: str) -> str:
+    """One JSON string, exactly as `canonical` (json.dumps, ensure_ascii=False) writes it."""
+    return encode_basestring(text)
+
+
 def sha256_hex(text: str) -> str:
     """Hex sha256 of UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -106,15 +112,23 @@ def proposal_digest(doc: dict[str, Any]) -> str:
 
 
 def entry_hash(seq: int, kind: str, ref_id: str | None, payload_digest: str, prev: str) -> str:
-    """The hash of one chain row."""
-    link = {"seq": seq, "kind": kind, "ref_id": ref_id, "payload_digest": payload_digest}
-    return sha256_hex(canonical(link | {"prev_hash": prev}))
+    """The hash of one chain row: sha256 of canonical({seq, kind, ref_id, payload_digest, prev}).
+
+    The canonical text is written out, keys in sorted order, rather than
+    json.dumps'd: verify computes one per row (a test keeps the two equal).
+    """
+    ref = "null" if ref_id is None else _string(ref_id)
+    return sha256_hex(
+        f'{{"kind":{_string(kind)},"payload_digest":{_string(payload_digest)},'
+        f'"prev_hash":{_string(prev)},"ref_id":{ref},"seq":{int(seq)}}}'
+    )
 
 
 def event_digest(actor: str | None, created_at: datetime, payload: JsonValue) -> str:
-    """The payload digest of an audit event: who, when and what."""
+    """The payload digest of an audit event: sha256 of canonical({actor, created_at, payload})."""
+    who = "null" if actor is None else _string(actor)
     return sha256_hex(
-        canonical({"actor": actor, "created_at": iso_utc(created_at), "payload": payload})
+        f'{{"actor":{who},"created_at":"{iso_utc(created_at)}","payload":{canonical(payload)}}}'
     )
 
 

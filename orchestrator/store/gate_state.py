@@ -186,7 +186,9 @@ class GateState:
         for table in _CHECKED:
             expected = self.rows[table.name]
             seen: set[str] = set()
-            for stored in conn.execute(select(table)).mappings():
+            names = table.c.keys()
+            for values in conn.execute(select(table)).all():
+                stored = dict(zip(names, values, strict=True))
                 key = _key(table, stored)
                 seen.add(key)
                 found = _differs(table, key, stored, expected.get(key))
@@ -222,8 +224,9 @@ def _differs(
             table=table.name,
             row=key,
         )
-    for column in table.columns:
-        name = column.name
+    if stored == expected.values:
+        return None
+    for name in table.c.keys():  # noqa: SIM118 - a ColumnCollection, not a dict
         have, want = stored[name], expected.values.get(name)
         if have != want:
             return Disagreement(

@@ -190,25 +190,7 @@ class Store:
             taken = select(DECISIONS.c.decision_id).where(DECISIONS.c.decision_id == ident)
             if conn.execute(taken).first() is not None:
                 raise StoreError(f"decision {ident} is already recorded; the store is append-only")
-            raw_sha = rows.proposal["raw_sha256"]
-            # The same content submitted twice is one proposal judged twice: its first raw stays.
-            if not conn.execute(_insert_new(conn, PROPOSALS), rows.proposal).rowcount:
-                raw_sha = conn.execute(
-                    select(PROPOSALS.c.raw_sha256).where(PROPOSALS.c.digest == rows.digest_of)
-                ).scalar_one()
-            conn.execute(insert(DECISIONS), rows.decision)
-            for table, projected in rows.projections:
-                if projected:
-                    conn.execute(insert(table), projected)
-            chain.append(
-                conn,
-                kind=chain.DECISION_KIND,
-                ref_id=ident,
-                actor=proposal.actor,
-                payload={"raw": raw_sha},
-                payload_digest=chain.decision_digest(rows.decision_sha, raw_sha),
-                created_at=rows.decision["created_at"],
-            )
+            write_decision(conn, rows, proposal.actor)
             if within is not None:
                 within(conn)
 
@@ -420,6 +402,29 @@ class _Rows:
             ),
             decision_sha=chain.sha256_hex(decision_json),
         )
+
+
+def write_decision(conn: Connection, rows: _Rows, actor: str) -> ChainEntry:
+    """Write one decision's rows and chain it, in the caller's write transaction."""
+    raw_sha = rows.proposal["raw_sha256"]
+    # The same content submitted twice is one proposal judged twice: its first raw stays.
+    if not conn.execute(_insert_new(conn, PROPOSALS), rows.proposal).rowcount:
+        raw_sha = conn.execute(
+            select(PROPOSALS.c.raw_sha256).where(PROPOSALS.c.digest == rows.digest_of)
+        ).scalar_one()
+    conn.execute(insert(DECISIONS), rows.decision)
+    for table, projected in rows.projections:
+        if projected:
+            conn.execute(insert(table), projected)
+    return chain.append(
+        conn,
+        kind=chain.DECISION_KIND,
+        ref_id=rows.decision["decision_id"],
+        actor=actor,
+        payload={"raw": raw_sha},
+        payload_digest=chain.decision_digest(rows.decision_sha, raw_sha),
+        created_at=rows.decision["created_at"],
+    )
 
 
 def _insert_new(conn: Connection, table: Table) -> Insert:

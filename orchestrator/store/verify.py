@@ -59,7 +59,7 @@ from orchestrator.store.tables_audit import (
     decision_service_rows,
 )
 
-_BATCH = 500
+_BATCH = 1000
 Derive = Callable[[Decision, dict[str, Any]], list[dict[str, Any]]]
 # Each projection with how it derives from the decision (and its proposal's document),
 # and the word its problem uses for the record it must match.
@@ -425,7 +425,8 @@ class _Walker:
         for row in self._rows(select(*columns).where(PROPOSALS.c.digest.in_(known))):
             batch.proposals[row["digest"]] = row
         for table, _, _ in _PROJECTIONS:
-            for stored in self.conn.execute(select(table).where(table.c.decision_id.in_(ids))):
+            query = select(table).where(table.c.decision_id.in_(ids))
+            for stored in self.conn.execute(query).all():
                 batch.projections.setdefault((table.name, stored.decision_id), []).append(
                     tuple(stored)
                 )
