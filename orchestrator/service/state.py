@@ -100,12 +100,9 @@ class ServiceState:
         self.store.close()
 
     def _schedule(self, options: ServiceOptions) -> CheckpointSchedule | None:
-        key, folder, every = (
-            options.checkpoint_key,
-            options.checkpoint_dir,
-            options.checkpoint_every,
-        )
-        if key is None or folder is None or every is None:
+        key, every = options.checkpoint_key, options.checkpoint_every
+        folder = options.checkpoint_dir
+        if key is None or every is None or folder is None:
             return None
         from orchestrator.service.checkpoints import CheckpointSchedule  # noqa: PLC0415
 

@@ -101,18 +101,17 @@ def _key(table: Table, values: Mapping[Any, Any]) -> str:
 
 def to_json_row(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     """A stored row as JSON data (times as ISO 8601 with a Z), for a gate.adopted event."""
-    return {
-        c.name: iso_utc(row[c.name])
-        if isinstance(c.type, DateTime) and row[c.name] is not None
-        else row[c.name]
-        for c in table.columns
-    }
+    return _times(table, row, iso_utc)
 
 
 def from_json_row(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     """The inverse of `to_json_row`."""
+    return _times(table, row, parse_utc)
+
+
+def _times(table: Table, row: Mapping[Any, Any], convert: Callable[[Any], Any]) -> dict[str, Any]:
     return {
-        c.name: parse_utc(row[c.name])
+        c.name: convert(row[c.name])
         if isinstance(c.type, DateTime) and row[c.name] is not None
         else row[c.name]
         for c in table.columns

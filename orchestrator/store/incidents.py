@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping, case, func, insert, select
 
+from orchestrator.clock import utc_now
 from orchestrator.errors import DecisionNotFound, UsageError
 from orchestrator.models import Frozen
 from orchestrator.store import chain
@@ -84,7 +85,7 @@ def link_incident(
             f"incident id must be one line of 1 to {MAX_INCIDENT_ID} characters, "
             f"not {incident_id!r}"
         )
-    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    moment = utc_now() if now is None else now.astimezone(UTC).replace(tzinfo=None)
     with store.writing(f"link incident {incident_id}") as conn:
         known = select(DECISIONS.c.decision_id).where(DECISIONS.c.decision_id == decision_id)
         if conn.execute(known).first() is None:

@@ -14,7 +14,6 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
@@ -22,6 +21,7 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from orchestrator.clock import utc_now
 from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound, StoreError, UsageError
 from orchestrator.models import Decision, Proposal
 from orchestrator.reviewer import HistoryEntry
@@ -288,8 +288,8 @@ class Store:
         """Chain an audit event (freeze, thaw, approval, …) with its payload."""
         if kind == chain.DECISION_KIND or not _EVENT_KIND.fullmatch(kind):
             raise ValueError(f"event kind {kind!r} must be a lower-case name other than 'decision'")
-        # The store's own clock: events, unlike decisions, arrive without a time.
-        created_at = datetime.now(UTC).replace(tzinfo=None)
+        # Events, unlike decisions, arrive without a time: the one clock's.
+        created_at = utc_now()
         try:
             digest = chain.event_digest(actor, created_at, payload)
         except (TypeError, ValueError) as exc:

@@ -5,7 +5,8 @@
     finding_resources    audit_chain (one row per decision or event) ── chain_head
 
 The decision JSON is the record; the other decision columns and tables are
-projections of it for queries, and `verify_chain` checks that they still agree.
+projections of it for queries, and `verify_chain` (verify.py) checks that they
+still agree. A decision's chain link also covers its proposal's raw input.
 Migrations create these tables (migrations/versions); a test keeps the two in step.
 
 Core `Table`s rather than ORM classes: the store reads and writes rows, never

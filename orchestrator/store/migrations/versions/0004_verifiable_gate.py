@@ -19,12 +19,11 @@ verify` checks those rows from this event on.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 from alembic import op
 
-from orchestrator.store import chain
+from orchestrator.clock import utc_now
+from orchestrator.store.gate_common import chain_event
 from orchestrator.store.gate_state import ADOPTED_EVENT, adoption_payload
 
 revision: str = "0004"
@@ -81,16 +80,7 @@ def _adopt(conn: sa.Connection) -> None:
     if not head:
         return
     payload = adoption_payload(conn)
-    at = datetime.now(UTC).replace(tzinfo=None)
-    chain.append(
-        conn,
-        kind=ADOPTED_EVENT,
-        ref_id=None,
-        actor=None,
-        payload=payload,
-        payload_digest=chain.event_digest(None, at, payload),
-        created_at=at,
-    )
+    chain_event(conn, ADOPTED_EVENT, ref_id=None, actor=None, payload=payload, at=utc_now())
 
 
 def downgrade() -> None:
