@@ -15,9 +15,11 @@ in chain order gives every row each table should hold:
                               before revision 0004 was upgraded (events before
                               it only fed those rows, so they are not replayed)
 
-`GateState.compare` then reads each table once and names the row that
-disagrees first in chain order (a row no event wrote comes last), with its
-table, key and column.
+Rows no later event changes (submissions, budget use, signatures,
+incidents) are compared as each batch of the walk ends (`flush`), and only
+their keys are kept; `compare` then reads the other tables whole, and every
+table's keys, and names the row that disagrees first in chain order (a row
+no event wrote comes last), with its table, key and column.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ GATE_TABLES: tuple[Table, ...] = (
     ELEVATIONS,
 )
 _CHECKED: tuple[Table, ...] = (*GATE_TABLES, INCIDENTS)
+# Written once, never changed by a later event: checked batch by batch, then forgotten.
+_SEALED: tuple[Table, ...] = (CHANGE_SUBMISSIONS, BUDGET_USAGE, ESCALATION_APPROVALS, INCIDENTS)
+_ORDER = {table.name: i for i, table in enumerate(_CHECKED)}
+_IN_LIST = 1000
 _LAST = 1 << 62  # where a row that no event wrote sorts: after every seq
 
 
@@ -141,6 +147,9 @@ class GateState:
     adopted_seq: int | None = None
     last_decision: LinkedDecision | None = None
     rows: dict[str, dict[str, _Row]] = field(default_factory=lambda: {t.name: {} for t in _CHECKED})
+    # The keys of the sealed rows already compared.
+    sealed: dict[str, set[str]] = field(default_factory=lambda: {t.name: set() for t in _SEALED})
+    first: Disagreement | None = None
 
     def decision(self, linked: LinkedDecision) -> None:
         """A decision link: the next change.submitted event must be about it."""
@@ -179,47 +188,87 @@ class GateState:
         found.seq, found.ref = event.seq, event.ref
         return found
 
+    def flush(self, conn: Connection) -> None:
+        """Compare the sealed rows written since the last flush; keep only their keys."""
+        for table in _SEALED:
+            written = self.rows[table.name]
+            if not written:
+                continue
+            ids = sorted({str(row.values["decision_id"]) for row in written.values()})
+            stored: dict[str, dict[str, Any]] = {}
+            for start in range(0, len(ids), _IN_LIST):
+                chunk = ids[start : start + _IN_LIST]
+                stored |= _stored(conn, table, table.c.decision_id.in_(chunk))
+            for key, row in written.items():
+                self._note(_differs(table, key, stored.get(key), row))
+            self.sealed[table.name].update(written)
+            written.clear()
+
     def compare(self, conn: Connection) -> None:
         """Raise the stored row that disagrees with the replayed one first in chain order."""
-        first: Disagreement | None = None
+        self.flush(conn)
         for table in _CHECKED:
+            if table in _SEALED:
+                known = self.sealed[table.name]
+                keys = conn.execute(select(*table.primary_key.columns)).all()
+                for key in ("/".join(str(v) for v in values) for values in keys):
+                    if key not in known:
+                        self._note(_differs(table, key, {}, None))
+                continue
             expected = self.rows[table.name]
-            seen: set[str] = set()
+            unseen = set(expected)
             names = table.c.keys()
-            for values in conn.execute(select(table)).all():
+            # Streamed: a table of 100,000s of escalations is never held twice.
+            for values in conn.execute(select(table).execution_options(yield_per=2000)):
                 stored = dict(zip(names, values, strict=True))
                 key = _key(table, stored)
-                seen.add(key)
-                found = _differs(table, key, stored, expected.get(key))
-                if found is not None and _rank(found) < _rank(first):
-                    first = found
-            for key, row in expected.items():
-                if key not in seen and row.seq < _rank(first):
-                    first = Disagreement(
-                        row.seq,
-                        row.ref,
-                        f"{table.name} row {key} is missing (the chain wrote it at seq {row.seq})",
-                        table=table.name,
-                        row=key,
-                    )
-        if first is not None:
-            raise first
+                unseen.discard(key)
+                self._note(_differs(table, key, stored, expected.get(key)))
+            for key in unseen:
+                self._note(_differs(table, key, None, expected[key]))
+        if self.first is not None:
+            raise self.first
+
+    def _note(self, found: Disagreement | None) -> None:
+        if found is not None and _rank(found) < _rank(self.first):
+            self.first = found
 
 
-def _rank(found: Disagreement | None) -> int:
+def _stored(conn: Connection, table: Table, where: Any) -> dict[str, dict[str, Any]]:
+    """Stored rows of `table` (matching `where`) by key."""
+    query = select(table) if where is None else select(table).where(where)
+    names = table.c.keys()
+    rows = (dict(zip(names, values, strict=True)) for values in conn.execute(query).all())
+    return {_key(table, row): row for row in rows}
+
+
+def _rank(found: Disagreement | None) -> tuple[int, int]:
+    """Chain order; at one seq, the order of _CHECKED (an escalation before its signatures)."""
     if found is None:
-        return _LAST + 1
-    return _LAST if found.seq is None else found.seq
+        return (_LAST + 1, 0)
+    seq = _LAST if found.seq is None else found.seq
+    return (seq, _ORDER.get(found.table or "", len(_ORDER)))
 
 
 def _differs(
-    table: Table, key: str, stored: Mapping[Any, Any], expected: _Row | None
+    table: Table, key: str, stored: Mapping[Any, Any] | None, expected: _Row | None
 ) -> Disagreement | None:
+    """How a stored row (None: missing) differs from the replayed one (None: no event wrote it)."""
     if expected is None:
+        if stored is None:
+            return None
         return Disagreement(
             None,
             None,
             f"{table.name} row {key} is not in the chain (no event wrote it)",
+            table=table.name,
+            row=key,
+        )
+    if stored is None:
+        return Disagreement(
+            expected.seq,
+            expected.ref,
+            f"{table.name} row {key} is missing (the chain wrote it at seq {expected.seq})",
             table=table.name,
             row=key,
         )

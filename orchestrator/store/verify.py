@@ -23,6 +23,7 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from pydantic import ValidationError
@@ -71,7 +72,8 @@ _PROJECTIONS: tuple[tuple[Table, Derive, str], ...] = (
     (DECISION_SERVICES, lambda d, _: decision_service_rows(d), "record"),
     (DECISION_DISSENTERS, lambda d, _: decision_dissenter_rows(d), "record"),
 )
-_COLUMNS = {table.name: tuple(table.c.keys()) for table, _, _ in _PROJECTIONS}
+# A derived row (a dict) as the tuple a stored row reads as: every column, in table order.
+_AS_STORED = {table.name: itemgetter(*table.c.keys()) for table, _, _ in _PROJECTIONS}
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class _Walker:
                     self._check_event(row)
                 prev, seq = row["hash"], seq + 1
                 self.checked += 1
+            self.gate.flush(self.conn)
         if seq - 1 != head_seq or prev != head_hash:
             raise Disagreement(
                 seq, None, f"chain ends at seq {seq - 1} but its head is seq {head_seq}"
@@ -301,9 +304,10 @@ class _Walker:
             raise Disagreement(seq, ref, f"proposal {row['proposal_digest'][:19]}… is missing")
         doc = self._proposal(link, proposal)
         for table, derive, record in _PROJECTIONS:
-            columns = _COLUMNS[table.name]
-            expected = sorted(tuple(r[c] for c in columns) for r in derive(decision, doc))
-            if sorted(batch.projections.get((table.name, ref), ())) != expected:
+            expected = list(map(_AS_STORED[table.name], derive(decision, doc)))
+            stored = batch.projections.get((table.name, ref), [])
+            # Rows usually come back in the order they were written; sorting is the fallback.
+            if stored != expected and sorted(stored) != sorted(expected):
                 raise Disagreement(
                     seq,
                     ref,
