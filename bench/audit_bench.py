@@ -26,22 +26,25 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from orchestrator.guards import change_figures
 from orchestrator.models import (
     BlastRadius,
     Decision,
     Finding,
     Proposal,
+    RequiredApproval,
     ResourceChange,
     RiskTier,
+    Source,
     Verdict,
 )
-from orchestrator.store import Store, chain
+from orchestrator.store import Store
 from orchestrator.store.audit import AuditFilter, query_decisions
 from orchestrator.store.audit_verify import verify_audit
 
-# Private on purpose: the bench writes exactly the rows Store.record writes, in bulk.
-from orchestrator.store.store import _insert_new, _Rows
-from orchestrator.store.tables import DECISIONS, PROPOSALS
+# Private on purpose: the bench writes exactly the rows a review writes, in bulk.
+from orchestrator.store.store import _Rows, write_decision
+from orchestrator.store.submissions import record_submission
 
 BUDGET_SECONDS = 1.0
 RESOURCES = 20_000
@@ -82,10 +85,12 @@ def make(i: int, rng: random.Random) -> tuple[Proposal, Decision]:
         for name in ("blast-radius", "contrarian", "reversibility", "scope")
     )
     services = tuple(sorted({f"svc{rng.randrange(SERVICES)}" for _ in range(3)}))
+    objected = any(v.stance != "approve" for v in verdicts)
     decision = Decision(
         decision_id=f"{i:08d}-bench",
         proposal_digest=proposal.digest(),
-        outcome="escalate" if any(v.stance != "approve" for v in verdicts) else "approve",
+        outcome="escalate" if objected else "approve",
+        required_approvals=(RequiredApproval(role="senior-engineer"),) if objected else (),
         risk_tier=RiskTier.MEDIUM,
         dissent=0.0,
         blast_radius=BlastRadius(changed_resources=len(changes), affected_services=services),
@@ -98,27 +103,28 @@ def make(i: int, rng: random.Random) -> tuple[Proposal, Decision]:
 
 
 def build(store: Store, n: int, batch: int = 1000) -> None:
-    """Record n decisions, `batch` to a transaction, chained like Store.record chains them."""
+    """Record n decisions, `batch` to a transaction, each with its gate side as a review has.
+
+    Every decision is a submission of a change of its own: an escalation
+    opens, or the approved change counts against its actor's budgets, with
+    its change.submitted event: what `audit verify` replays and cross-checks.
+    """
     rng = random.Random(6)
     started = time.perf_counter()
     for first in range(0, n, batch):
         items = [make(i, rng) for i in range(first, min(n, first + batch))]
         with store.writing("bench build") as conn:
             for proposal, decision in items:
-                rows = _Rows.of(proposal, decision)
-                conn.execute(_insert_new(conn, PROPOSALS), rows.proposal)
-                conn.execute(DECISIONS.insert(), rows.decision)
-                for table, projected in rows.projections:
-                    if projected:
-                        conn.execute(table.insert(), projected)
-                chain.append(
+                write_decision(conn, _Rows.of(proposal, decision), proposal.actor)
+                record_submission(
                     conn,
-                    kind=chain.DECISION_KIND,
-                    ref_id=decision.decision_id,
-                    actor=proposal.actor,
-                    payload=None,
-                    payload_digest=rows.digest,
-                    created_at=rows.decision["created_at"],
+                    proposal,
+                    decision,
+                    change_id=f"bench-change-{decision.decision_id}",
+                    submitter="ci",
+                    kind=Source.AI_AGENT,
+                    expiry=timedelta(hours=24),
+                    figures=change_figures(proposal, decision.blast_radius),
                 )
         done = first + len(items)
         if done % 10_000 == 0:

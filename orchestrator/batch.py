@@ -2,7 +2,10 @@
 
     list_inputs ─▶ prepare (policy, graph, reviewers: once) ─▶ the actor's facts (once)
         ─▶ judge each file: adapt, fan out ──── in this process, or as Ray tasks
-        ─▶ record each decision, one at a time, in file-name order
+        ─▶ settle each decision, one at a time, in file-name order
+
+The steps are those of the gate session (orchestrator/gate/session.py), with
+the facts read once for the whole folder.
 
 Each file is reviewed as `commander review FILE` would review it: its own
 proposal, decision and change id (actor:environment:file name). Two things
@@ -14,7 +17,7 @@ make the batch one repeatable act rather than N reviews racing each other:
   them, in whatever order. A frozen actor's files are adapted and recorded
   as the kill switch's rejections; they meet no reviewer.
 * The gate is applied at record time, file by file, in each decision's own
-  transaction (`decide_and_record`): a file's budgets count the files
+  transaction (`GateSession.settle`): a file's budgets count the files
   recorded before it, and a freeze placed while the batch runs rejects every
   file recorded after it.
 
@@ -26,7 +29,6 @@ travel to the cluster as bytes: no node needs the folder.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections import Counter
@@ -48,26 +50,19 @@ from orchestrator.errors import (
 )
 from orchestrator.executors import ray_missing
 from orchestrator.executors.local import LocalExecutor
-from orchestrator.fanout import fan_out
-from orchestrator.gatekeeper import Recording, change_id_for, decide_and_record
+from orchestrator.gate.session import ActorFacts, ChangeSubmission, GateSession, Panel, judge
 from orchestrator.gc_control import paused_gc
-from orchestrator.models import Decision, Outcome, Proposal, Source, Verdict
+from orchestrator.models import Decision, Outcome, Proposal, Verdict
 from orchestrator.render import MANY_FORMATS, Reviewed, render_many
-from orchestrator.review import ReviewRequest, ReviewSetup, adapt, new_decision_id, now_iso, prepare
+from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare
 
 if TYPE_CHECKING:
-    from orchestrator.agents import ActorProfile, AgentRegistry
-    from orchestrator.config import LoadedConfig
-    from orchestrator.guards import Freeze
-    from orchestrator.registry import LoadedReviewer
     from orchestrator.render.locations import Sources
-    from orchestrator.reviewer import HistoryEntry, ReviewContext
     from orchestrator.store import Store
 
 # The four kinds' usual file names. Not recursive: a sub-folder (a chart's
 # templates, a module's vendored files) is rarely a change of its own.
 INPUT_SUFFIXES: Final = (".json", ".yaml", ".yml", ".diff", ".patch", ".sql")
-HISTORY_LIMIT: Final = 100  # as many earlier decisions as `commander review` shows reviewers
 _OUTCOME_EXIT: Final[dict[Outcome, int]] = {
     "approve": EXIT_APPROVE,
     "escalate": EXIT_ESCALATE,
@@ -125,15 +120,14 @@ class Judged:
 class Judge:
     """Adapt one file and fan it out to the reviewers: the pure unit a batch maps over its files.
 
-    It holds only what every file shares (policy, reviewers, the context with
-    the actor's facts), so a cluster receives it once. Reviewers run
-    in-process wherever the judge runs, each under its own timeout.
+    It holds only what every file shares (the panel, the actor's facts), so a
+    cluster receives it once. Reviewers run in-process wherever the judge
+    runs, each under its own timeout.
     """
 
-    config: LoadedConfig
+    panel: Panel
+    facts: ActorFacts
     request: ReviewRequest
-    reviewers: tuple[LoadedReviewer, ...]
-    context: ReviewContext
 
     def __call__(self, item: FileInput) -> Judged:
         """The file's verdicts; never raises, a failure is the file's own."""
@@ -141,30 +135,13 @@ class Judge:
             return Judged(origin=item.origin, error=item.error)
         try:
             with paused_gc():
-                proposal = adapt(self.config, self.request, item.data, item.origin)
-                verdicts = asyncio.run(
-                    fan_out(
-                        proposal,
-                        self.reviewers,
-                        self.context,
-                        LocalExecutor(),
-                        self.config.commander.timeout_for,
-                    )
-                )
+                proposal = adapt(self.panel.config, self.request, item.data, item.origin)
+                verdicts = judge(self.panel, proposal, self.facts, LocalExecutor())
         except CommanderError as exc:
             return Judged(origin=item.origin, error=str(exc))
         except Exception as exc:  # fail closed: this file fails, the batch goes on
             return Judged(origin=item.origin, error=f"internal error: {type(exc).__name__}: {exc}")
         return Judged(origin=item.origin, proposal=proposal, verdicts=verdicts)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ActorFacts:
-    """The submitting actor as the batch starts: what every file is judged with."""
-
-    profile: ActorProfile  # with the elevations in force
-    freeze: Freeze | None
-    history: tuple[HistoryEntry, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,7 +195,7 @@ def run_folder_review(request: ReviewRequest) -> BatchResult:
 
     from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the usage-error path
 
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, chain_key=settings.chain_key)
     try:
         return review_folder(setup, store, request, files)
     finally:
@@ -229,48 +206,28 @@ def review_folder(
     setup: ReviewSetup, store: Store, request: ReviewRequest, files: Sequence[Path]
 ) -> BatchResult:
     """Judge every file with `request.executor`, then record each in the order of `files`."""
-    facts = actor_facts(store, setup.context.agents, request, now=now_iso())
-    judge = Judge(
-        config=setup.config,
-        # The store's URL stays here: it may carry a password, and workers never record.
+    session = GateSession(store, setup)
+    submitted = request.submission
+    facts = session.actor_facts(submitted.actor, submitted.source)
+    judge_each = Judge(
+        # Only what judging needs travels: the store's URL may carry a password, the chain
+        # key is a secret, and workers never record.
+        panel=Panel(config=setup.config, reviewers=tuple(setup.reviewers), context=setup.context),
+        facts=facts,
         request=dataclasses.replace(
-            request, settings=dataclasses.replace(request.settings, database_url="")
+            request,
+            settings=dataclasses.replace(request.settings, database_url="", chain_key=None),
         ),
-        reviewers=() if facts.freeze is not None else tuple(setup.reviewers),
-        context=dataclasses.replace(setup.context, history=facts.history, actor=facts.profile),
     )
     max_bytes = setup.config.commander.max_input_bytes
     inputs = (_read(path, max_bytes) for path in files)
-    record = _Recorder(store, setup, request, facts)
+    record = _Recorder(session, request, facts)
     # Lazily, in file order: a file is recorded while the cluster judges the ones after it.
     results = [
         record(path, judged)
-        for path, judged in zip(files, _judge_all(judge, inputs, request), strict=True)
+        for path, judged in zip(files, _judge_all(judge_each, inputs, request), strict=True)
     ]
     return BatchResult(tuple(results))
-
-
-def actor_facts(
-    store: Store, registry: AgentRegistry, request: ReviewRequest, *, now: str
-) -> ActorFacts:
-    """The submitter's actor as it stands `now`: freeze, elevations in force, history.
-
-    What gatekeeper's `frozen` and `profile_with_elevations` give one review,
-    read by the actor's name: in a batch they come before any file is adapted.
-    """
-    from orchestrator.store.governance import (  # noqa: PLC0415 - SQLAlchemy
-        active_elevations,
-        current_freeze,
-    )
-
-    actor, source = request.submission.actor, request.submission.source
-    declared = registry.profile(actor, source)
-    freeze = current_freeze(store, actor, ai_agent=declared.kind == Source.AI_AGENT)
-    return ActorFacts(
-        profile=registry.profile(actor, source, active_elevations(store, actor, now=now)),
-        freeze=freeze,
-        history=() if freeze is not None else store.history(actor, limit=HISTORY_LIMIT),
-    )
 
 
 def _read(path: Path, max_bytes: int) -> FileInput:
@@ -298,8 +255,7 @@ def _judge_all(
 class _Recorder:
     """Decides and records judged files, one at a time, under the gate as it stands then."""
 
-    store: Store
-    setup: ReviewSetup
+    session: GateSession
     request: ReviewRequest
     facts: ActorFacts
 
@@ -313,21 +269,12 @@ class _Recorder:
         if (proposal.actor, proposal.source) != (submission.actor, submission.source):
             # The facts were read for the submitter: never record a proposal judged without its own.
             return FileResult(path=path, error=_naming(path, "the adapter changed the actor"))
-        recording = Recording(
-            config=self.setup.config,
-            profile=self.facts.profile,
-            change_id=change_id_for(proposal, None),
-            submitter=self.request.submitter,
-            decision_id=new_decision_id(),
-            created_at=now_iso(),
-        )
+        change = ChangeSubmission(proposal=proposal, submitter=self.request.submitter)
         try:
-            decision = decide_and_record(
-                self.store, proposal, judged.verdicts, recording, freeze=self.facts.freeze
-            )
+            settled = self.session.settle(change, judged.verdicts, self.facts)
         except CommanderError as exc:  # the store refused this one: say so, go on with the rest
             return FileResult(path=path, proposal=proposal, error=_naming(path, str(exc)))
-        return FileResult(path=path, proposal=proposal, decision=decision)
+        return FileResult(path=path, proposal=proposal, decision=settled.decision)
 
 
 def _naming(path: Path, message: str) -> str:

@@ -6,10 +6,11 @@
    high, an incomplete plan or a frozen actor's unreviewed change as at least
    high);
 2. every aggregation rule that applies fires, each with the outcome it asks
-   for: a frozen actor rejects and nothing else is weighed; hard denials and
-   an exceeded action budget reject; a failed reviewer, an incomplete plan, a
-   tier that needs humans, a block or a concern (dissent left unresolved),
-   a finding naming roles that must sign off escalate;
+   for: a frozen actor rejects and nothing else is weighed; otherwise the
+   rules of `RULES`, an ordered table of small functions, fire in turn (hard
+   denials reject; a failed reviewer, an incomplete plan, a tier that needs
+   humans, a block or a concern (dissent left unresolved), a finding naming
+   roles that must sign off escalate), then an exceeded action budget rejects;
 3. the outcome is the strictest any fired rule asks for, approve when none;
 4. the required approvals are the union of what the escalating rules ask for
    (a policy finding's `evidence["required_roles"]` adds named roles).
@@ -21,7 +22,7 @@ handed in, so the same verdicts, facts and policy give the same decision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from orchestrator.config import CommanderSettings
@@ -119,110 +120,150 @@ def decide_tier(proposal: Proposal, verdicts: Sequence[Verdict]) -> RiskTier:
     return max_tier(*tiers)
 
 
+@dataclass(frozen=True)
+class Case:
+    """What every aggregation rule looks at: the proposal, the verdicts (sorted), tier, policy."""
+
+    proposal: Proposal
+    verdicts: tuple[Verdict, ...]
+    tier: RiskTier
+    settings: CommanderSettings
+
+
+# A rule fires once, several times (once per finding it is about) or not at all.
+Rule = Callable[[Case], Iterable[FiredRule]]
+
+
+def no_verdicts(case: Case) -> Iterator[FiredRule]:
+    """Fail closed: nothing to weigh is never an approval."""
+    if not case.verdicts:
+        yield FiredRule(
+            "no-verdicts",
+            "escalate",
+            "Fail closed: no reviewer gave a verdict.",
+            case.settings.aggregation.fail_closed_approvals,
+        )
+
+
+def hard_denials(case: Case) -> Iterator[FiredRule]:
+    """Each hard denial of a reviewer that ran rejects outright."""
+    for verdict in case.verdicts:
+        if verdict.error is not None:
+            continue
+        for finding in verdict.hard_denials:
+            yield FiredRule(
+                f"hard-denial:{finding.rule}",
+                "reject",
+                f"{verdict.reviewer} denies it outright ({finding.rule}): {finding.message}",
+            )
+
+
+def ai_agent_critical(case: Case) -> Iterator[FiredRule]:
+    """A critical change from an AI agent, where the policy rejects those."""
+    if (
+        case.tier == RiskTier.CRITICAL
+        and case.proposal.source == Source.AI_AGENT
+        and case.settings.aggregation.ai_agent_critical == "reject"
+    ):
+        yield FiredRule(
+            "ai-agent-critical", "reject", "Critical changes from AI agents are rejected by policy."
+        )
+
+
+def reviewer_failed(case: Case) -> Iterator[FiredRule]:
+    """Fail closed: a reviewer that crashed or timed out cannot have approved."""
+    failed = [v.reviewer for v in case.verdicts if v.error is not None]
+    if failed:
+        yield FiredRule(
+            "reviewer-failed",
+            "escalate",
+            f"Fail closed: {', '.join(failed)} could not give a verdict, "
+            "so this cannot be approved unseen.",
+            case.settings.aggregation.fail_closed_approvals,
+        )
+
+
+def plan_not_judgeable(case: Case) -> Iterator[FiredRule]:
+    """An input whose effect is not fully known (an incomplete plan, unreadable SQL)."""
+    if not case.proposal.status.judgeable:
+        yield FiredRule(
+            "plan-not-judgeable",
+            "escalate",
+            case.proposal.unjudgeable_reason,
+            case.settings.aggregation.fail_closed_approvals,
+        )
+
+
+def tier_needs_humans(case: Case) -> Iterator[FiredRule]:
+    """A tier whose policy escalates asks for its roles."""
+    policy = case.settings.tiers[case.tier]
+    if policy.outcome == "escalate":
+        yield FiredRule(
+            f"tier-{case.tier.value}",
+            "escalate",
+            f"The {case.tier.value} tier needs human sign-off: "
+            f"{', '.join(policy.approvals) or 'any approver'}.",
+            policy.approvals,
+        )
+
+
+def unresolved_objection(case: Case) -> Iterator[FiredRule]:
+    """Dissent left unresolved: any block or concern from a reviewer that ran."""
+    objecting = [v for v in case.verdicts if v.error is None and v.stance != "approve"]
+    if not objecting:
+        return
+    blocks = [v.reviewer for v in objecting if v.stance == "block"]
+    concerns = [v.reviewer for v in objecting if v.stance == "concern"]
+    parts = [
+        _plural(blocks, "blocks", "block"),
+        _plural(concerns, "raises concerns", "raise concerns"),
+    ]
+    yield FiredRule(
+        "unresolved-objection",
+        "escalate",
+        "Unresolved objection: " + "; ".join(p for p in parts if p) + ".",
+        case.settings.tiers[case.tier].approvals or case.settings.aggregation.objection_approvals,
+    )
+
+
+def named_sign_off(case: Case) -> Iterator[FiredRule]:
+    """Roles a finding names (a policy's require-approval), failed verdicts' too."""
+    # More sign-off never weakens a decision, so a failed verdict's request still counts.
+    for verdict in case.verdicts:
+        for finding in verdict.findings:
+            roles = named_roles(finding)
+            if roles:
+                yield FiredRule(
+                    f"required-roles:{finding.rule}",
+                    "escalate",
+                    f"{verdict.reviewer} asks for sign-off by {', '.join(roles)} "
+                    f"({finding.rule}): {finding.message}",
+                    roles,
+                )
+
+
+# The aggregation rules in the order they fire (and are listed in `rules_fired`).
+RULES: tuple[Rule, ...] = (
+    no_verdicts,
+    hard_denials,
+    ai_agent_critical,
+    reviewer_failed,
+    plan_not_judgeable,
+    tier_needs_humans,
+    unresolved_objection,
+    named_sign_off,
+)
+
+
 def fire_rules(
     proposal: Proposal,
     verdicts: Sequence[Verdict],
     tier: RiskTier,
     settings: CommanderSettings,
 ) -> list[FiredRule]:
-    """Every aggregation rule that applies, strictest first."""
-    agg = settings.aggregation
-    fired: list[FiredRule] = []
-    if not verdicts:
-        fired.append(
-            FiredRule(
-                "no-verdicts",
-                "escalate",
-                "Fail closed: no reviewer gave a verdict.",
-                agg.fail_closed_approvals,
-            )
-        )
-    for verdict in verdicts:
-        for finding in verdict.hard_denials:
-            if verdict.error is None:
-                fired.append(
-                    FiredRule(
-                        f"hard-denial:{finding.rule}",
-                        "reject",
-                        f"{verdict.reviewer} denies it outright ({finding.rule}): "
-                        f"{finding.message}",
-                    )
-                )
-    if (
-        tier == RiskTier.CRITICAL
-        and proposal.source == Source.AI_AGENT
-        and agg.ai_agent_critical == "reject"
-    ):
-        fired.append(
-            FiredRule(
-                "ai-agent-critical",
-                "reject",
-                "Critical changes from AI agents are rejected by policy.",
-            )
-        )
-    failed = [v for v in verdicts if v.error is not None]
-    if failed:
-        names = ", ".join(v.reviewer for v in failed)
-        fired.append(
-            FiredRule(
-                "reviewer-failed",
-                "escalate",
-                f"Fail closed: {names} could not give a verdict, "
-                "so this cannot be approved unseen.",
-                agg.fail_closed_approvals,
-            )
-        )
-    if not proposal.status.judgeable:
-        fired.append(
-            FiredRule(
-                "plan-not-judgeable",
-                "escalate",
-                proposal.unjudgeable_reason,
-                agg.fail_closed_approvals,
-            )
-        )
-    policy = settings.tiers[tier]
-    if policy.outcome == "escalate":
-        fired.append(
-            FiredRule(
-                f"tier-{tier.value}",
-                "escalate",
-                f"The {tier.value} tier needs human sign-off: "
-                f"{', '.join(policy.approvals) or 'any approver'}.",
-                policy.approvals,
-            )
-        )
-    objecting = [v for v in verdicts if v.error is None and v.stance != "approve"]
-    if objecting:
-        blocks = [v.reviewer for v in objecting if v.stance == "block"]
-        concerns = [v.reviewer for v in objecting if v.stance == "concern"]
-        parts = [
-            _plural(blocks, "blocks", "block"),
-            _plural(concerns, "raises concerns", "raise concerns"),
-        ]
-        fired.append(
-            FiredRule(
-                "unresolved-objection",
-                "escalate",
-                "Unresolved objection: " + "; ".join(p for p in parts if p) + ".",
-                policy.approvals or agg.objection_approvals,
-            )
-        )
-    # Named roles a policy asks for; taken from failed verdicts too: more sign-off never weakens.
-    for verdict in verdicts:
-        for finding in verdict.findings:
-            roles = named_roles(finding)
-            if roles:
-                fired.append(
-                    FiredRule(
-                        f"required-roles:{finding.rule}",
-                        "escalate",
-                        f"{verdict.reviewer} asks for sign-off by {', '.join(roles)} "
-                        f"({finding.rule}): {finding.message}",
-                        roles,
-                    )
-                )
-    return fired
+    """Every aggregation rule that applies, in the order of RULES."""
+    case = Case(proposal, tuple(verdicts), tier, settings)
+    return [fired for rule in RULES for fired in rule(case)]
 
 
 def named_roles(finding: Finding) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, JsonValue
 
 from orchestrator.models import BlastRadius, Frozen, Proposal, Source
 
@@ -117,6 +117,14 @@ class ChangeFigures(Frozen):
             "changed-resources": self.changed_resources,
             "blast-radius": self.blast_radius,
         }[metric]
+
+    def usage(self) -> dict[str, JsonValue]:
+        """The figures as a chain event's payload holds them."""
+        return {
+            "deletes": self.deletes,
+            "changed_resources": self.changed_resources,
+            "blast_radius": self.blast_radius,
+        }
 
 
 def change_figures(proposal: Proposal, blast: BlastRadius) -> ChangeFigures:

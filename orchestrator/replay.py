@@ -1,7 +1,7 @@
 """Replay a recorded decision under today's (or a candidate) policy, topology and reviewers.
 
-A replay feeds the stored proposal (raw input included) through the same path
-`commander review` takes — `build_context`, `fan_out`, `aggregate` — with the
+A replay feeds the stored proposal (raw input included) through the steps of
+the gate session `commander review` runs — `judge`, then `decide` — with the
 facts of the decision's own time (the actor's history, the elevations then in
 force, the budget use counted before it) and the decision's own id and time.
 Reviewers are pure, so under an unchanged policy and topology the replay
@@ -23,8 +23,6 @@ can ship them to worker processes, each loading a spec once.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,34 +31,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.agents import Elevation
-from orchestrator.commander import aggregate
-from orchestrator.config import LoadedConfig, load_config
+from orchestrator.config import load_config
 from orchestrator.executors.local import LocalExecutor
-from orchestrator.fanout import fan_out
+from orchestrator.gate.session import HISTORY_LIMIT, ActorFacts, Panel, decide, judge
 from orchestrator.graph import DependencyGraph
 from orchestrator.guards import FROZEN_RULE, BudgetRule, BudgetWindow, GateFacts
 from orchestrator.models import Decision, Proposal
-from orchestrator.registry import LoadedReviewer
 from orchestrator.replay_diff import ReplayDiff, diff_decisions
 from orchestrator.review import build_context
-from orchestrator.reviewer import HistoryEntry, ReviewContext
+from orchestrator.reviewer import HistoryEntry
 from orchestrator.store.chain import iso_utc, parse_utc
 
 if TYPE_CHECKING:
     from orchestrator.store import Store, StoredDecision
     from orchestrator.store.asof import UsageEvent
 
-HISTORY_LIMIT = 100  # as many earlier decisions as `commander review` shows reviewers
 NO_TOPOLOGY = "<none>"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Candidate:
-    """The policy to replay under: config, topology, the reviewers and their context."""
+class Candidate(Panel):
+    """The panel to replay under: config, the reviewers and their context, and the topology."""
 
-    config: LoadedConfig
-    reviewers: tuple[LoadedReviewer, ...]
-    context: ReviewContext
     topology: str  # where the services came from, for the report
 
     @classmethod
@@ -151,19 +143,17 @@ def rejudge(job: ReplayJob, candidate: Candidate) -> Decision:
     """The decision the candidate policy gives the job's proposal, with the recorded id and time."""
     proposal, settings = job.proposal, candidate.config.commander
     profile = candidate.context.agents.profile(proposal.actor, proposal.source, job.elevations)
-    context = dataclasses.replace(candidate.context, history=job.history, actor=profile)
-    verdicts = asyncio.run(
-        fan_out(proposal, candidate.reviewers, context, LocalExecutor(), settings.timeout_for)
-    )
+    # The kill switch is not replayed: the change is judged on its merits (see replay_one).
+    facts = ActorFacts(profile=profile, history=job.history)
+    verdicts = judge(candidate, proposal, facts, LocalExecutor())
     rules = settings.budgets.rules_for(proposal.actor, profile.kind)
-    return aggregate(
+    return decide(
+        candidate,
         proposal,
         verdicts,
-        settings,
+        GateFacts(budgets=budget_windows(job.usage, rules, job.decision.created_at)),
         decision_id=job.decision.decision_id,
         created_at=job.decision.created_at,
-        policy_version=candidate.policy_version,
-        gate=GateFacts(budgets=budget_windows(job.usage, rules, job.decision.created_at)),
     )
 
 

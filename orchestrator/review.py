@@ -1,40 +1,28 @@
-"""The review path, end to end: input file in, recorded decision out.
+"""The review path: a submission in, a recorded decision out (the only entry).
 
-`run_review` is the core function behind `commander review`: load the policy,
-read and adapt the input, stop a frozen actor at once, fan out to the
-reviewers, aggregate with the actor's budgets, record (with the escalation or
-budget reservation, see gatekeeper). Any failure raises; nothing is recorded
-unless the whole decision is. The HTTP service runs the same steps, with the
-policy and graph loaded once (`prepare`) and each body adapted and judged by
-`adapt` and `review_proposal`.
+`run_review` is the core function behind `commander review FILE`: load the
+policy, read and adapt the input (bad input fails before anything else is
+loaded), build the graph and the reviewers (`prepare`), and hand the
+proposal to the gate session (orchestrator/gate), which reads the actor's
+facts, fans out, aggregates and records. Any failure raises; nothing is
+recorded unless the whole decision is. The HTTP service and `commander
+guard` use the same three steps with the policy loaded once: `prepare` at
+start-up, then `adapt` and `review_proposal` per submission.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import os
-import time
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from orchestrator.adapters.base import AdapterOptions, Submission, load_proposal, read_input
 from orchestrator.agents import AgentRegistry
 from orchestrator.catalog import ResourceCatalog
+from orchestrator.clock import Clock, utc_now
 from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import UsageError
 from orchestrator.executors import make_executor
-from orchestrator.fanout import fan_out
-from orchestrator.gatekeeper import (
-    Recording,
-    change_id_for,
-    decide_and_record,
-    frozen,
-    profile_of,
-    profile_with_elevations,
-)
+from orchestrator.gate.session import ChangeSubmission, GateSession, Panel
 from orchestrator.gc_control import paused_gc
 from orchestrator.graph import DependencyGraph
 from orchestrator.models import Decision, Proposal
@@ -44,11 +32,6 @@ from orchestrator.reviewer import ReviewContext
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from sqlalchemy import Connection
-
-    from orchestrator.agents import ActorProfile
     from orchestrator.executors import Executor
     from orchestrator.store import Store
 
@@ -64,7 +47,7 @@ class ReviewRequest:
     executor: str = "local"
     # Kubernetes manifests: review the deletion of the objects instead of their apply.
     delete: bool = False
-    # Which change this submits (default actor:environment:file name); see gatekeeper.
+    # Which change this submits (default actor:environment:file name); see gate/session.py.
     change_id: str | None = None
     # Who submitted it (they cannot approve it); None when unknown.
     submitter: str | None = None
@@ -76,21 +59,8 @@ class ReviewResult:
 
     proposal: Proposal
     decision: Decision
-
-
-def new_decision_id() -> str:
-    """A time-ordered unique id (UUIDv7 layout), so ids sort by creation."""
-    millis = time.time_ns() // 1_000_000
-    raw = millis.to_bytes(6, "big") + os.urandom(10)
-    value = int.from_bytes(raw, "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
-
-
-def now_iso() -> str:
-    """The current UTC time, ISO 8601 with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # Made earlier for the same submission (an idempotent one), not by this review.
+    replayed: bool = False
 
 
 def build_context(
@@ -116,17 +86,14 @@ def build_context(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReviewSetup:
-    """What every review under one policy and topology shares, loaded once.
+class ReviewSetup(Panel):
+    """The panel every review under one policy and topology shares, with the settings it came from.
 
     The CLI builds one per process; the service builds one at start-up and
     reviews every submission with it.
     """
 
     settings: Settings
-    config: LoadedConfig
-    reviewers: list[LoadedReviewer]
-    context: ReviewContext
 
 
 def prepare(settings: Settings, config: LoadedConfig | None = None) -> ReviewSetup:
@@ -156,7 +123,8 @@ def run_review(request: ReviewRequest) -> ReviewResult:
 
         from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the parse-error path
 
-        store = Store.open(request.settings.database_url)
+        settings = request.settings
+        store = Store.open(settings.database_url, chain_key=settings.chain_key)
         try:
             return review_proposal(setup, store, request, proposal)
         finally:
@@ -180,62 +148,37 @@ def review_proposal(
     request: ReviewRequest,
     proposal: Proposal,
     *,
-    reuse: Callable[[Connection], None] | None = None,
     executor: Executor | None = None,
+    idempotent: bool = False,
+    clock: Clock = utc_now,
 ) -> ReviewResult:
-    """Judge an adapted proposal against the gate and the reviewers; record the decision.
+    """Judge an adapted proposal in a gate session and record the decision.
 
-    `reuse`, when given, runs in the recording transaction under the writers'
-    lock, before anything is written: the service uses it to find a decision
-    another request recorded for the same submission meanwhile (it raises,
-    and nothing of this review is recorded). `executor`, when given, is one
-    the caller keeps across reviews (the service's: Ray's shared objects stay
-    in the object store); otherwise `request.executor` names a new one.
+    `idempotent`: the same content for the same change under the same policy
+    gets the decision already made (`replayed`), checked before the review and
+    again under the writers' lock, as the service submits. `executor`, when
+    given, is one the caller keeps across reviews (the service's: Ray's shared
+    objects stay in the object store); otherwise `request.executor` names a
+    new one, joined only when reviewers are to run (not for a frozen actor).
     """
     _check_executor(request.executor)
-    started = now_iso()
-    context = setup.context
-    profile = profile_of(context.agents, proposal)
-    # The kill switch comes first: a frozen actor's proposal meets no reviewer.
-    freeze = frozen(store, proposal, profile)
-    if freeze is not None:
-        recording = _recording(request, setup.config, proposal, profile, reuse)
-        decision = decide_and_record(store, proposal, (), recording, freeze=freeze)
-        return ReviewResult(proposal=proposal, decision=decision)
-    profile = profile_with_elevations(store, context.agents, proposal, started)
-    context = dataclasses.replace(
-        context, history=store.history(proposal.actor, limit=100), actor=profile
+    submission = ChangeSubmission(
+        proposal=proposal,
+        change_id=request.change_id,
+        submitter=request.submitter,
+        idempotent=idempotent,
     )
-    if executor is None:
+
+    def joined() -> Executor:
         # Ray joins its cluster here: unreachable, the review fails before anything is recorded.
-        executor = make_executor(request.executor, request.settings.ray_address)
-    verdicts = asyncio.run(
-        fan_out(proposal, setup.reviewers, context, executor, setup.config.commander.timeout_for)
+        return executor or make_executor(request.executor, request.settings.ray_address)
+
+    settled = GateSession(store, setup, clock=clock).review(submission, joined)
+    return ReviewResult(
+        proposal=settled.proposal, decision=settled.decision, replayed=settled.replayed
     )
-    recording = _recording(request, setup.config, proposal, profile, reuse)
-    decision = decide_and_record(store, proposal, verdicts, recording)
-    return ReviewResult(proposal=proposal, decision=decision)
 
 
 def _check_executor(name: str) -> None:
     if name not in {"local", "ray"}:
         raise UsageError(f"unknown executor {name!r}: use local or ray")
-
-
-def _recording(
-    request: ReviewRequest,
-    config: LoadedConfig,
-    proposal: Proposal,
-    profile: ActorProfile,
-    reuse: Callable[[Connection], None] | None,
-) -> Recording:
-    """The decision's id and time, taken after the reviewers ran, and who submitted what."""
-    return Recording(
-        config=config,
-        profile=profile,
-        change_id=change_id_for(proposal, request.change_id),
-        submitter=request.submitter,
-        decision_id=new_decision_id(),
-        created_at=now_iso(),
-        reuse=reuse,
-    )

@@ -18,6 +18,13 @@ ENV_DATABASE_URL = "COMMANDER_DATABASE_URL"
 ENV_TOPOLOGY = "COMMANDER_TOPOLOGY"
 ENV_BACKSTAGE = "COMMANDER_BACKSTAGE"
 ENV_RAY_ADDRESS = "COMMANDER_RAY_ADDRESS"
+# The chain key (hex), or a file holding it: every link written is then HMAC'd with it.
+ENV_CHAIN_KEY = "COMMANDER_CHAIN_KEY"
+ENV_CHAIN_KEY_FILE = "COMMANDER_CHAIN_KEY_FILE"
+# The Ed25519 key that signs checkpoints, and the public key that verifies them (PEM or base64).
+ENV_CHECKPOINT_KEY = "COMMANDER_CHECKPOINT_KEY"
+ENV_CHECKPOINT_PUBLIC_KEY = "COMMANDER_CHECKPOINT_PUBLIC_KEY"
+CHAIN_KEY_BYTES = 32
 # `commander serve` only
 ENV_TOKENS = "COMMANDER_TOKENS"
 ENV_HOST = "COMMANDER_HOST"
@@ -38,6 +45,8 @@ class Settings:
     ray_address: str | None = None
     # Where derived files (a large topology's built graph) are cached; None: nowhere.
     cache_dir: Path | None = None
+    # The key every chain link written is HMAC'd with (never stored); None: unkeyed.
+    chain_key: bytes | None = None
 
 
 def default_database_url() -> str:
@@ -73,7 +82,50 @@ def resolve(
         backstage=Path(backstage_value) if backstage_value else None,
         ray_address=ray_address or env.get(ENV_RAY_ADDRESS) or None,
         cache_dir=cache_dir(env),
+        chain_key=chain_key(env),
     )
+
+
+def chain_key(environ: Mapping[str, str] | None = None) -> bytes | None:
+    """COMMANDER_CHAIN_KEY, else the file COMMANDER_CHAIN_KEY_FILE names: hex, 32 bytes or more."""
+    from orchestrator.errors import UsageError  # noqa: PLC0415
+
+    env = os.environ if environ is None else environ
+    text, origin = env.get(ENV_CHAIN_KEY), ENV_CHAIN_KEY
+    if not text and (path := env.get(ENV_CHAIN_KEY_FILE)):
+        origin = f"{ENV_CHAIN_KEY_FILE} ({path})"
+        try:
+            text = Path(path).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{origin}: cannot read the chain key: {exc}") from None
+    if not text:
+        return None
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) < CHAIN_KEY_BYTES:
+        raise UsageError(
+            f"{origin}: the chain key must be at least {CHAIN_KEY_BYTES * 2} hex digits "
+            "(`commander audit keygen --chain FILE` writes one)"
+        )
+    return key
+
+
+def key_text(
+    flag_path: Path | None, env_name: str, environ: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """A key's text and where it came from: the file a flag names, else an environment variable."""
+    from orchestrator.errors import UsageError  # noqa: PLC0415
+
+    env = os.environ if environ is None else environ
+    if flag_path is not None:
+        try:
+            return flag_path.read_text(encoding="ascii"), str(flag_path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{flag_path}: cannot read the key: {exc}") from None
+    value = env.get(env_name)
+    return (value, env_name) if value else None
 
 
 @dataclass(frozen=True, kw_only=True)

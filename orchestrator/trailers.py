@@ -198,12 +198,12 @@ def verify_commit(store: Store, rev: str, repo: Path) -> CommitCheck:
 
 
 def escalation_for(store: Store, decision: Decision) -> Escalation | None:
-    """The escalation of an escalated decision (None for any other)."""
-    from orchestrator.store.governance import get_escalation  # noqa: PLC0415 - SQLAlchemy
+    """The escalation of an escalated decision, as its chain events vouch (None for any other)."""
+    from orchestrator.store.vouch import vouched_escalation  # noqa: PLC0415 - SQLAlchemy
 
     if decision.outcome != "escalate":
         return None
-    return get_escalation(store, decision.decision_id)
+    return vouched_escalation(store, decision.decision_id)
 
 
 def _escalation_of(store: Store, decision: Decision | None) -> Escalation | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from orchestrator.models import (
     BlastRadius,
@@ -25,15 +26,25 @@ from orchestrator.store import Store
 from tests.databases import DIALECTS, fresh_database, run_sql
 from tests.test_store import count, db_url, store
 
-__all__ = ["DIALECTS", "count", "db_url", "fresh_database", "record", "run_sql", "seq_of", "store"]
+__all__ = [
+    "DIALECTS",
+    "count",
+    "db_url",
+    "fresh_database",
+    "make",
+    "record",
+    "run_sql",
+    "seq_of",
+    "store",
+]
+
 
 def ident(seed: str) -> str:
     """A deterministic decision id."""
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
-def record(
-    store: Store,
+def make(
     seed: str,
     *,
     actor: str = "agent-7",
@@ -44,8 +55,8 @@ def record(
     tier: RiskTier = RiskTier.HIGH,
     created_at: str = "2026-05-01T10:00:00Z",
     errors: Sequence[str] = (),
-) -> Decision:
-    """Record one decision with exactly the facets the audit filters read; return it."""
+) -> tuple[Proposal, Decision]:
+    """One proposal and its decision, with exactly the facets the audit filters read."""
     changes = tuple(
         ResourceChange(address=a, type=a.split(".")[-2] if "." in a else "file", action="update")
         for a in addresses
@@ -91,6 +102,12 @@ def record(
         policy_version="test",
         created_at=created_at,
     )
+    return proposal, decision
+
+
+def record(store: Store, seed: str, **facets: Any) -> Decision:
+    """Record one decision with exactly the facets the audit filters read; return it."""
+    proposal, decision = make(seed, **facets)
     store.record(proposal, decision)
     return decision
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from orchestrator.clock import iso_micros, utc_now
+from orchestrator.gate.settle import GateTerms, settle
 from orchestrator.guards import BudgetRule, GateFacts
 from orchestrator.models import (
     BlastRadius,
@@ -29,7 +31,7 @@ from orchestrator.models import (
     Verdict,
 )
 from orchestrator.store import Store
-from orchestrator.store.governance import GateTerms, Identities, settle
+from orchestrator.store.governance import Identities
 from tests.databases import DIALECTS, fresh_database, run_sql
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,3 +165,8 @@ def write_config(folder: Path, *, agents: dict[str, Any] | None = None, **sectio
     if agents is not None:
         (folder / "agents.yaml").write_text(yaml.safe_dump(agents), encoding="utf-8")
     return folder
+
+
+def wall() -> str:
+    """The real clock as the gate's `now`, for tests whose records are made now."""
+    return iso_micros(utc_now())

@@ -90,8 +90,12 @@ def running_service(
     config_dir: Path | None = None,
     max_body_bytes: int | None = None,
     ray_address: str | None = None,
+    **options: Any,
 ) -> Iterator[RunningService]:
-    """Start the service on a free loopback port (on Ray when given its address); stop it after."""
+    """Start the service on a free loopback port (on Ray when given its address); stop it after.
+
+    `options` are further ServiceOptions (a checkpoint key and schedule).
+    """
     settings = Settings(
         database_url=database_url,
         config_dir=config_dir,
@@ -103,6 +107,7 @@ def running_service(
         tokens=write_tokens(folder / "tokens.yaml"),
         executor="local" if ray_address is None else "ray",
         max_body_bytes=max_body_bytes,
+        **options,
     )
     app = create_app(options)
     server = uvicorn.Server(

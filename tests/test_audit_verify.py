@@ -9,6 +9,7 @@ incident links, and the migration that fills the projections of older stores.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,10 @@ from orchestrator.store import Store
 from orchestrator.store.audit import AuditFilter, query_decisions
 from orchestrator.store.audit_verify import verify_audit
 from orchestrator.store.incidents import link_incident
-from tests.audit_factories import count, db_url, ident, record, run_sql, seq_of, store
+from tests.audit_factories import count, db_url, ident, make, record, run_sql, seq_of, store
+from tests.legacy_store import LegacyWriter, at_revision
+
+REPO = Path(__file__).resolve().parents[1]
 
 __all__ = ["db_url", "store"]
 
@@ -110,12 +114,17 @@ def test_edited_or_removed_incident_is_found_at_its_event(store: Store, db_url: 
     run_sql(db_url, "UPDATE incidents SET note = 'unrelated' WHERE incident_id = 'INC-2'")
     edited = verify_audit(store)
     assert (edited.ok, edited.first_bad_seq, edited.ref_id) == (False, second.chain_seq, ids[1])
-    assert edited.problem == "incidents row does not match its incident.link event"
+    assert (edited.table, edited.row, edited.column) == ("incidents", f"INC-2/{ids[1]}", "note")
+    assert edited.problem == (
+        f"incidents row INC-2/{ids[1]}: note is 'unrelated' but the chain says 'login down'"
+    )
 
     run_sql(db_url, "DELETE FROM incidents WHERE incident_id = 'INC-1'")
     removed = verify_audit(store)
     assert (removed.ok, removed.first_bad_seq) == (False, first.chain_seq)
-    assert removed.problem == "incident row of this incident.link event is missing"
+    assert removed.problem == (
+        f"incidents row INC-1/{ids[0]} is missing (the chain wrote it at seq {first.chain_seq})"
+    )
 
 
 def test_incident_planted_without_an_event_is_found(store: Store, db_url: str) -> None:
@@ -128,18 +137,26 @@ def test_incident_planted_without_an_event_is_found(store: Store, db_url: str) -
         id=ids[4],
     )
     report = verify_audit(store)
-    assert (report.ok, report.first_bad_seq, report.ref_id) == (False, None, ids[4])
-    assert report.problem == "incident 'INC-9' has no incident.link event in the chain"
+    assert (report.ok, report.first_bad_seq, report.table) == (False, None, "incidents")
+    assert report.problem == f"incidents row INC-9/{ids[4]} is not in the chain (no event wrote it)"
 
 
 def test_upgrade_fills_the_projections_of_decisions_recorded_before_it(db_url: str) -> None:
-    """A store from before revision 0003 gets the projections of its decisions on upgrade."""
-    with Store.open(db_url) as opened:
-        ids = _five(opened)
-    # Put the database back the way revision 0002 left it.
-    for table in ("incidents", "decision_dissenters", "decision_services", "decision_resources"):
-        run_sql(db_url, f"DROP TABLE {table}")
-    run_sql(db_url, "UPDATE alembic_version SET version_num = '0002'")
+    """A store from revision 0002 gets the projections of its decisions on upgrade, and verifies."""
+    at_revision(db_url, "0002")
+    writer = LegacyWriter(db_url, projections=False)
+    ids = []
+    for i in range(5):
+        proposal, decision = make(
+            f"verify-{i}",
+            addresses=[f"aws_iam_role.r{i}", "aws_iam_policy.shared"],
+            services=["checkout", f"svc-{i}"],
+            stances={"scope": "block", "blast-radius": "block", "contrarian": "approve"},
+            created_at=f"2026-05-0{i + 1}T10:00:00Z",
+        )
+        writer.decision(proposal, decision)
+        ids.append(decision.decision_id)
+    writer.close()
 
     with Store.open(db_url) as upgraded:
         assert count(db_url, "decision_resources") == 10
@@ -148,3 +165,27 @@ def test_upgrade_fills_the_projections_of_decisions_recorded_before_it(db_url: s
     assert report.ok, report.message
     assert [d.decision_id for d in found] == [ids[3]]
     assert ident("verify-3") == ids[3]
+
+
+def test_an_escalation_approved_with_sql_is_caught_by_verify_and_by_trailer(
+    run_cli: Any, cli_env: dict[str, str]
+) -> None:
+    """The issue's attack: one UPDATE no longer passes verify, and `trailer` will not vouch."""
+    plan = REPO / "examples" / "iam-boundary" / "plan.json"
+    reviewed = run_cli("review", str(plan), "--actor", "refactor-bot", "--output", "json")
+    assert reviewed.code == 3, reviewed.stderr
+    ident = json.loads(reviewed.stdout)["decision_id"]
+    url = cli_env["COMMANDER_DATABASE_URL"]
+    run_sql(
+        url, "UPDATE escalations SET status = 'approved-by-humans' WHERE decision_id = :i", i=ident
+    )
+
+    verify = run_cli("audit", "verify", "--output", "json")
+    trailer = run_cli("trailer", ident)
+
+    report = json.loads(verify.stdout)
+    assert verify.code == 1
+    assert (report["table"], report["row"], report["column"]) == ("escalations", ident, "status")
+    assert trailer.code == 1
+    assert "approved-by-humans" not in trailer.stdout
+    assert f"escalation {ident} does not match the audit chain" in trailer.stderr

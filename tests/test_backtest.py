@@ -23,6 +23,7 @@ from orchestrator.store import Store
 from orchestrator.store.governance import Identities, approve, freeze
 from orchestrator.testing import plan_document, prior_resource, resource_change
 from tests.audit_factories import run_sql
+from tests.gate_support import wall
 from tests.test_replay import STRICT, TOPOLOGY, candidate_dir, review
 
 LOW_APPROVE = {
@@ -175,7 +176,12 @@ def test_a_tighter_budget_flips_only_decisions_after_the_use_it_counts(tmp_path:
     first = review(db, _tag_plan(tmp_path, "logs", "1"), actor="tagger", environment="dev")
     with Store.open(db) as store:
         approve(
-            store, first.decision_id, name="alice", role="senior-engineer", identities=Identities()
+            store,
+            first.decision_id,
+            name="alice",
+            role="senior-engineer",
+            identities=Identities(),
+            now=wall(),
         )
     second = review(db, _tag_plan(tmp_path, "logs", "2"), actor="tagger", environment="dev")
     tight = candidate_dir(
@@ -201,7 +207,9 @@ def test_decisions_made_by_the_kill_switch_are_listed_apart(tmp_path: Path) -> N
     db = f"sqlite:///{tmp_path / 'audit.db'}"
     judged = review(db)
     with Store.open(db) as store:
-        freeze(store, "refactor-bot", by="alice", reason="runaway", identities=Identities())
+        freeze(
+            store, "refactor-bot", by="alice", reason="runaway", identities=Identities(), now=wall()
+        )
     stopped = review(db)
     with Store.open(db) as store:
         report = backtest(store, PolicySpec(None, TOPOLOGY))

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from orchestrator.commander import aggregate
 from orchestrator.config import load_config
+from orchestrator.gate.settle import Unsettled
 from orchestrator.guards import (
     BudgetRule,
     BudgetSettings,
@@ -39,7 +40,6 @@ from orchestrator.models import BlastRadius, ResourceChange, RiskTier, Source, V
 from orchestrator.store import Store
 from orchestrator.store.governance import (
     Identities,
-    Unsettled,
     approve,
     read_budget_windows,
 )

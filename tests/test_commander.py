@@ -6,7 +6,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.commander import aggregate
+from orchestrator.commander import (
+    RULES,
+    Case,
+    Rule,
+    aggregate,
+    ai_agent_critical,
+    fire_rules,
+    hard_denials,
+    named_sign_off,
+    no_verdicts,
+    plan_not_judgeable,
+    reviewer_failed,
+    tier_needs_humans,
+    unresolved_objection,
+)
 from orchestrator.config import CommanderSettings, load_config
 from orchestrator.models import (
     Decision,
@@ -197,6 +211,164 @@ def test_decision_table(
     assert decision.risk_tier == tier
     assert roles(decision) == approvals
     assert decision.rules_fired == rules
+
+
+def case(
+    verdicts: list[Verdict] | None = None,
+    *,
+    tier: RiskTier = LOW,
+    prop: Proposal | None = None,
+    policy: CommanderSettings = SHIPPED,
+) -> Case:
+    """What a rule sees: the proposal, the verdicts, the tier and the policy."""
+    return Case(prop or proposal(), tuple(verdicts or ()), tier, policy)
+
+
+def failed_with(findings: tuple[Finding, ...]) -> Verdict:
+    """A failed verdict that still carries findings (a reviewer that erred half-way)."""
+    return Verdict.failed("policy", "timed out").model_copy(update={"findings": findings})
+
+
+ROLES_FINDING = Finding(
+    rule="policy.iam-owners", message="IAM changes", evidence={"required_roles": ["security"]}
+)
+HARD = Finding(rule="policy.deny", message="policy forbids it", hard=True)
+FAIL_CLOSED = SHIPPED.aggregation.fail_closed_approvals
+CONCERN_ROLES = SHIPPED.aggregation.objection_approvals
+
+# One row per (rule, situation): the rule alone, and exactly what it fires.
+RULE_TABLE = [
+    pytest.param(no_verdicts, case([]), [("no-verdicts", "escalate", FAIL_CLOSED)], id="none"),
+    pytest.param(no_verdicts, case([verdict("scope")]), [], id="some-verdict"),
+    pytest.param(
+        hard_denials,
+        case([verdict("policy", "block", hard=True)]),
+        [("hard-denial:policy.deny", "reject", ())],
+        id="hard-denial",
+    ),
+    pytest.param(hard_denials, case([failed_with((HARD,))]), [], id="failed-reviewer-denies-not"),
+    pytest.param(hard_denials, case([verdict("scope", "block")]), [], id="plain-block"),
+    pytest.param(
+        ai_agent_critical,
+        case(tier=CRITICAL, prop=proposal(Source.AI_AGENT), policy=REJECT_AI_CRITICAL),
+        [("ai-agent-critical", "reject", ())],
+        id="ai-critical-policy-rejects",
+    ),
+    pytest.param(
+        ai_agent_critical,
+        case(tier=CRITICAL, prop=proposal(Source.AI_AGENT)),
+        [],
+        id="ai-critical-shipped-policy",
+    ),
+    pytest.param(
+        ai_agent_critical,
+        case(tier=CRITICAL, prop=proposal(Source.HUMAN), policy=REJECT_AI_CRITICAL),
+        [],
+        id="human-critical",
+    ),
+    pytest.param(
+        ai_agent_critical,
+        case(tier=HIGH, prop=proposal(Source.AI_AGENT), policy=REJECT_AI_CRITICAL),
+        [],
+        id="ai-high",
+    ),
+    pytest.param(
+        reviewer_failed,
+        case([Verdict.failed("scope", "crashed"), verdict("blast-radius")]),
+        [("reviewer-failed", "escalate", FAIL_CLOSED)],
+        id="one-failed",
+    ),
+    pytest.param(reviewer_failed, case([verdict("scope")]), [], id="none-failed"),
+    pytest.param(
+        plan_not_judgeable,
+        case(prop=proposal(status=PlanStatus(deferred_changes=1))),
+        [("plan-not-judgeable", "escalate", FAIL_CLOSED)],
+        id="deferred-plan",
+    ),
+    pytest.param(plan_not_judgeable, case(), [], id="complete-plan"),
+    pytest.param(
+        tier_needs_humans, case(tier=HIGH), [("tier-high", "escalate", SENIOR_LEAD)], id="high"
+    ),
+    pytest.param(
+        tier_needs_humans,
+        case(tier=CRITICAL),
+        [("tier-critical", "escalate", CRITICAL_ROLES)],
+        id="critical",
+    ),
+    pytest.param(tier_needs_humans, case(tier=MEDIUM), [], id="medium"),
+    pytest.param(
+        unresolved_objection,
+        case([verdict("scope", "concern", MEDIUM)], tier=MEDIUM),
+        [("unresolved-objection", "escalate", CONCERN_ROLES)],
+        id="concern-at-medium",
+    ),
+    pytest.param(
+        unresolved_objection,
+        case([verdict("scope", "block", HIGH)], tier=HIGH),
+        [("unresolved-objection", "escalate", SENIOR_LEAD)],
+        id="block-at-high",
+    ),
+    pytest.param(
+        unresolved_objection,
+        case([Verdict.failed("scope", "crashed")]),
+        [],
+        id="failed-is-no-objection",
+    ),
+    pytest.param(unresolved_objection, case([verdict("scope")]), [], id="all-approve"),
+    pytest.param(
+        named_sign_off,
+        case(
+            [
+                Verdict(
+                    reviewer="policy",
+                    stance="concern",
+                    risk_tier=MEDIUM,
+                    confidence=1.0,
+                    findings=(ROLES_FINDING,),
+                )
+            ]
+        ),
+        [("required-roles:policy.iam-owners", "escalate", ("security",))],
+        id="policy-names-roles",
+    ),
+    pytest.param(
+        named_sign_off,
+        case([failed_with((ROLES_FINDING,))]),
+        [("required-roles:policy.iam-owners", "escalate", ("security",))],
+        id="failed-verdicts-roles-count",
+    ),
+    pytest.param(named_sign_off, case([verdict("policy", "concern")]), [], id="no-roles-named"),
+]
+
+
+@pytest.mark.parametrize(("rule", "seen", "fired"), RULE_TABLE)
+def test_each_rule_fires_exactly_as_its_table_says(
+    rule: Rule, seen: Case, fired: list[tuple[str, str, tuple[str, ...]]]
+) -> None:
+    """Every aggregation rule, alone: which rule ids it fires, with what outcome and roles."""
+    assert [(f.rule, f.outcome, f.approvals) for f in rule(seen)] == fired
+
+
+def test_every_rule_of_the_table_has_rows_in_the_decision_table() -> None:
+    """No aggregation rule goes untested: RULE_TABLE covers each entry of RULES."""
+    tested = {row.values[0] for row in RULE_TABLE}
+    assert tested == set(RULES)
+
+
+def test_rules_fire_in_the_order_of_the_table() -> None:
+    """`rules_fired` lists the rules in the order of RULES (hard denials before failures, …)."""
+    verdicts = [
+        Verdict.failed("scope", "crashed"),
+        verdict("policy", "block", HIGH, hard=True),
+        verdict("blast-radius", "concern", HIGH),
+    ]
+    fired = fire_rules(proposal(), verdicts, HIGH, SHIPPED)
+    assert [f.rule for f in fired] == [
+        "hard-denial:policy.deny",
+        "reviewer-failed",
+        "tier-high",
+        "unresolved-objection",
+    ]
 
 
 @pytest.mark.parametrize(

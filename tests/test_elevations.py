@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import orchestrator.review
+import orchestrator.gate.session
 from orchestrator.adapters.base import Submission
 from orchestrator.errors import UsageError
 from orchestrator.models import Source, Verdict
@@ -30,7 +30,7 @@ from orchestrator.store.governance import (
     resolve_until,
     revoke_elevation,
 )
-from tests.gate_support import DATABASES, REPO, chain_kinds, database, people
+from tests.gate_support import DATABASES, REPO, chain_kinds, database, people, wall
 
 NOW = "2026-05-01T10:00:00Z"
 WEEK = timedelta(days=7)
@@ -105,9 +105,13 @@ def test_revoking_ends_an_elevation_early_and_is_chained(store: Store, db_url: s
     assert (record.status, record.revoked_by, record.revoke_reason) == ("revoked", "bob", "done")
     assert active_elevations(store, "refactor-bot", now="2026-05-01T11:00:01Z") == ()
     with pytest.raises(Refused, match="already revoked"):
-        revoke_elevation(store, granted.elevation_id, by="bob", reason="x", identities=people())
+        revoke_elevation(
+            store, granted.elevation_id, by="bob", reason="x", identities=people(), now=wall()
+        )
     with pytest.raises(Refused, match="no elevation"):
-        revoke_elevation(store, "elv-unknown", by="bob", reason="x", identities=people())
+        revoke_elevation(
+            store, "elv-unknown", by="bob", reason="x", identities=people(), now=wall()
+        )
     assert [k for k, _ in chain_kinds(db_url)] == ["elevation.grant", "elevation.revoke"]
 
 
@@ -161,7 +165,9 @@ def test_reviewers_see_the_elevations_in_force(
     with Store.open(url) as store:
         live = grant(store, until="1h", now=now)
         ended = grant(store, until="1h", now=now, categories=["network"])
-        revoke_elevation(store, ended.elevation_id, by="bob", reason="x", identities=people())
+        revoke_elevation(
+            store, ended.elevation_id, by="bob", reason="x", identities=people(), now=wall()
+        )
         grant(store, until="1h", now=now, actor="docs-bot")
     seen: list[ReviewContext] = []
 
@@ -169,7 +175,7 @@ def test_reviewers_see_the_elevations_in_force(
         seen.append(args[2])
         return []
 
-    monkeypatch.setattr(orchestrator.review, "fan_out", capture)
+    monkeypatch.setattr(orchestrator.gate.session, "fan_out", capture)
     run_review(
         ReviewRequest(
             path=str(REPO / "examples" / "iam-boundary" / "plan.json"),

@@ -17,10 +17,10 @@ import pytest
 from orchestrator.adapters.base import Submission
 from orchestrator.commander import aggregate
 from orchestrator.config import load_config
-from orchestrator.gatekeeper import Recording, decide_and_record
+from orchestrator.gate import ActorFacts, ChangeSubmission, GateSession
 from orchestrator.guards import ALL_AI_AGENTS, Freeze, GateFacts
 from orchestrator.models import Finding, RiskTier, Source, Verdict
-from orchestrator.review import ReviewRequest, run_review
+from orchestrator.review import ReviewRequest, prepare, run_review
 from orchestrator.settings import resolve
 from orchestrator.store import Store
 from orchestrator.store.chain import parse_utc
@@ -43,6 +43,7 @@ from tests.gate_support import (
     people,
     record,
     run_sql,
+    wall,
 )
 
 EXAMPLE = REPO / "examples" / "iam-boundary"
@@ -126,7 +127,9 @@ def test_freeze_cancels_the_actors_open_escalations_only(store: Store, db_url: s
     """Its pending escalations are cancelled with the reason; other actors' stay open."""
     mine, theirs = escalate(store, "refactor-bot"), escalate(store, "docs-bot")
 
-    done = freeze(store, "Refactor-Bot", by="alice", reason="runaway deletes", identities=people())
+    done = freeze(
+        store, "Refactor-Bot", by="alice", reason="runaway deletes", identities=people(), now=wall()
+    )
 
     assert done.created
     assert done.cancelled == (mine,)
@@ -138,7 +141,7 @@ def test_freeze_cancels_the_actors_open_escalations_only(store: Store, db_url: s
     assert open_one is not None
     assert open_one.status == "pending"
     with pytest.raises(Refused, match="was cancelled: refactor-bot was frozen"):
-        approve(store, mine, name="bob", role="team-lead", identities=people())
+        approve(store, mine, name="bob", role="team-lead", identities=people(), now=wall())
     kinds = [k for k, _ in chain_kinds(db_url)]
     assert kinds[-2:] == ["escalation.cancelled", "actor.freeze"]
     assert store.verify_chain().ok
@@ -149,17 +152,19 @@ def test_a_frozen_actors_escalation_cannot_be_approved_even_if_reopened(
 ) -> None:
     """Approval checks the freeze itself, not only the cancelled status."""
     ident = escalate(store, "refactor-bot")
-    freeze(store, "refactor-bot", by="alice", reason="runaway", identities=people())
+    freeze(store, "refactor-bot", by="alice", reason="runaway", identities=people(), now=wall())
     run_sql(db_url, "UPDATE escalations SET status = 'pending'")
 
     with pytest.raises(Refused, match=r"refactor-bot is frozen .*cannot be approved"):
-        approve(store, ident, name="bob", role="team-lead", identities=people())
+        approve(store, ident, name="bob", role="team-lead", identities=people(), now=wall())
 
 
 def test_freezing_twice_keeps_the_first_freeze(store: Store, db_url: str) -> None:
     """A second freeze changes nothing and says who froze it first."""
-    freeze(store, "refactor-bot", by="alice", reason="first", identities=people())
-    again = freeze(store, "refactor-bot", by="bob", reason="second", identities=people())
+    freeze(store, "refactor-bot", by="alice", reason="first", identities=people(), now=wall())
+    again = freeze(
+        store, "refactor-bot", by="bob", reason="second", identities=people(), now=wall()
+    )
 
     assert not again.created
     assert (again.freeze.frozen_by, again.freeze.reason) == ("alice", "first")
@@ -173,7 +178,7 @@ def test_all_ai_agents_freeze_stops_agents_not_people(store: Store) -> None:
     person = escalate(store, "alice", source=Source.HUMAN)
     identities = people({"helper": Source.AI_AGENT})
 
-    done = freeze(store, None, by="sre", reason="bad day", identities=identities)
+    done = freeze(store, None, by="sre", reason="bad day", identities=identities, now=wall())
 
     assert sorted(done.cancelled) == sorted([agent, registered])
     esc = get_escalation(store, person)
@@ -196,16 +201,16 @@ def test_all_ai_agents_freeze_stops_agents_not_people(store: Store) -> None:
 def test_thaw_refusals(store: Store, by: str, actor: str, reason: str) -> None:
     """Machines thaw nothing, nobody thaws themselves, and thawing needs a freeze."""
     for name in ("refactor-bot", "docs-bot"):
-        freeze(store, name, by="alice", reason="stop", identities=people())
+        freeze(store, name, by="alice", reason="stop", identities=people(), now=wall())
 
     with pytest.raises(Refused, match=reason):
-        thaw(store, actor, by=by, identities=people())
+        thaw(store, actor, by=by, identities=people(), now=wall())
 
 
 def test_thaw_lifts_the_freeze_and_is_chained(store: Store, db_url: str) -> None:
     """After a thaw the actor is free; freeze and thaw are both in the chain."""
-    freeze(store, "refactor-bot", by="alice", reason="stop", identities=people())
-    lifted = thaw(store, "refactor-bot", by="bob", reason="fixed", identities=people())
+    freeze(store, "refactor-bot", by="alice", reason="stop", identities=people(), now=wall())
+    lifted = thaw(store, "refactor-bot", by="bob", reason="fixed", identities=people(), now=wall())
 
     assert lifted.frozen_by == "alice"
     assert current_freeze(store, "refactor-bot", ai_agent=True) is None
@@ -216,23 +221,18 @@ def test_thaw_lifts_the_freeze_and_is_chained(store: Store, db_url: str) -> None
 def test_a_freeze_during_the_review_rejects_at_record_time(store: Store) -> None:
     """Frozen between the first check and the record: the decision is recorded as a reject."""
     proposal = make_proposal()
-    config = load_config()
-    profile = config_profile(proposal)
-    freeze(store, "refactor-bot", by="alice", reason="mid-review", identities=people())
-    recording = Recording(
-        config=config,
-        profile=profile,
-        change_id="c",
-        submitter=None,
-        decision_id="mid-review-1",
-        created_at=datetime.now(UTC).isoformat(),
+    setup = prepare(resolve(db="sqlite://", environ={}))
+    facts = ActorFacts(profile=config_profile(proposal))  # read before the freeze
+    freeze(store, "refactor-bot", by="alice", reason="mid-review", identities=people(), now=NOW)
+
+    settled = GateSession(store, setup).settle(
+        ChangeSubmission(proposal=proposal, change_id="c"), (APPROVE,), facts
     )
 
-    decision = decide_and_record(store, proposal, (APPROVE,), recording)
-
+    decision = settled.decision
     assert decision.outcome == "reject"
     assert decision.rules_fired == ("actor-frozen",)
-    assert store.get("mid-review-1").decision == decision
+    assert store.get(decision.decision_id).decision == decision
 
 
 def config_profile(proposal: Any) -> Any:
@@ -245,7 +245,9 @@ def config_profile(proposal: Any) -> Any:
 def test_frozen_review_is_rejected_at_once_before_any_reviewer(db_url: str) -> None:
     """`run_review` right after a freeze rejects within the second, with no verdicts."""
     with Store.open(db_url) as store:
-        frozen = freeze(store, "refactor-bot", by="alice", reason="stop", identities=people())
+        frozen = freeze(
+            store, "refactor-bot", by="alice", reason="stop", identities=people(), now=wall()
+        )
 
     result = run_review(
         ReviewRequest(
@@ -310,11 +312,14 @@ def test_freeze_review_thaw_end_to_end(run_cli: Any, cli_env: dict[str, str]) ->
     kinds = chain_kinds(url)
     assert kinds == [
         ("decision", before["decision_id"]),
+        ("change.submitted", before["decision_id"]),
         ("escalation.cancelled", before["decision_id"]),
         ("actor.freeze", "refactor-bot"),
         ("decision", rejected["decision_id"]),
+        ("change.submitted", rejected["decision_id"]),
         ("actor.thaw", "refactor-bot"),
         ("decision", after["decision_id"]),
+        ("change.submitted", after["decision_id"]),
     ]
     with Store.open(url) as store:
         assert store.verify_chain().ok

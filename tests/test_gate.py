@@ -132,7 +132,7 @@ def test_separation_of_duties_refuses_the_signer(
     esc = get_escalation(store, ident, now=LATER)
     assert esc is not None
     assert esc.approvals == ()
-    assert [k for k, _ in chain_kinds(db_url)] == ["decision"]
+    assert [k for k, _ in chain_kinds(db_url)] == ["decision", "change.submitted"]
 
 
 def test_one_person_counts_for_one_role_only(store: Store) -> None:
@@ -181,6 +181,7 @@ def test_all_roles_signed_is_approved_by_humans_with_every_signer(
     }
     assert chain_kinds(db_url) == [
         ("decision", ident),
+        ("change.submitted", ident),
         ("escalation.approval", ident),
         ("escalation.approval", ident),
         ("escalation.approved-by-humans", ident),

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.gatekeeper import change_id_for
+from orchestrator.gate import change_id_for
 from tests.gate_support import REPO, chain_kinds, make_proposal, write_config
 
 PLAN = REPO / "examples" / "iam-boundary" / "plan.json"
@@ -73,7 +73,7 @@ def test_pending_approve_until_approved_by_humans(run_cli: Any, cli_env: dict[st
     assert run_cli("pending").stdout.strip() == "no open escalations"
     assert "approved-by-humans" in run_cli("pending", "--all").stdout
     kinds = [k for k, ref in chain_kinds(cli_env["COMMANDER_DATABASE_URL"]) if ref == ident]
-    assert kinds == ["decision"] + ["escalation.approval"] * len(needed) + [
+    assert kinds == ["decision", "change.submitted"] + ["escalation.approval"] * len(needed) + [
         "escalation.approved-by-humans"
     ]
 

@@ -406,6 +406,7 @@ ROUTE_CALLS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("DELETE", "/v1/freezes"): ("/v1/freezes", {}),
     ("GET", "/v1/actors/{actor}/budgets"): ("/v1/actors/x/budgets", {}),
     ("GET", "/metrics"): ("/metrics", {}),
+    ("GET", "/v1/audit/checkpoint"): ("/v1/audit/checkpoint", {}),
 }
 # Who may call each route; everyone else is refused with 403.
 ALLOWED: dict[tuple[str, str], set[str]] = {
@@ -418,6 +419,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/v1/freezes/{actor}"): {"root"},
     ("DELETE", "/v1/freezes"): {"root"},
     ("GET", "/metrics"): {"ci-bot", "alice", "bob", "carol", "root", "scraper"},
+    # a scraper keeps checkpoints where the database's writers cannot reach
+    ("GET", "/v1/audit/checkpoint"): {"ci-bot", "alice", "bob", "carol", "root", "scraper"},
 }
 READERS = {"ci-bot", "alice", "bob", "carol", "root"}
 OPEN = {"/healthz", "/readyz", "/openapi.json"}

@@ -15,6 +15,7 @@ import textwrap
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from orchestrator.store import (
     AmbiguousDecisionId,
     DecisionNotFound,
     Store,
+    chain,
     database_url,
 )
 from orchestrator.store.migrate import MIGRATIONS
@@ -655,3 +657,25 @@ def test_raw_inputs_hard_to_encode_come_back_in_their_own_key_order(store: Store
     back = store.get(ident).proposal.raw
     assert back == raw
     assert json.dumps(back) == json.dumps(raw)  # the same key order, too
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**40),
+    kind=ANY_TEXT,
+    ref_id=st.none() | ANY_TEXT,
+    digest=ANY_TEXT,
+    prev=ANY_TEXT,
+    actor=st.none() | ANY_TEXT,
+    payload=json_values(ANY_TEXT),
+)
+def test_link_and_event_digests_are_the_documented_canonical_json(
+    seq: int, kind: str, ref_id: str | None, digest: str, prev: str, actor: str | None, payload: Any
+) -> None:
+    """The hand-written canonical texts are exactly canonical(...): anyone can recompute them."""
+    link = {"seq": seq, "kind": kind, "ref_id": ref_id, "payload_digest": digest, "prev_hash": prev}
+    at = datetime(2026, 5, 1, 10, 0, 0, 123456)
+    event = {"actor": actor, "created_at": chain.iso_utc(at), "payload": payload}
+    assert chain.entry_hash(seq, kind, ref_id, digest, prev) == chain.sha256_hex(
+        chain.canonical(link)
+    )
+    assert chain.event_digest(actor, at, payload) == chain.sha256_hex(chain.canonical(event))

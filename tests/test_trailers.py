@@ -28,6 +28,7 @@ from orchestrator.trailers import (
     trailers_for,
     verify_commit,
 )
+from tests.gate_support import wall
 from tests.test_backtest import _noop_plan
 from tests.test_replay import review
 
@@ -58,12 +59,30 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
             ("Dan", "change-board"),
         ):
             approve(
-                store, approved.decision_id, name=name, role=role, comment="ok", identities=people
+                store,
+                approved.decision_id,
+                name=name,
+                role=role,
+                comment="ok",
+                identities=people,
+                now=wall(),
             )
         approve(
-            store, pending.decision_id, name="Alice Doe", role="senior-engineer", identities=people
+            store,
+            pending.decision_id,
+            name="Alice Doe",
+            role="senior-engineer",
+            identities=people,
+            now=wall(),
         )
-        deny(store, denied.decision_id, name="Erin", reason="no rollback plan", identities=people)
+        deny(
+            store,
+            denied.decision_id,
+            name="Erin",
+            reason="no rollback plan",
+            identities=people,
+            now=wall(),
+        )
     return Recorded(db=db, approved=approved, pending=pending, denied=denied, plain=plain)
 
 

@@ -1,4 +1,4 @@
-"""Commands of the audit area: `audit verify` and `audit query`; registers the post-incident ones.
+"""Commands of the audit area: `audit verify` and `audit query`; registers the others.
 
 Each command resolves settings, calls one core function in orchestrator/store
 or orchestrator/replay.py, and renders. Imports are local so `--help` stays fast.
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -76,7 +77,8 @@ def open_store(db: str | None) -> Iterator[Store]:
     from orchestrator.settings import resolve  # noqa: PLC0415
     from orchestrator.store import Store  # noqa: PLC0415
 
-    store = Store.open(resolve(db=db).database_url)
+    settings = resolve(db=db)
+    store = Store.open(settings.database_url, chain_key=settings.chain_key)
     try:
         yield store
     finally:
@@ -127,12 +129,28 @@ def write(text: str) -> None:
 def verify(
     db: DbOption = None,
     output: Annotated[ReportFormat, typer.Option(help="Output format.")] = ReportFormat.text,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoints",
+            help="A signed checkpoint, or a folder of them: the chain must extend each one.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The key checkpoints are signed with (default: $COMMANDER_CHECKPOINT_PUBLIC_KEY).",
+        ),
+    ] = None,
 ) -> None:
     """Walk the hash chain and every record it covers; exit 1 at the first row that differs."""
+    from orchestrator.commands.checkpoint import anchors  # noqa: PLC0415
     from orchestrator.store.audit_verify import verify_audit  # noqa: PLC0415
 
+    trusted = anchors(checkpoints, public_key) if checkpoints is not None else []
     with open_store(db) as store:
-        report = verify_audit(store)
+        report = verify_audit(store, anchors=trusted)
     if output == ReportFormat.json:
         write(json.dumps(report.model_dump(mode="json") | {"message": report.message}))
     else:
@@ -201,8 +219,9 @@ def query(
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the app."""
-    from orchestrator.commands import postincident, trailer  # noqa: PLC0415
+    from orchestrator.commands import checkpoint, postincident, trailer  # noqa: PLC0415
 
+    checkpoint.register(audit_app)
     app.add_typer(audit_app, name="audit")
     postincident.register(app)
     trailer.register(app)

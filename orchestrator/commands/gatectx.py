@@ -1,9 +1,9 @@
 """What the gate's commands share: the store, the policy, who is who, and the clock.
 
-The clock is read here, at the edge, and handed to the store functions as an
-ISO 8601 `now`; identities come from the gate section of commander.yaml and
-from the agent registry (agents.yaml), whose ai-agent and automation actors
-may approve, deny, thaw and grant nothing.
+The clock (orchestrator/clock.py) is read here, at the edge, and handed to
+the store functions as an ISO 8601 `now`; identities come from the gate
+section of commander.yaml and from the agent registry (agents.yaml), whose
+ai-agent and automation actors may approve, deny, thaw and grant nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from orchestrator.clock import iso_micros, utc_now
 
 if TYPE_CHECKING:
     from orchestrator.config import LoadedConfig
@@ -38,7 +39,7 @@ class GateSession:
 
 def clock() -> str:
     """The current UTC time, ISO 8601 with microseconds."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return iso_micros(utc_now())
 
 
 @contextmanager
@@ -51,7 +52,7 @@ def session(db: str | None, config: str | None) -> Iterator[GateSession]:
     settings = resolve(db=db, config=config)
     loaded = load_config(settings.config_dir)
     people = identities(loaded)
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, chain_key=settings.chain_key)
     try:
         yield GateSession(store=store, config=loaded, identities=people, now=clock())
     finally:

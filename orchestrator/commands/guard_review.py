@@ -148,13 +148,12 @@ def reason(decision: Decision) -> str:
 
 def _earlier(store: Store, change_id: str, digest: str, policy: str) -> Answer | None:
     """The same command's escalation, still standing under this policy: its human answer."""
-    from orchestrator.store.chain import parse_utc  # noqa: PLC0415
-    from orchestrator.store.reuse import SubmissionKey, reusable_decision  # noqa: PLC0415
+    from orchestrator.clock import utc_now  # noqa: PLC0415
+    from orchestrator.gate.idempotency import SubmissionKey, reusable_decision  # noqa: PLC0415
 
     key = SubmissionKey(change_id=change_id, proposal_digest=digest, policy_version=policy)
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     with store.reading("look up an earlier decision for this command") as conn:
-        found = reusable_decision(conn, key, parse_utc(now))
+        found = reusable_decision(conn, key, utc_now())
     if found is None:
         return None
     status = _escalation_status(store, found)

@@ -9,7 +9,8 @@ never pays for a web framework.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -50,6 +51,20 @@ def serve(
             "--max-body", metavar="BYTES", help="Largest submission; default max_input_bytes."
         ),
     ] = None,
+    checkpoint_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ed25519 key that signs checkpoints (GET /v1/audit/checkpoint); "
+            "default: $COMMANDER_CHECKPOINT_KEY."
+        ),
+    ] = None,
+    checkpoint_every: Annotated[
+        str | None,
+        typer.Option(metavar="DURATION", help="Also write a checkpoint this often: 15m, 1h."),
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option(help="Where --checkpoint-every writes them.")
+    ] = None,
 ) -> None:
     """Serve the HTTP API: submit proposals, read decisions, sign off, freeze; /metrics."""
     try:
@@ -65,6 +80,7 @@ def serve(
 
     if max_body is not None and max_body <= 0:
         raise UsageError("--max-body must be a positive number of bytes")
+    schedule = _checkpointing(checkpoint_key, checkpoint_every, checkpoint_dir)
     listen = resolve_listen(host=host, port=port, tokens=tokens)
     settings = resolve(
         db=db, config=config, topology=topology, backstage=backstage, ray_address=ray_address
@@ -75,6 +91,7 @@ def serve(
             tokens=listen.tokens,
             executor=executor.value,
             max_body_bytes=max_body,
+            **schedule,
         )
     )
     uvicorn.run(
@@ -86,6 +103,30 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _checkpointing(key: Path | None, every: str | None, folder: Path | None) -> dict[str, Any]:
+    """The checkpoint options of ServiceOptions: a key, and a period with a folder, or none."""
+    from orchestrator.commands.checkpoint import load_signing_key  # noqa: PLC0415
+    from orchestrator.guards import parse_duration  # noqa: PLC0415
+    from orchestrator.settings import ENV_CHECKPOINT_KEY, key_text  # noqa: PLC0415
+
+    if (every is None) != (folder is None):
+        raise UsageError("--checkpoint-every and --checkpoint-dir go together")
+    if every is None and key_text(key, ENV_CHECKPOINT_KEY) is None:
+        return {}  # no key anywhere: the service signs no checkpoints
+    options: dict[str, Any] = {"checkpoint_key": load_signing_key(key)}
+    if every is not None and folder is not None:
+        try:
+            span = parse_duration(every)
+        except ValueError as exc:
+            raise UsageError(f"--checkpoint-every: {exc}") from None
+        if span.total_seconds() <= 0:
+            raise UsageError("--checkpoint-every must be longer than nothing")
+        if not folder.is_dir():
+            raise UsageError(f"--checkpoint-dir {folder}: not a folder")
+        options |= {"checkpoint_every": span, "checkpoint_dir": folder}
+    return options
 
 
 def migrate(*, db: DbOption = None) -> None:

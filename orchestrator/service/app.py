@@ -20,21 +20,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from orchestrator.errors import (
+    AmbiguousDecisionId,
     CommanderError,
+    DecisionNotFound,
     InputError,
+    Refused,
     ReviewRunError,
     StoreError,
     UsageError,
     UserError,
 )
 from orchestrator.service.auth import Permission
+from orchestrator.service.checkpoints import audit_router
 from orchestrator.service.deps import State, require
 from orchestrator.service.routes_gate import gate_router
 from orchestrator.service.routes_guard import guard_router
 from orchestrator.service.routes_reviews import reviews_router
 from orchestrator.service.state import ServiceOptions, ServiceState
-from orchestrator.store.gate_common import Refused
-from orchestrator.store.store import AmbiguousDecisionId, DecisionNotFound
 
 log = logging.getLogger("commander.service")
 
@@ -72,6 +74,7 @@ def build_app() -> FastAPI:
     app.include_router(reviews_router)
     app.include_router(gate_router)
     app.include_router(guard_router)
+    app.include_router(audit_router)
     _add_probes(app)
     _add_error_boundary(app)
     _add_request_metrics(app)

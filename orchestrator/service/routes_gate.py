@@ -21,7 +21,6 @@ from orchestrator.models import Source
 from orchestrator.service.deps import Admin, Reader, Signer, State
 from orchestrator.store import governance
 from orchestrator.store.chain import parse_utc
-from orchestrator.store.gate_common import iso, moment
 
 gate_router = APIRouter(prefix="/v1", tags=["gate"])
 
@@ -89,7 +88,7 @@ async def list_escalations(
     every: Annotated[bool, Query(alias="all", description="Every status.")] = False,
 ) -> list[dict[str, Any]]:
     """Open escalations with their age and the roles still missing."""
-    now = iso(moment(None)) or ""
+    now = state.now()
     found = await run_in_threadpool(
         governance.list_escalations, state.store, status=None if every else status, now=now
     )
@@ -101,7 +100,7 @@ async def list_escalations(
 )
 async def get_escalation(decision_id: str, state: State, _: Reader) -> dict[str, Any]:
     """An escalation by decision id or unique prefix."""
-    now = iso(moment(None)) or ""
+    now = state.now()
     found = await run_in_threadpool(governance.find_escalation, state.store, decision_id, now=now)
     return _shown(found, now)
 
@@ -129,6 +128,7 @@ async def approve(
             role=body.role,
             comment=body.comment,
             identities=state.identities,
+            now=state.now(),
         )
     )
     # the approval latency is read from the store at scrape time, whoever signed (gate_watch)
@@ -151,6 +151,7 @@ async def deny(
             name=principal.name,
             reason=body.reason,
             identities=state.identities,
+            now=state.now(),
         )
     )
 
@@ -178,6 +179,7 @@ async def freeze(
             by=principal.name,
             reason=body.reason,
             identities=state.identities,
+            now=state.now(),
         )
     )
     if not done.created:
@@ -227,13 +229,17 @@ async def budgets(
     """Each budget rule for the actor with what it has used in the window ending now."""
     profile = state.setup.context.agents.profile(actor, source)
     rules = state.setup.config.commander.budgets.rules_for(actor, profile.kind)
-    return list(await run_in_threadpool(governance.read_budget_windows, state.store, actor, rules))
+    return list(
+        await run_in_threadpool(
+            lambda: governance.read_budget_windows(state.store, actor, rules, now=state.now())
+        )
+    )
 
 
 async def _thaw(state: State, actor: str | None, by: str, reason: str) -> Freeze:
     return await run_in_threadpool(
         lambda: governance.thaw(
-            state.store, actor, by=by, reason=reason, identities=state.identities
+            state.store, actor, by=by, reason=reason, identities=state.identities, now=state.now()
         )
     )
 

@@ -2,43 +2,45 @@
 
 The policy, the dependency graph and the reviewers are loaded once at
 start-up (`prepare`), the store is opened once and its connection pool
-shared by every request. A submission is adapted, looked up by its
-submission key (idempotency, see store/reuse.py), and otherwise judged by
-`review_proposal` — the same function `commander review` runs.
+shared by every request. A submission is adapted and handed to
+`review_proposal` — the same gate session `commander review` runs — as an
+idempotent one (orchestrator/gate/idempotency.py). Every time the service
+records comes from its one clock.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import partial
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from orchestrator.adapters.base import Submission
 from orchestrator.adapters.commands_catalog import load_catalog
+from orchestrator.clock import Clock, iso_micros, utc_now
 from orchestrator.commands.gatectx import identities
 from orchestrator.commands.guard_core import GuardOptions, judge
 from orchestrator.commands.guard_review import review_call
 from orchestrator.executors import make_executor
-from orchestrator.gatekeeper import change_id_for
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.gate_watch import GateWatch
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.store import Store
 from orchestrator.store.chain import parse_utc
-from orchestrator.store.gate_common import iso, moment
 from orchestrator.store.governance import list_escalations
-from orchestrator.store.reuse import AlreadyDecided, SubmissionKey, claim, reusable_decision
 from orchestrator.store.tables import CHAIN_HEAD
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from orchestrator.adapters.commands_calls import Answer, ToolCall
     from orchestrator.adapters.commands_classify import Effect
     from orchestrator.models import Decision, Proposal
+    from orchestrator.service.checkpoints import CheckpointSchedule
     from orchestrator.settings import Settings
     from orchestrator.store.governance import Identities
     from orchestrator.store.store import StoredDecision
@@ -53,6 +55,10 @@ class ServiceOptions:
     executor: str = "local"
     # The largest body accepted; None: the policy's max_input_bytes.
     max_body_bytes: int | None = None
+    # Signs checkpoints (service/checkpoints.py); with a folder and a period, on a schedule too.
+    checkpoint_key: Ed25519PrivateKey | None = None
+    checkpoint_dir: Path | None = None
+    checkpoint_every: timedelta | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,26 +84,42 @@ class Submitted:
 class ServiceState:
     """The loaded policy, the open store, the tokens and the metrics."""
 
-    def __init__(self, options: ServiceOptions) -> None:
+    def __init__(self, options: ServiceOptions, *, clock: Clock = utc_now) -> None:
         self.options = options
+        self.clock = clock
         self.setup: ReviewSetup = prepare(options.settings)
         self.auth = Authenticator.from_file(options.tokens)
         self.identities: Identities = identities(self.setup.config)
         self.max_body_bytes = options.max_body_bytes or self.setup.config.commander.max_input_bytes
-        self.store = Store.open(options.settings.database_url)
+        settings = options.settings
+        self.store = Store.open(settings.database_url, chain_key=settings.chain_key)
         # the guard's command catalog, from the same config directory as the policy
-        self.catalog = load_catalog(options.settings.config_dir, options.settings.cache_dir)
+        self.catalog = load_catalog(settings.config_dir, settings.cache_dir)
         self.metrics = ServiceMetrics(
             self.pending_ages, reviewers=(r.name for r in self.setup.reviewers)
         )
-        self.gate_watch = GateWatch(started=moment(None))
+        self.gate_watch = GateWatch(started=self.clock())
         # One executor for the service's life: Ray is joined once, before the port opens,
         # and what it puts in the object store is reused across reviews.
         self.executor = make_executor(options.executor, options.settings.ray_address)
+        self.checkpoints = self._schedule(options)
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Stop writing checkpoints; release the store's connections."""
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         self.store.close()
+
+    def _schedule(self, options: ServiceOptions) -> CheckpointSchedule | None:
+        key, every = options.checkpoint_key, options.checkpoint_every
+        folder = options.checkpoint_dir
+        if key is None or every is None or folder is None:
+            return None
+        from orchestrator.service.checkpoints import CheckpointSchedule  # noqa: PLC0415
+
+        schedule = CheckpointSchedule(self.store, key, folder, every, self.clock)
+        schedule.start()
+        return schedule
 
     def submit(self, body: bytes, meta: Meta, submitter: str) -> Submitted:
         """Judge a submission, or hand back the decision already made for it."""
@@ -113,30 +135,26 @@ class ServiceState:
             submitter=submitter,
         )
         proposal = adapt(self.setup.config, request, body, meta.name)
-        key = SubmissionKey(
-            change_id=change_id_for(proposal, meta.change_id),
-            proposal_digest=proposal.digest(),
-            policy_version=self.setup.config.policy_version,
+        result = review_proposal(
+            self.setup,
+            self.store,
+            request,
+            proposal,
+            executor=self.executor,
+            idempotent=True,
+            clock=self.clock,
         )
-        with self.store.reading("look up an earlier submission") as conn:
-            earlier = reusable_decision(conn, key, moment(None))
-        if earlier is not None:
-            return self._replayed(earlier)
-        try:
-            result = review_proposal(
-                self.setup,
-                self.store,
-                request,
-                proposal,
-                reuse=partial(_claim_now, key=key),
-                executor=self.executor,
+        if result.replayed:
+            self.metrics.replayed.inc()
+        else:
+            self.metrics.observe_decision(
+                result.decision, result.proposal.source.value, time.perf_counter() - started
             )
-        except AlreadyDecided as raced:
-            return self._replayed(raced.decision_id)
-        self.metrics.observe_decision(
-            result.decision, result.proposal.source.value, time.perf_counter() - started
-        )
-        return Submitted(result.decision, result.proposal, replayed=False)
+        return Submitted(result.decision, result.proposal, replayed=result.replayed)
+
+    def now(self) -> str:
+        """The service's clock, as the gate's operations take it."""
+        return iso_micros(self.clock())
 
     def guard(self, call: ToolCall, options: GuardOptions, submitter: str) -> Answer:
         """Answer an agent's tool call as `commander guard` would, in this service's store."""
@@ -159,19 +177,10 @@ class ServiceState:
 
     def pending_ages(self) -> list[float]:
         """Seconds each pending escalation has waited (for /metrics)."""
-        now = moment(None)
-        found = list_escalations(self.store, status="pending", now=iso(now))
+        now = self.clock()
+        found = list_escalations(self.store, status="pending", now=iso_micros(now))
         return [(now - parse_utc(e.created_at)).total_seconds() for e in found]
 
     def observe_gate(self) -> None:
         """Count the escalations that ended since the last scrape, by any path (for /metrics)."""
-        self.metrics.observe_endings(self.gate_watch.new_endings(self.store, moment(None)))
-
-    def _replayed(self, decision_id: str) -> Submitted:
-        stored = self.store.get(decision_id)
-        self.metrics.replayed.inc()
-        return Submitted(stored.decision, stored.proposal, replayed=True)
-
-
-def _claim_now(conn: Connection, *, key: SubmissionKey) -> None:
-    claim(conn, key, moment(None))
+        self.metrics.observe_endings(self.gate_watch.new_endings(self.store, self.clock()))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound
 from orchestrator.store.chain import ChainEntry, ChainReport
 from orchestrator.store.migrate import HEAD_REVISION, database_url, redact
 from orchestrator.store.store import (
-    AmbiguousDecisionId,
-    DecisionNotFound,
     DecisionSummary,
     Store,
     StoredDecision,

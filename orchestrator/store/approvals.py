@@ -14,21 +14,22 @@ from datetime import datetime
 from pydantic import JsonValue
 from sqlalchemy import Connection, insert, select, update
 
+from orchestrator.errors import Refused
+from orchestrator.guards import ChangeFigures
 from orchestrator.models import Frozen, Source
 from orchestrator.store.budgets import count_usage
 from orchestrator.store.escalations import Approval, Escalation, find_escalation, load
 from orchestrator.store.freezes import active_freeze
 from orchestrator.store.gate_common import (
     Identities,
-    Refused,
     chain_event,
-    latest_submission,
     lock_writers,
     moment,
     named,
     person_key,
 )
 from orchestrator.store.store import Store
+from orchestrator.store.submissions import latest_submission
 from orchestrator.store.tables import DECISIONS, PROPOSALS
 from orchestrator.store.tables_governance import (
     ESCALATION_APPROVALS,
@@ -52,7 +53,7 @@ def approve(
     role: str,
     comment: str = "",
     identities: Identities,
-    now: str | None = None,
+    now: str,
 ) -> ApprovalResult:
     """Sign an escalation as `name` in `role`; complete it when every role is signed."""
     name, role = named(name, "--as"), named(role, "--role")
@@ -104,7 +105,7 @@ def deny(
     name: str,
     reason: str,
     identities: Identities,
-    now: str | None = None,
+    now: str,
 ) -> Escalation:
     """End an escalation with a deny: nobody can approve it afterwards."""
     name, reason = named(name, "--as"), named(reason, "--reason")
@@ -219,15 +220,10 @@ def _complete(conn: Connection, esc: Escalation, name: str, at: datetime) -> Non
         .where(DECISIONS.c.decision_id == esc.decision_id)
     ).one()
     score = int(json.loads(row.decision_json).get("blast_radius", {}).get("score", 0))
-    count_usage(
-        conn,
-        esc.decision_id,
-        esc.actor,
-        deletes=row.destructive_count,
-        changed_resources=row.change_count,
-        blast_radius=score,
-        at=at,
+    figures = ChangeFigures(
+        deletes=row.destructive_count, changed_resources=row.change_count, blast_radius=score
     )
+    count_usage(conn, esc.decision_id, esc.actor, figures, at=at)
     chain_event(
         conn,
         "escalation.approved-by-humans",
@@ -240,6 +236,7 @@ def _complete(conn: Connection, esc: Escalation, name: str, at: datetime) -> Non
                 {"name": a.name, "role": a.role, "comment": a.comment, "at": a.created_at}
                 for a in esc.approvals
             ],
+            "usage": figures.usage(),
         },
         at=at,
     )

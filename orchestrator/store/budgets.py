@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from orchestrator.guards import BudgetRule, BudgetWindow
+from orchestrator.guards import BudgetRule, BudgetWindow, ChangeFigures
 from orchestrator.store.gate_common import iso, moment, person_key
 from orchestrator.store.store import Store
 from orchestrator.store.tables_governance import BUDGET_USAGE
@@ -64,24 +64,11 @@ def read_budget_windows(
 
 
 def count_usage(
-    conn: Connection,
-    decision_id: str,
-    actor: str,
-    *,
-    deletes: int,
-    changed_resources: int,
-    blast_radius: int,
-    at: datetime,
+    conn: Connection, decision_id: str, actor: str, figures: ChangeFigures, *, at: datetime
 ) -> None:
     """Count one approved change against its actor's budgets from `at` on."""
     conn.execute(
         insert(BUDGET_USAGE),
-        {
-            "decision_id": decision_id,
-            "actor": person_key(actor),
-            "counted_at": at,
-            "deletes": deletes,
-            "changed_resources": changed_resources,
-            "blast_radius": blast_radius,
-        },
+        {"decision_id": decision_id, "actor": person_key(actor), "counted_at": at}
+        | figures.usage(),
     )

@@ -1,43 +1,37 @@
-"""The audit hash chain: appending links and verifying every link and what it covers.
+"""The audit hash chain: how a link is hashed, keyed and appended.
 
 Each row's hash is sha256 over the canonical JSON of (seq, kind, ref_id,
-payload_digest, prev_hash). A decision's payload digest is the sha256 of its
-canonical decision JSON; an event's covers its actor, time and payload. A
-verifier recomputes both from the stored rows, so editing a decision, an event
-or a link is found, and the first row that disagrees is named.
+payload_digest, prev_hash). A decision's payload digest covers its canonical
+decision JSON and the sha256 of its stored raw input; an event's covers its
+actor, time and payload. `verify.py` recomputes all of them from the stored
+rows and names the first row that disagrees.
+
+Anyone who can write the database can also recompute every hash, so two
+anchors live outside it: signed checkpoints of the head (checkpoints.py), and
+an optional chain key. With a key, every link and the head carry an HMAC
+(`mac`) that nobody without the key can recompute.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
-from sqlalchemy import Connection, RowMapping, Select, insert, select, update
+from pydantic import BaseModel, ConfigDict, JsonValue
+from sqlalchemy import Connection, insert, select, update
 
-from orchestrator.models import Decision
-from orchestrator.store.tables import (
-    AUDIT_CHAIN,
-    CHAIN_HEAD,
-    DECISIONS,
-    FINDING_RESOURCES,
-    FINDINGS,
-    PROPOSALS,
-    VERDICTS,
-    finding_rows,
-    proposal_columns,
-    resource_rows,
-    verdict_rows,
-)
+from orchestrator.errors import StoreError
+from orchestrator.store.tables import AUDIT_CHAIN, CHAIN_HEAD
 
 GENESIS = "0" * 64
 HEAD_ID = 1
 DECISION_KIND = "decision"
-_BATCH = 500
+# The execution option by which a store's write transaction carries its chain key.
+KEY_OPTION = "commander_chain_key"
 
 
 class ChainEntry(BaseModel):
@@ -56,7 +50,7 @@ class ChainEntry(BaseModel):
 
 
 class ChainReport(BaseModel):
-    """The result of verifying the whole chain."""
+    """The result of verifying the whole record: fine, or the first row that disagrees."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -67,12 +61,27 @@ class ChainReport(BaseModel):
     first_bad_seq: int | None = None
     ref_id: str | None = None
     problem: str | None = None
+    # The stored row that disagrees, when it is a row of a table other than the chain.
+    table: str | None = None
+    row: str | None = None
+    column: str | None = None
+    checkpoints: int = 0  # signed checkpoints the chain was proved to extend
+    keyed: bool = False  # whether every link's HMAC was checked with the chain key
+    note: str | None = None  # what could not be checked, and why
 
     @property
     def message(self) -> str:
-        """One line for a person: fine, or where the chain breaks and why."""
+        """One line for a person: fine, or where the record breaks and why."""
         if self.ok:
-            return f"chain ok: {self.rows_checked} rows, head {self.head_hash[:12]}…"
+            extra = []
+            if self.checkpoints:
+                extra.append(f"extends {self.checkpoints} signed checkpoint(s)")
+            if self.keyed:
+                extra.append("every key-protected link checked")
+            if self.note:
+                extra.append(self.note)
+            more = f" ({'; '.join(extra)})" if extra else ""
+            return f"chain ok: {self.rows_checked} rows, head {self.head_hash[:12]}…{more}"
         ref = f" ({_short(self.ref_id)})" if self.ref_id else ""
         where = f"at seq {self.first_bad_seq}" if self.first_bad_seq is not None else "outside"
         return f"chain broken {where}{ref}: {self.problem}"
@@ -87,6 +96,11 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _string(text: str) -> str:
+    """One JSON string, exactly as `canonical` (json.dumps, ensure_ascii=False) writes it."""
+    return encode_basestring(text)
+
+
 def sha256_hex(text: str) -> str:
     """Hex sha256 of UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -98,16 +112,46 @@ def proposal_digest(doc: dict[str, Any]) -> str:
 
 
 def entry_hash(seq: int, kind: str, ref_id: str | None, payload_digest: str, prev: str) -> str:
-    """The hash of one chain row."""
-    link = {"seq": seq, "kind": kind, "ref_id": ref_id, "payload_digest": payload_digest}
-    return sha256_hex(canonical(link | {"prev_hash": prev}))
+    """The hash of one chain row: sha256 of canonical({seq, kind, ref_id, payload_digest, prev}).
+
+    The canonical text is written out, keys in sorted order, rather than
+    json.dumps'd: verify computes one per row (a test keeps the two equal).
+    """
+    ref = "null" if ref_id is None else _string(ref_id)
+    return sha256_hex(
+        f'{{"kind":{_string(kind)},"payload_digest":{_string(payload_digest)},'
+        f'"prev_hash":{_string(prev)},"ref_id":{ref},"seq":{int(seq)}}}'
+    )
 
 
 def event_digest(actor: str | None, created_at: datetime, payload: JsonValue) -> str:
-    """The payload digest of an audit event: who, when and what."""
+    """The payload digest of an audit event: sha256 of canonical({actor, created_at, payload})."""
+    who = "null" if actor is None else _string(actor)
     return sha256_hex(
-        canonical({"actor": actor, "created_at": iso_utc(created_at), "payload": payload})
+        f'{{"actor":{who},"created_at":"{iso_utc(created_at)}","payload":{canonical(payload)}}}'
     )
+
+
+def decision_digest(decision_sha: str, raw_sha: str | None) -> str:
+    """The payload digest of a decision link: its decision JSON's sha256 and its raw input's.
+
+    Links recorded before revision 0004 carry no payload, and their digest is
+    the decision JSON's sha256 alone.
+    """
+    raw = "null" if raw_sha is None else f'"{raw_sha}"'
+    # Written out rather than json.dumps'd: verify computes one per decision.
+    return sha256_hex(f'{{"decision":"{decision_sha}","raw":{raw}}}')
+
+
+def link_mac(key: bytes, link_hash: str) -> str:
+    """The HMAC of one link under the chain key."""
+    return hmac.new(key, b"link:" + link_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, seq: int, head_hash: str) -> str:
+    """The HMAC of the chain head: a head moved back to an older link needs the key."""
+    message = f"head:{seq}:{head_hash}".encode("ascii")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def parse_utc(text: str) -> datetime:
@@ -136,10 +180,12 @@ def append(
     """Append one link; the caller's transaction must be the one that writes its subject."""
     # FOR UPDATE serialises writers on PostgreSQL; SQLite already holds BEGIN IMMEDIATE.
     head = conn.execute(
-        select(CHAIN_HEAD.c.seq, CHAIN_HEAD.c.hash)
+        select(CHAIN_HEAD.c.seq, CHAIN_HEAD.c.hash, CHAIN_HEAD.c.mac)
         .where(CHAIN_HEAD.c.id == HEAD_ID)
         .with_for_update()
     ).one()
+    key: bytes | None = conn.get_execution_options().get(KEY_OPTION)
+    _check_head_key(key, head.seq, head.hash, head.mac)
     seq = head.seq + 1
     link = entry_hash(seq, kind, ref_id, payload_digest, head.hash)
     entry = ChainEntry(
@@ -153,201 +199,29 @@ def append(
         created_at=iso_utc(created_at),
     )
     values = entry.model_dump(exclude={"created_at"})
-    conn.execute(insert(AUDIT_CHAIN), values | {"payload": payload, "created_at": created_at})
-    conn.execute(update(CHAIN_HEAD).where(CHAIN_HEAD.c.id == HEAD_ID).values(seq=seq, hash=link))
+    keyed = {"mac": None if key is None else link_mac(key, link)}
+    conn.execute(
+        insert(AUDIT_CHAIN), values | keyed | {"payload": payload, "created_at": created_at}
+    )
+    conn.execute(
+        update(CHAIN_HEAD)
+        .where(CHAIN_HEAD.c.id == HEAD_ID)
+        .values(seq=seq, hash=link, mac=None if key is None else head_mac(key, seq, link))
+    )
     return entry
 
 
-class _Broken(Exception):
-    def __init__(self, seq: int | None, ref_id: str | None, problem: str) -> None:
-        super().__init__(problem)
-        self.seq, self.ref_id, self.problem = seq, ref_id, problem
-
-
-def verify(conn: Connection) -> ChainReport:
-    """Check every link, every payload and every projection; stop at the first fault."""
-    head = conn.execute(
-        select(CHAIN_HEAD.c.seq, CHAIN_HEAD.c.hash).where(CHAIN_HEAD.c.id == HEAD_ID)
-    ).one()
-    verifier = _Verifier(conn)
-    try:
-        verifier.run(head.seq, head.hash)
-    except _Broken as broken:
-        return ChainReport(
-            ok=False,
-            rows_checked=verifier.checked,
-            head_seq=head.seq,
-            head_hash=head.hash,
-            first_bad_seq=broken.seq,
-            ref_id=broken.ref_id,
-            problem=broken.problem,
+def _check_head_key(key: bytes | None, seq: int, head_hash: str, mac: str | None) -> None:
+    """Refuse to append unkeyed to a keyed chain, or with a key the chain was not keyed with."""
+    if mac is None:
+        return  # unkeyed so far: a key, if given, protects every link from here on
+    if key is None:
+        raise StoreError(
+            "the audit chain is keyed: set COMMANDER_CHAIN_KEY (or COMMANDER_CHAIN_KEY_FILE) "
+            "to the chain key to write to it"
         )
-    return ChainReport(
-        ok=True, rows_checked=verifier.checked, head_seq=head.seq, head_hash=head.hash
-    )
-
-
-@dataclass
-class _Batch:
-    """The stored rows that one batch of chain rows covers."""
-
-    decisions: dict[str, RowMapping] = field(default_factory=dict)
-    proposals: dict[str, RowMapping] = field(default_factory=dict)
-    projections: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
-
-
-class _Verifier:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.checked = 0
-        self.chained: dict[str, int] = {}
-        self.proposals_ok: set[str] = set()
-
-    def run(self, head_seq: int, head_hash: str) -> None:
-        prev, seq = GENESIS, 1
-        # Batches keep memory flat however long the chain grows.
-        while rows := self._rows(
-            select(AUDIT_CHAIN)
-            .where(AUDIT_CHAIN.c.seq >= seq)
-            .order_by(AUDIT_CHAIN.c.seq)
-            .limit(_BATCH)
-        ):
-            batch = self._load([r["ref_id"] for r in rows if r["kind"] == DECISION_KIND])
-            for row in rows:
-                if row["seq"] != seq:
-                    raise _Broken(seq, None, f"row is missing (the next row is seq {row['seq']})")
-                if seq > head_seq:
-                    raise _Broken(
-                        seq, row["ref_id"], f"row is past the chain head (seq {head_seq})"
-                    )
-                self._check_link(row, prev)
-                if row["kind"] == DECISION_KIND:
-                    self._check_decision(row, batch)
-                prev, seq = row["hash"], seq + 1
-                self.checked += 1
-        if seq - 1 != head_seq or prev != head_hash:
-            raise _Broken(seq, None, f"chain ends at seq {seq - 1} but its head is seq {head_seq}")
-        linked = select(AUDIT_CHAIN.c.seq).where(
-            AUDIT_CHAIN.c.kind == DECISION_KIND, AUDIT_CHAIN.c.ref_id == DECISIONS.c.decision_id
+    if not hmac.compare_digest(mac, head_mac(key, seq, head_hash)):
+        raise StoreError(
+            "the chain key given does not match the key this audit chain is keyed with "
+            "(or its head was moved): run `commander audit verify`; nothing written"
         )
-        stray = self.conn.execute(
-            select(DECISIONS.c.decision_id)
-            .where(~linked.exists())
-            .order_by(DECISIONS.c.decision_id)
-            .limit(1)
-        ).scalar()
-        if stray is not None:
-            raise _Broken(None, stray, "decision is not in the chain")
-
-    def _rows(self, query: Select[Any]) -> Sequence[RowMapping]:
-        return self.conn.execute(query).mappings().all()
-
-    def _check_link(self, row: RowMapping, prev: str) -> None:
-        seq, ref = row["seq"], row["ref_id"]
-        if row["prev_hash"] != prev:
-            raise _Broken(seq, ref, f"prev_hash does not match the hash of seq {seq - 1}")
-        link = entry_hash(seq, row["kind"], ref, row["payload_digest"], row["prev_hash"])
-        if link != row["hash"]:
-            raise _Broken(seq, ref, "row hash does not match the row's fields")
-        if row["kind"] != DECISION_KIND and (
-            event_digest(row["actor"], row["created_at"], row["payload"]) != row["payload_digest"]
-        ):
-            raise _Broken(seq, ref, "event content does not match its recorded digest")
-
-    def _check_decision(self, link: RowMapping, batch: _Batch) -> None:
-        seq, ref = link["seq"], link["ref_id"]
-        if ref in self.chained:
-            raise _Broken(seq, ref, f"decision is already chained at seq {self.chained[ref]}")
-        self.chained[ref] = seq
-        row = batch.decisions.get(ref)
-        problem: str | None = "decision row is missing"
-        if row is not None:
-            proposal = batch.proposals.get(row["proposal_digest"])
-            problem = _decision_problem(link, row, batch) or self._proposal_problem(
-                link, row["proposal_digest"], proposal
-            )
-        if problem is not None:
-            raise _Broken(seq, ref, problem)
-
-    def _proposal_problem(
-        self, link: RowMapping, digest: str, row: RowMapping | None
-    ) -> str | None:
-        if row is None:
-            return f"proposal {digest[:19]}… is missing"
-        if link["actor"] != row["actor"]:
-            return "chain row's actor does not match the proposal"
-        if digest not in self.proposals_ok:
-            doc = json.loads(row["proposal_json"])
-            if proposal_digest(doc) != digest:
-                return "proposal content does not match its digest"
-            if any(row[k] != v for k, v in proposal_columns(doc).items()):
-                return "proposals columns do not match the proposal JSON"
-            self.proposals_ok.add(digest)
-        return None
-
-    def _load(self, ids: Sequence[str]) -> _Batch:
-        batch = _Batch()
-        for row in self._rows(select(DECISIONS).where(DECISIONS.c.decision_id.in_(ids))):
-            batch.decisions[row["decision_id"]] = row
-        digests = {row["proposal_digest"] for row in batch.decisions.values()}
-        fresh = sorted(digests - self.proposals_ok)
-        for row in self._rows(select(PROPOSALS).where(PROPOSALS.c.digest.in_(fresh))):
-            batch.proposals[row["digest"]] = row
-        known = sorted(digests & self.proposals_ok)
-        # Content already checked: only the actor is compared again.
-        columns = (PROPOSALS.c.digest, PROPOSALS.c.actor)
-        for row in self._rows(select(*columns).where(PROPOSALS.c.digest.in_(known))):
-            batch.proposals[row["digest"]] = row
-        for key, table in _PROJECTIONS.items():
-            for row in self._rows(select(table).where(table.c.decision_id.in_(ids))):
-                batch.projections.setdefault((key, row["decision_id"]), []).append(dict(row))
-        return batch
-
-
-_PROJECTIONS = {
-    "verdicts": VERDICTS,
-    "findings": FINDINGS,
-    "finding_resources": FINDING_RESOURCES,
-}
-_DERIVE: dict[str, Callable[[Decision], list[dict[str, Any]]]] = {
-    "verdicts": verdict_rows,
-    "findings": finding_rows,
-    "finding_resources": resource_rows,
-}
-
-
-def _decision_problem(link: RowMapping, row: RowMapping, batch: _Batch) -> str | None:
-    """What, if anything, is wrong with one decision row against its link."""
-    try:
-        doc = json.loads(row["decision_json"])
-    except ValueError:
-        return "decision JSON does not parse"
-    if sha256_hex(canonical(doc)) != link["payload_digest"]:
-        return "decision content does not match its recorded digest"
-    try:
-        decision = Decision.model_validate(doc)
-        created_at = parse_utc(decision.created_at)
-    except (ValidationError, ValueError):
-        return "decision JSON is not a valid decision"
-    expected = {
-        "proposal_digest": decision.proposal_digest,
-        "outcome": decision.outcome,
-        "risk_tier": decision.risk_tier.value,
-        "dissent": decision.dissent,
-        "policy_version": decision.policy_version,
-        "created_at": created_at,
-    }
-    for column, value in expected.items():
-        if row[column] != value:
-            return f"decisions.{column} does not match the decision JSON"
-    if link["created_at"] != created_at:
-        return "chain row's created_at does not match the decision"
-    for key, derive in _DERIVE.items():
-        stored = batch.projections.get((key, decision.decision_id), [])
-        if _rows_key(stored) != _rows_key(derive(decision)):
-            return f"{key} rows do not match the decision JSON"
-    return None
-
-
-def _rows_key(rows: Iterable[dict[str, Any]]) -> list[str]:
-    return sorted(canonical(r) for r in rows)

@@ -17,12 +17,11 @@ from typing import Any, Literal
 from sqlalchemy import RowMapping, insert, select, update
 
 from orchestrator.agents import Elevation
-from orchestrator.errors import UsageError
+from orchestrator.errors import Refused, UsageError
 from orchestrator.guards import parse_duration, show_duration
 from orchestrator.models import Frozen, canonical_environment
 from orchestrator.store.gate_common import (
     Identities,
-    Refused,
     chain_event,
     iso,
     lock_writers,
@@ -82,7 +81,7 @@ def grant_elevation(
     reason: str,
     identities: Identities,
     max_span: timedelta,
-    now: str | None = None,
+    now: str,
 ) -> Elevation:
     """Store a time-bound grant for `actor`, made by a person who is not that actor."""
     actor, by, reason = named(actor, "ACTOR"), named(by, "--as"), named(reason, "--reason")
@@ -136,7 +135,7 @@ def revoke_elevation(
     by: str,
     reason: str,
     identities: Identities,
-    now: str | None = None,
+    now: str,
 ) -> ElevationRecord:
     """End a grant before its time; AI agents and automation cannot."""
     by, reason = named(by, "--as"), named(reason, "--reason")

@@ -10,14 +10,15 @@ in time; computed from `expires_at` against the caller's clock).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 
+from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound
 from orchestrator.models import Decision, Frozen, Proposal, Source
 from orchestrator.store.gate_common import chain_event, iso, moment
-from orchestrator.store.store import MIN_PREFIX, AmbiguousDecisionId, DecisionNotFound, Store
+from orchestrator.store.store import MIN_PREFIX, Store
 from orchestrator.store.tables import DECISIONS
 from orchestrator.store.tables_governance import ESCALATION_APPROVALS, ESCALATIONS
 
@@ -211,7 +212,7 @@ def open_escalation(
     *,
     change_id: str,
     submitter: str | None,
-    expiry: timedelta,
+    expires_at: datetime,
     kind: Source,
 ) -> None:
     """Open the sign-off of an escalated decision, in the decision's own transaction."""
@@ -229,7 +230,7 @@ def open_escalation(
             "required_roles": [r.role for r in decision.required_approvals],
             "status": "pending",
             "created_at": created,
-            "expires_at": created + expiry,
+            "expires_at": expires_at,
             "closed_at": None,
             "closed_by": None,
             "reason": None,

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, delete, func, insert, or_, select
 
+from orchestrator.errors import Refused
 from orchestrator.guards import ALL_AI_AGENTS, Freeze
 from orchestrator.models import Frozen, Source
 from orchestrator.store.escalations import cancel_open
 from orchestrator.store.gate_common import (
     Identities,
-    Refused,
     chain_event,
     iso,
     lock_writers,
@@ -75,7 +75,7 @@ def freeze(
     by: str,
     reason: str,
     identities: Identities,
-    now: str | None = None,
+    now: str,
 ) -> FreezeResult:
     """Freeze one actor (None: every AI agent) and cancel its open escalations."""
     target = target_of(actor)
@@ -120,7 +120,7 @@ def thaw(
     by: str,
     reason: str = "",
     identities: Identities,
-    now: str | None = None,
+    now: str,
 ) -> Freeze:
     """Lift a freeze; AI agents, automation and the frozen actor itself cannot."""
     target = target_of(actor)

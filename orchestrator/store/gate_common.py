@@ -11,25 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any
 
 from pydantic import JsonValue
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
-from orchestrator.errors import UsageError, UserError
+from orchestrator.clock import utc_now
+from orchestrator.errors import Refused, UsageError
 from orchestrator.models import Source
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry
 from orchestrator.store.tables import CHAIN_HEAD
-from orchestrator.store.tables_governance import CHANGE_SUBMISSIONS
 
 MACHINE_KINDS = frozenset({Source.AI_AGENT, Source.AUTOMATION})
-
-
-class Refused(UserError):
-    """A gate action the rules forbid: a self-approval, a stale plan, an expired escalation."""
 
 
 def lock_writers(conn: Connection) -> None:
@@ -39,21 +34,10 @@ def lock_writers(conn: Connection) -> None:
     ).one()
 
 
-def latest_submission(conn: Connection, change_id: str) -> Row[Any, Any] | None:
-    """The change's newest submission (decision_id, proposal_digest): the one that may pass."""
-    rows = CHANGE_SUBMISSIONS.c
-    return conn.execute(
-        select(rows.decision_id, rows.proposal_digest)
-        .where(rows.change_id == change_id)
-        .order_by(rows.created_at.desc(), rows.decision_id.desc())
-        .limit(1)
-    ).first()
-
-
 def moment(now: str | None) -> datetime:
-    """`now` (ISO 8601) as naive UTC; the current time when the caller gives none."""
+    """`now` (ISO 8601) as naive UTC; a read given none asks the one clock."""
     if now is None:
-        return datetime.now(UTC).replace(tzinfo=None)
+        return utc_now()
     try:
         return chain.parse_utc(now)
     except ValueError:

@@ -5,15 +5,19 @@
     freezes.py       freeze, thaw, who is frozen
     budgets.py       rolling-window use per actor; counting an approved change
     elevations.py    time-bound grants: grant, revoke, list, in force now
-    settle.py        what recording a decision does to all of the above
+    submissions.py   which change a decision submits; the gate's side of recording it
 
 Every write is one transaction holding the writers' lock, with its audit
-event chained in that transaction. Times come in as ISO 8601 `now` from the
-caller (the CLI reads the clock), so expiry and windows are deterministic.
+event chained in that transaction (gate_state.py replays them for `audit
+verify`). Every write takes its time as an ISO 8601 `now` from the caller,
+who reads the one clock (orchestrator/clock.py) at the edge; a read given no
+`now` asks that clock. What recording a decision does to these tables is the
+gate session's (orchestrator/gate/settle.py).
 """
 
 from __future__ import annotations
 
+from orchestrator.errors import Refused
 from orchestrator.store.approvals import ApprovalResult, approve, deny
 from orchestrator.store.budgets import read_budget_windows
 from orchestrator.store.elevations import (
@@ -35,8 +39,7 @@ from orchestrator.store.escalations import (
     list_escalations,
 )
 from orchestrator.store.freezes import FreezeResult, current_freeze, freeze, list_freezes, thaw
-from orchestrator.store.gate_common import Identities, Refused
-from orchestrator.store.settle import GateTerms, Unsettled, settle
+from orchestrator.store.gate_common import Identities
 
 __all__ = [
     "ESCALATION_STATUSES",
@@ -47,10 +50,8 @@ __all__ = [
     "Escalation",
     "EscalationStatus",
     "FreezeResult",
-    "GateTerms",
     "Identities",
     "Refused",
-    "Unsettled",
     "active_elevations",
     "approve",
     "current_freeze",
@@ -65,6 +66,5 @@ __all__ = [
     "read_budget_windows",
     "resolve_until",
     "revoke_elevation",
-    "settle",
     "thaw",
 ]

@@ -9,14 +9,15 @@ reviewer's alarms with the changes that did and did not cause incidents.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import RowMapping, case, func, insert, select
 
-from orchestrator.errors import UsageError
+from orchestrator.clock import utc_now
+from orchestrator.errors import DecisionNotFound, UsageError
 from orchestrator.models import Frozen
 from orchestrator.store import chain
-from orchestrator.store.audit_verify import incident_payload
-from orchestrator.store.store import DecisionNotFound, Store
+from orchestrator.store.store import Store
 from orchestrator.store.tables import DECISIONS, VERDICTS
 from orchestrator.store.tables_audit import INCIDENT_EVENT, INCIDENTS
 
@@ -84,7 +85,7 @@ def link_incident(
             f"incident id must be one line of 1 to {MAX_INCIDENT_ID} characters, "
             f"not {incident_id!r}"
         )
-    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    moment = utc_now() if now is None else now.astimezone(UTC).replace(tzinfo=None)
     with store.writing(f"link incident {incident_id}") as conn:
         known = select(DECISIONS.c.decision_id).where(DECISIONS.c.decision_id == decision_id)
         if conn.execute(known).first() is None:
@@ -119,6 +120,16 @@ def link_incident(
         )
         conn.execute(insert(INCIDENTS), row | {"chain_seq": entry.seq})
     return IncidentLink(**payload, linked_by=linked_by, chain_seq=entry.seq), True
+
+
+def incident_payload(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+    """The chain payload that vouches for one incident row."""
+    return {
+        "incident_id": row["incident_id"],
+        "decision_id": row["decision_id"],
+        "note": row["note"],
+        "linked_at": chain.iso_utc(row["linked_at"]),
+    }
 
 
 def list_incidents(store: Store, *, decision_id: str | None = None) -> list[IncidentLink]:

@@ -7,13 +7,13 @@ and on PostgreSQL the chain head row is locked FOR UPDATE.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
@@ -21,7 +21,8 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from orchestrator.errors import StoreError, UsageError, UserError
+from orchestrator.clock import utc_now
+from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound, StoreError, UsageError
 from orchestrator.models import Decision, Proposal
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
@@ -45,14 +46,6 @@ MIN_PREFIX = 6
 _EVENT_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,49}")
 # Fast zlib: raw plans reach hundreds of MB and are stored on the review path.
 _ZLIB_LEVEL = 1
-
-
-class DecisionNotFound(UserError):
-    """No recorded decision has the id (or id prefix) that was asked for."""
-
-
-class AmbiguousDecisionId(UserError):
-    """An id prefix that matches more than one recorded decision."""
 
 
 class StoredDecision(BaseModel):
@@ -134,13 +127,18 @@ def history_entries(rows: Iterable[Any]) -> tuple[HistoryEntry, ...]:
 class Store:
     """The audit record: decisions, the proposals they judged, and audit events."""
 
-    def __init__(self, engine: Engine, shown_url: str) -> None:
+    def __init__(self, engine: Engine, shown_url: str, *, chain_key: bytes | None = None) -> None:
         self._engine = engine
         self.url = shown_url
+        # Never stored: it protects the chain only while it lives outside the database.
+        self._chain_key = chain_key
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Connect to the database at `url` and bring its schema to head."""
+    def open(cls, url: str, *, chain_key: bytes | None = None) -> Store:
+        """Connect to the database at `url` and bring its schema to head.
+
+        `chain_key`, when given, keys every link this store appends (chain.py).
+        """
         shown = redact(url)
         engine = connect(url)
         try:
@@ -151,7 +149,12 @@ class Store:
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open the audit store at {shown}: {_reason(exc)}") from exc
-        return cls(engine, shown)
+        return cls(engine, shown, chain_key=chain_key)
+
+    @property
+    def chain_key(self) -> bytes | None:
+        """The key this store's links are appended with, if any."""
+        return self._chain_key
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -172,9 +175,9 @@ class Store:
     ) -> None:
         """Store a decision, its proposal, verdicts and findings, and chain it: all or nothing.
 
-        `within` runs in the same transaction, after the decision's rows are
-        written and before the chain link: what it writes (an escalation, a
-        budget reservation) lands with the decision or not at all.
+        `within` runs in the same transaction, right after the decision's chain
+        link: what it writes (the gate's side of the decision, with its own
+        chain event) lands with the decision or not at all.
         """
         ident = decision.decision_id
         try:
@@ -187,23 +190,9 @@ class Store:
             taken = select(DECISIONS.c.decision_id).where(DECISIONS.c.decision_id == ident)
             if conn.execute(taken).first() is not None:
                 raise StoreError(f"decision {ident} is already recorded; the store is append-only")
-            # The same content submitted twice is one proposal judged twice.
-            conn.execute(_insert_new(conn, PROPOSALS), rows.proposal)
-            conn.execute(insert(DECISIONS), rows.decision)
-            for table, projected in rows.projections:
-                if projected:
-                    conn.execute(insert(table), projected)
+            write_decision(conn, rows, proposal.actor)
             if within is not None:
                 within(conn)
-            chain.append(
-                conn,
-                kind=chain.DECISION_KIND,
-                ref_id=ident,
-                actor=proposal.actor,
-                payload=None,
-                payload_digest=rows.digest,
-                created_at=rows.decision["created_at"],
-            )
 
     def get(self, decision_id: str) -> StoredDecision:
         """The decision with exactly this id, with its proposal (raw input included)."""
@@ -299,8 +288,8 @@ class Store:
         """Chain an audit event (freeze, thaw, approval, …) with its payload."""
         if kind == chain.DECISION_KIND or not _EVENT_KIND.fullmatch(kind):
             raise ValueError(f"event kind {kind!r} must be a lower-case name other than 'decision'")
-        # The store's own clock: events, unlike decisions, arrive without a time.
-        created_at = datetime.now(UTC).replace(tzinfo=None)
+        # Events, unlike decisions, arrive without a time: the one clock's.
+        created_at = utc_now()
         try:
             digest = chain.event_digest(actor, created_at, payload)
         except (TypeError, ValueError) as exc:
@@ -318,8 +307,10 @@ class Store:
 
     def verify_chain(self) -> ChainReport:
         """Recompute every link and what it covers; name the first row that disagrees."""
+        from orchestrator.store.verify import verify  # noqa: PLC0415 - only verifiers pay for it
+
         with self._read("verify the audit chain", snapshot=True) as conn:
-            return chain.verify(conn)
+            return verify(conn, key=self._chain_key)
 
     def writing(self, action: str) -> AbstractContextManager[Connection]:
         """One serialised write transaction; `action` names it in errors ("approve X")."""
@@ -333,7 +324,7 @@ class Store:
     def _write(self, action: str) -> Iterator[Connection]:
         try:
             with self._engine.connect() as conn:
-                conn.execution_options(**WRITE)
+                conn.execution_options(**WRITE, **{chain.KEY_OPTION: self._chain_key})
                 with conn.begin():
                     yield conn
         except SQLAlchemyError as exc:
@@ -359,7 +350,12 @@ class _Rows:
     proposal: dict[str, Any]
     decision: dict[str, Any]
     projections: tuple[tuple[Table, list[dict[str, Any]]], ...]
-    digest: str
+    decision_sha: str  # sha256 of the canonical decision JSON
+
+    @property
+    def digest_of(self) -> str:
+        """The proposal's digest."""
+        return str(self.proposal["digest"])
 
     @classmethod
     def of(cls, proposal: Proposal, decision: Decision) -> _Rows:
@@ -378,13 +374,15 @@ class _Rows:
                 f"decision {ident}: created_at {decision.created_at!r} is not an ISO-8601 time"
             ) from None
         decision_json = chain.canonical(decision.to_json_dict())
+        raw_zlib = _compress(proposal.raw)
         return cls(
             proposal={
                 "digest": digest,
                 **proposal_columns(doc),
                 "created_at": created_at,
                 "proposal_json": proposal.canonical_json,
-                "raw_zlib": _compress(proposal.raw),
+                "raw_zlib": raw_zlib,
+                "raw_sha256": None if raw_zlib is None else hashlib.sha256(raw_zlib).hexdigest(),
             },
             decision={
                 "decision_id": ident,
@@ -402,8 +400,31 @@ class _Rows:
                 (FINDING_RESOURCES, resource_rows(decision)),
                 *audit_rows(decision, doc),
             ),
-            digest=chain.sha256_hex(decision_json),
+            decision_sha=chain.sha256_hex(decision_json),
         )
+
+
+def write_decision(conn: Connection, rows: _Rows, actor: str) -> ChainEntry:
+    """Write one decision's rows and chain it, in the caller's write transaction."""
+    raw_sha = rows.proposal["raw_sha256"]
+    # The same content submitted twice is one proposal judged twice: its first raw stays.
+    if not conn.execute(_insert_new(conn, PROPOSALS), rows.proposal).rowcount:
+        raw_sha = conn.execute(
+            select(PROPOSALS.c.raw_sha256).where(PROPOSALS.c.digest == rows.digest_of)
+        ).scalar_one()
+    conn.execute(insert(DECISIONS), rows.decision)
+    for table, projected in rows.projections:
+        if projected:
+            conn.execute(insert(table), projected)
+    return chain.append(
+        conn,
+        kind=chain.DECISION_KIND,
+        ref_id=rows.decision["decision_id"],
+        actor=actor,
+        payload={"raw": raw_sha},
+        payload_digest=chain.decision_digest(rows.decision_sha, raw_sha),
+        created_at=rows.decision["created_at"],
+    )
 
 
 def _insert_new(conn: Connection, table: Table) -> Insert:

@@ -5,7 +5,8 @@
     finding_resources    audit_chain (one row per decision or event) ── chain_head
 
 The decision JSON is the record; the other decision columns and tables are
-projections of it for queries, and `verify_chain` checks that they still agree.
+projections of it for queries, and `verify_chain` (verify.py) checks that they
+still agree. A decision's chain link also covers its proposal's raw input.
 Migrations create these tables (migrations/versions); a test keeps the two in step.
 
 Core `Table`s rather than ORM classes: the store reads and writes rows, never
@@ -64,6 +65,8 @@ PROPOSALS = Table(
     Column("proposal_json", Text, nullable=False),
     # zlib of the JSON of the masked raw input (any key order): plans reach hundreds of MB.
     Column("raw_zlib", LargeBinary),
+    # sha256 of raw_zlib's bytes; each decision's chain link covers it (verify.py).
+    Column("raw_sha256", HEX64),
 )
 
 # One decision; `decision_json` is authoritative, the other columns serve queries.
@@ -132,12 +135,14 @@ AUDIT_CHAIN = Table(
     Column("kind", String(50), nullable=False),
     Column("ref_id", String(200)),
     Column("actor", String(200), index=True),
-    # Events keep their payload here; a decision's payload is its decision row.
+    # Events keep their payload here; a decision's holds the digest of its raw input.
     Column("payload", JSON(none_as_null=True), nullable=True),
     Column("payload_digest", HEX64, nullable=False),
     Column("prev_hash", HEX64, nullable=False),
     Column("hash", HEX64, nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False, index=True),
+    # HMAC of `hash` under the chain key, when the store is opened with one (keyed.py).
+    Column("mac", HEX64),
     Index("ix_audit_chain_kind_ref", "kind", "ref_id"),
 )
 
@@ -148,6 +153,8 @@ CHAIN_HEAD = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", HEX64, nullable=False),
+    # HMAC of (seq, hash) under the chain key: moving the head back needs the key.
+    Column("mac", HEX64),
 )
 
 

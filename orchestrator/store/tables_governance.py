@@ -7,8 +7,10 @@
     elevations                         time-bound grants, revoked or not
 
 These rows hold the gate's current state; every change to them is also an
-event in the audit chain (approvals, denials, freezes, grants), written in the
-same transaction. Migration 0002 creates them; a test keeps the two in step.
+event in the audit chain holding what it wrote (change.submitted, approvals,
+denials, cancellations, freezes, grants), in the same transaction, so `audit
+verify` rebuilds them from the chain (gate_state.py). Migrations 0002 and
+0004 create them; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ CHANGE_SUBMISSIONS = Table(
     Column("proposal_digest", DIGEST, nullable=False),
     Column("submitter", NAME),
     Column("created_at", DateTime, nullable=False),
-    Index("ix_change_submissions_change", "change_id", "created_at"),
+    # The seq of its change.submitted event: the latest submission is the last recorded.
+    Column("chain_seq", Integer, nullable=False, unique=True),
+    Index("ix_change_submissions_change", "change_id", "chain_seq"),
 )
 
 # An escalated decision waiting for (or done with) human sign-off.

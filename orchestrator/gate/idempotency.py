@@ -14,9 +14,10 @@ stands for that submission:
   same plan be judged; and its escalation, if any, has not expired or been
   cancelled (those end without a human answer; a denial stands).
 
-`reusable_decision` is checked before reviewing, to skip the work, and again
-in the recording transaction under the writers' lock (`claim`), so two
-identical submissions racing each other record one decision between them.
+The gate session checks `reusable_decision` before reviewing, to skip the
+work, and again in the recording transaction under the writers' lock
+(`claim`, from settle.py), so two identical submissions racing each other
+record one decision between them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sqlalchemy import Connection, select
 
 from orchestrator.guards import BUDGET_RULE_PREFIX, FROZEN_RULE
 from orchestrator.store.escalations import load
-from orchestrator.store.gate_common import latest_submission
+from orchestrator.store.submissions import latest_submission
 from orchestrator.store.tables import DECISIONS
 from orchestrator.store.tables_governance import ESCALATIONS
 
