@@ -6,6 +6,7 @@ tests (test_ui_browser.py) walk the same pages in Chromium.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -15,8 +16,8 @@ from fastapi.routing import APIRoute
 
 from orchestrator.service.ui.routes import ui_router
 from orchestrator.service.ui.sessions import SessionStore
-from tests.service_support import token_of
-from tests.ui_support import INCIDENT, Story, log_in, story
+from tests.service_support import IAM_PLAN, token_of
+from tests.ui_support import INCIDENT, SECRET, Story, log_in, story
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +230,121 @@ def test_the_list_pages_by_cursor(told: Story, monkeypatch: pytest.MonkeyPatch) 
         assert told.iam in second
         assert told.noop not in second
         assert 'id="next-page"' not in second
+
+
+def _text(html: str) -> str:
+    """The page's text, tags removed and whitespace folded."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _section(html: str, ident: str) -> str:
+    """The text of the element with this id, up to the next heading."""
+    start = html.index(f'id="{ident}"')
+    heading = html.find("</h2>", start, start + 200)  # the element's own heading, if any
+    end = html.find("<h2", max(start, heading))
+    return _text(html[start:end])
+
+
+def test_a_decision_with_dissent_shows_the_minority_first(
+    browser: httpx.Client, told: Story
+) -> None:
+    """The IAM change: reversibility approved against the majority; its verdict leads the table."""
+    page = browser.get(f"/ui/decisions/{told.iam}").text
+    assert "Minority opinion:" in page
+    assert "reversibility (approve" in _section(page, "minority")
+    rows = _section(page, "verdicts")
+    assert rows.index("reversibility minority approve") < rows.index("blast-radius")
+    assert "escalate" in _text(page)
+    assert "agent-7" in _section(page, "proposal")
+
+
+def test_a_decision_shows_the_graph_as_svg(browser: httpx.Client, told: Story) -> None:
+    """The blast-radius graph is inline SVG naming the changed resource and a service it reaches."""
+    page = browser.get(f"/ui/decisions/{told.iam}").text
+    graph = page[page.index('id="graph"') :]
+    svg = graph[graph.index("<svg") : graph.index("</svg>")]
+    assert "aws_iam_policy" in svg
+    assert "checkout" in svg or "needed by" in svg
+
+
+def test_the_gate_timeline_follows_the_escalation(browser: httpx.Client, told: Story) -> None:
+    """Submitted, decided, escalated, each signature with role and time, then the expiry ahead."""
+    steps = _section(browser.get(f"/ui/decisions/{told.iam}").text, "timeline")
+    order = [
+        steps.index("submitted · ci-bot"),
+        steps.index("decided escalate"),
+        steps.index("escalated"),
+        steps.index("signed · alice"),
+        steps.index("signed · bob"),
+        steps.index("expires still needs"),
+    ]
+    assert order == sorted(order), steps
+    assert "as senior-engineer checked" in steps
+    assert "as security checked" in steps
+    assert "still needs change-board" in steps
+    assert "incident" in steps  # the link to INC-2041 is a chain event too
+
+
+def test_denial_supersession_and_freeze_show_on_the_timeline(told: Story, tmp_path: Path) -> None:
+    """A denied escalation, one superseded by a new plan, and a freeze of the actor while waiting."""
+    service = told.service
+    agent = {"actor": "agent-9", "source": "ai-agent", "name": "plan.json", "change_id": "pr-9"}
+    first = service.submit(IAM_PLAN.read_bytes(), **agent).json()["decision_id"]
+    changed = IAM_PLAN.read_bytes().replace(b"boundary", b"boundary2")
+    second = service.submit(changed, **agent).json()["decision_id"]
+    denied = service.client.post(
+        f"/v1/escalations/{second}/deny", json={"reason": "not now"}, headers=service.as_("bob")
+    )
+    assert denied.status_code == 200, denied.text
+    third = service.submit(IAM_PLAN.read_bytes(), **{**agent, "change_id": "pr-10"}).json()
+    froze = service.client.post(
+        "/v1/freezes", json={"actor": "agent-9", "reason": "runaway"}, headers=service.as_("root")
+    )
+    assert froze.status_code in (200, 201), froze.text
+    with httpx.Client(base_url=service.url) as client:
+        log_in(client)
+        assert "superseded" in _section(client.get(f"/ui/decisions/{first}").text, "timeline")
+        assert "denied · bob not now" in _section(
+            client.get(f"/ui/decisions/{second}").text, "timeline"
+        )
+        frozen = _section(client.get(f"/ui/decisions/{third['decision_id']}").text, "timeline")
+        assert "freeze · root agent-9: runaway" in frozen
+        assert "cancelled" in frozen
+        thawed = service.client.delete("/v1/freezes/agent-9", headers=service.as_("root"))
+        assert thawed.status_code == 200, thawed.text
+
+
+def test_the_replay_is_shown_beside_the_record(browser: httpx.Client, told: Story) -> None:
+    """The replay button re-judges under the policy in force: unchanged, side by side."""
+    page = browser.get(f"/ui/decisions/{told.iam}").text
+    assert 'id="replay-button"' in page
+    replayed = browser.get(f"/ui/decisions/{told.iam}?replay=1").text
+    side = _section(replayed, "replay")
+    assert "Recorded" in side
+    assert "Today" in side
+    assert side.count("escalate") == 2
+    assert "flipped" not in side
+
+
+def test_an_unknown_decision_is_a_404_page(browser: httpx.Client) -> None:
+    """A missing or ambiguous id is an HTML page with the reason, not JSON."""
+    missing = browser.get("/ui/decisions/0000000000-no-such")
+    assert missing.status_code == 404
+    assert "no decision" in missing.text
+    assert missing.headers["content-type"].startswith("text/html")
+
+
+def test_a_masked_secret_is_in_no_page(browser: httpx.Client, told: Story) -> None:
+    """The password in a plan never reaches HTML: list, decision, replay, actor, incident."""
+    urls = [
+        *pages(told),
+        f"/ui/decisions/{told.secret}",
+        f"/ui/decisions/{told.secret}?replay=1",
+        "/ui/actors/dba-bot",
+        "/ui/?resource=aws_db_*",
+    ]
+    for url in urls:
+        answer = browser.get(url)
+        assert answer.status_code == 200, url
+        assert SECRET not in answer.text, url
+    assert "aws_db_instance.orders" in browser.get(f"/ui/decisions/{told.secret}").text

@@ -102,7 +102,15 @@ def timeline(
         elif escalation.status == "pending" and parse_utc(escalation.expires_at) > now:
             missing = ", ".join(escalation.missing_roles)
             steps.append(Step(escalation.expires_at, "expires", None, f"still needs {missing}"))
-    return sorted(steps, key=lambda s: (s.at, s.seq if s.seq is not None else -1))
+    return sorted(steps, key=_order)
+
+
+# At one moment a decision is submitted, decided and escalated, in that order.
+_FIRST = {"submitted": 0, "decided": 1, "escalated": 2}
+
+
+def _order(step: Step) -> tuple[datetime, int, int]:
+    return parse_utc(step.at), _FIRST.get(step.css, 3), step.seq or 0
 
 
 def _why(decision: Decision) -> str:
