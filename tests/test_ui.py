@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -285,8 +287,8 @@ def test_the_gate_timeline_follows_the_escalation(browser: httpx.Client, told: S
     assert "incident" in steps  # the link to INC-2041 is a chain event too
 
 
-def test_denial_supersession_and_freeze_show_on_the_timeline(told: Story, tmp_path: Path) -> None:
-    """A denied escalation, one superseded by a new plan, and a freeze of the actor while waiting."""
+def test_denial_supersession_and_freeze_show_on_the_timeline(told: Story) -> None:
+    """A denied escalation, one superseded by a new plan, a freeze of the actor while waiting."""
     service = told.service
     agent = {"actor": "agent-9", "source": "ai-agent", "name": "plan.json", "change_id": "pr-9"}
     first = service.submit(IAM_PLAN.read_bytes(), **agent).json()["decision_id"]
@@ -348,3 +350,56 @@ def test_a_masked_secret_is_in_no_page(browser: httpx.Client, told: Story) -> No
         assert answer.status_code == 200, url
         assert SECRET not in answer.text, url
     assert "aws_db_instance.orders" in browser.get(f"/ui/decisions/{told.secret}").text
+
+
+def test_the_incident_page(browser: httpx.Client, told: Story) -> None:
+    """Linked decision on the timeline, scorecard for the window, backtest under today's policy."""
+    page = browser.get(f"/ui/incidents/{INCIDENT}").text
+    assert told.iam[:12] in _section(page, "incident-timeline")
+    assert "lost admin" in _section(page, "incident-timeline")
+    scores = _section(page, "scorecard")
+    # the window holds the IAM decision alone: every reviewer judged it once, and it was caused
+    assert "reversibility 1 0 0 1" in scores  # approved it: a miss
+    assert "blast-radius 1 1 1 0" in scores  # flagged it: caught
+    assert "1 decisions replayed; 0 would flip" in _section(page, "backtest-summary")
+    assert "<svg" in page[page.index("Blast radius of each") :]
+    wider = browser.get(f"/ui/incidents/{INCIDENT}", params={"before": 24})
+    assert "from 24 h before" in wider.text
+    assert browser.get("/ui/incidents/INC-none").status_code == 404
+    assert browser.get(f"/ui/incidents/{INCIDENT}", params={"before": 9999}).status_code == 422
+
+
+def test_the_actor_page(browser: httpx.Client, told: Story) -> None:
+    """Kind, registry entry, freezes, budgets, elevations and the actor's recent decisions."""
+    page = browser.get("/ui/actors/agent-7").text
+    registry = _section(page, "registry")
+    assert "ai-agent" in registry
+    assert "judged as an unknown actor" in registry
+    assert told.iam[:12] in _section(page, "recent")
+    assert told.noop[:12] not in _section(page, "recent")
+    assert "Not frozen" in page
+    human = browser.get("/ui/actors/alice").text
+    assert told.noop[:12] in _section(human, "recent")
+
+
+def test_report_writes_the_incident_page_as_one_file(
+    told: Story, run_cli: Any, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`commander report --incident ID --html FILE`: inline CSS and SVG, no link to a server."""
+    cli_env["COMMANDER_DATABASE_URL"] = told.service.state.options.settings.database_url
+    target = tmp_path / "inc.html"
+    done = run_cli("report", "--incident", INCIDENT, "--html", str(target))
+    assert done.code == 0, done.stderr
+    assert f"wrote {target}" in done.stdout
+    page = target.read_text(encoding="utf-8")
+    assert "<style>" in page
+    assert "<svg" in page
+    assert 'href="/' not in page
+    assert 'src="' not in page
+    assert "<form" not in page
+    assert told.iam[:12] in page
+    assert SECRET not in page
+    missing = run_cli("report", "--incident", "INC-none", "--html", str(tmp_path / "x.html"))
+    assert missing.code != 0
+    assert "no incident 'INC-none'" in missing.stderr
+    assert not (tmp_path / "x.html").exists()
