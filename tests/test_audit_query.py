@@ -142,6 +142,18 @@ FILTERS: list[tuple[dict[str, Any], list[str]]] = [
     ({"actor": "deploy-bot", "resource": "module.checkout.*", "outcome": "escalate"}, ["checkout"]),
     ({"service": "checkout", "dissenter": "contrarian", "tier": RiskTier.HIGH}, ["checkout"]),
     ({"limit": 2}, ["moved", "underscore"]),
+    # the web view's filters: every seeded proposal is an AI agent's, in production
+    ({"source": "ai-agent", "actor": "alice"}, ["docs"]),
+    ({"source": "human"}, []),
+    ({"environment": "production", "outcome": "reject"}, ["boundary"]),
+    ({"environment": "staging"}, []),
+    ({"gate_state": "pending"}, []),  # recorded without the gate: nothing was escalated
+    # keyset paging: strictly older than the last row shown
+    (
+        {"older_than": (at("2026-05-04T09:00:00"), ident("percent"))},
+        ["docs", "checkout", "boundary"],
+    ),
+    ({"older_than": (at("2026-05-04T09:00:00"), "~"), "limit": 1}, ["percent"]),
 ]
 
 
@@ -214,6 +226,8 @@ def test_lookup_by_address_is_an_index_search(seeded_url: str, resource: str) ->
         {"actor": "alice"},
         {"tier": RiskTier.HIGH, "outcome": "escalate"},
         {"since": at("2026-05-02T00:00:00"), "actor": "deploy-bot", "service": "checkout"},
+        {"older_than": (at("2026-05-04T09:00:00"), "x"), "source": "human"},
+        {"environment": "production", "gate_state": "pending"},
     ],
 )
 def test_no_filter_scans_a_whole_table(seeded_url: str, given: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def register_all(app: typer.Typer) -> None:
     """Add every command group to the app."""
     # imported here: `commander guard` imports this package and must not pay for Typer
-    from orchestrator.commands import audit, gate, guard_cli, policy, serve  # noqa: PLC0415
+    from orchestrator.commands import audit, gate, guard_cli, policy, report, serve  # noqa: PLC0415
 
-    for module in (gate, audit, serve, policy, guard_cli):
+    for module in (gate, audit, serve, policy, guard_cli, report):
         module.register(app)

@@ -113,7 +113,7 @@ def write_graph(decision: Decision, proposal: Proposal, target: Path) -> list[Pa
     """
     stem = str(target)[: -len(target.suffix)] if target.suffix in _SUFFIXES else str(target)
     dot_path, svg_path = Path(stem + ".dot"), Path(stem + ".svg")
-    _write_atomically(dot_path, render_dot(decision, proposal).encode("utf-8"))
+    write_atomically(dot_path, render_dot(decision, proposal).encode("utf-8"))
     graphviz = shutil.which("dot")
     if graphviz is None:
         return [dot_path]
@@ -129,11 +129,11 @@ def write_graph(decision: Decision, proposal: Proposal, target: Path) -> list[Pa
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()[:1]
         raise ReviewRunError(f"Graphviz dot could not draw {dot_path}: {' '.join(reason)}")
-    _write_atomically(svg_path, done.stdout)
+    write_atomically(svg_path, done.stdout)
     return [dot_path, svg_path]
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path()
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")

@@ -1,8 +1,9 @@
 """The FastAPI application: routes, authentication and the error boundary.
 
-Every route but the probes (`/healthz`, `/readyz`) and the OpenAPI document
-needs a bearer token whose principal holds the route's permission: no
-token or an unknown one is 401, a known one without the permission 403.
+Every route but the probes (`/healthz`, `/readyz`), the OpenAPI document and
+the web view (`/ui`, with its own session cookie: service/ui) needs a bearer
+token whose principal holds the route's permission: no token or an unknown one
+is 401, a known one without the permission 403.
 Errors answer as `{"error": "<one line>"}` with the status that says whose
 fault it is: 4xx for the request (the line names the place, as the CLI's
 does), 503 when the store is unreachable, 500 for anything unexpected. No
@@ -37,6 +38,7 @@ from orchestrator.service.routes_gate import gate_router
 from orchestrator.service.routes_guard import guard_router
 from orchestrator.service.routes_reviews import reviews_router
 from orchestrator.service.state import ServiceOptions, ServiceState
+from orchestrator.service.ui import install as install_ui
 
 log = logging.getLogger("commander.service")
 
@@ -75,6 +77,7 @@ def build_app() -> FastAPI:
     app.include_router(gate_router)
     app.include_router(guard_router)
     app.include_router(audit_router)
+    install_ui(app)
     _add_probes(app)
     _add_error_boundary(app)
     _add_request_metrics(app)

@@ -29,6 +29,7 @@ from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, revi
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.gate_watch import GateWatch
 from orchestrator.service.metrics import ServiceMetrics
+from orchestrator.service.ui.sessions import DEFAULT_TTL, SessionStore
 from orchestrator.store import Store
 from orchestrator.store.chain import parse_utc
 from orchestrator.store.governance import list_escalations
@@ -59,6 +60,8 @@ class ServiceOptions:
     checkpoint_key: Ed25519PrivateKey | None = None
     checkpoint_dir: Path | None = None
     checkpoint_every: timedelta | None = None
+    # How long a web-view session lasts after its token was exchanged (service/ui).
+    ui_session_ttl: timedelta = DEFAULT_TTL
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +106,7 @@ class ServiceState:
         # and what it puts in the object store is reused across reviews.
         self.executor = make_executor(options.executor, options.settings.ray_address)
         self.checkpoints = self._schedule(options)
+        self.ui_sessions = SessionStore(ttl=options.ui_session_ttl, clock=self.clock)
 
     def close(self) -> None:
         """Stop writing checkpoints; release the store's connections."""

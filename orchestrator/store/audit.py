@@ -1,5 +1,9 @@
 """Audit queries: find decisions by actor, resource, service, outcome, tier, dissent, time.
 
+The web view (orchestrator/service/ui) adds source, environment, gate state
+and a keyset cursor (`older_than`: the last row of the previous page), so a
+page deep in a long record costs what the first one does.
+
 Every filter is answered from an index: the actor from proposals, outcome, tier
 and time from decisions, and resource addresses, services and dissenters from
 the projection tables of tables_audit.py. An address glob (`*` any run of
@@ -10,13 +14,24 @@ literal prefix narrows an index range.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import ColumnElement, Connection, Select, SQLColumnExpression, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    SQLColumnExpression,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+)
 
-from orchestrator.models import Frozen, Outcome, RiskTier
+from orchestrator.models import Frozen, Outcome, RiskTier, Source
+from orchestrator.store.escalations import EscalationStatus, status_filter
 from orchestrator.store.store import SUMMARY_COLUMNS, DecisionSummary, Store, summary_of
 from orchestrator.store.tables import DECISIONS, PROPOSALS
 from orchestrator.store.tables_audit import (
@@ -24,6 +39,7 @@ from orchestrator.store.tables_audit import (
     DECISION_RESOURCES,
     DECISION_SERVICES,
 )
+from orchestrator.store.tables_governance import ESCALATIONS
 
 DEFAULT_LIMIT = 100
 # Up to this many proposals an actor's own index beats walking every decision by time.
@@ -44,6 +60,12 @@ class AuditFilter(Frozen):
     since: datetime | None = None  # naive UTC, inclusive
     until: datetime | None = None  # naive UTC, exclusive
     limit: int = Field(default=DEFAULT_LIMIT, ge=1)
+    source: Source | None = None
+    environment: str | None = None  # the environment class: production, staging, …
+    gate_state: EscalationStatus | None = None  # escalated decisions in this state at `now`
+    now: datetime | None = None  # naive UTC: when "pending" ends and "expired" begins
+    # Keyset paging: only decisions older than this (created_at, decision_id).
+    older_than: tuple[datetime, str] | None = None
 
 
 def query_decisions(store: Store, wanted: AuditFilter) -> list[DecisionSummary]:
@@ -82,6 +104,15 @@ def build_query(conn: Connection, wanted: AuditFilter) -> Select[*tuple[Any, ...
         query = query.where(DECISIONS.c.created_at >= wanted.since)
     if wanted.until is not None:
         query = query.where(DECISIONS.c.created_at < wanted.until)
+    if wanted.older_than is not None:
+        at, ident = wanted.older_than
+        query = query.where(
+            or_(
+                DECISIONS.c.created_at < at,
+                and_(DECISIONS.c.created_at == at, DECISIONS.c.decision_id < ident),
+            )
+        )
+    query = _gate_filters(query, wanted)
     if wanted.resource is not None and wanted.resource.strip("*"):
         matches = address_matches(conn.dialect.name, wanted.resource)
         ids = select(DECISION_RESOURCES.c.decision_id).where(matches)
@@ -99,6 +130,22 @@ def build_query(conn: Connection, wanted: AuditFilter) -> Select[*tuple[Any, ...
                 DECISION_DISSENTERS.c.decision_id == DECISIONS.c.decision_id,
                 DECISION_DISSENTERS.c.reviewer == wanted.dissenter,
             )
+        )
+    return query
+
+
+def _gate_filters(query: Select[*tuple[Any, ...]], wanted: AuditFilter) -> Select[*tuple[Any, ...]]:
+    """Source, environment and gate state: columns without their own index, read on the walk."""
+    if wanted.source is not None:
+        query = query.where(PROPOSALS.c.source == wanted.source.value)
+    if wanted.environment is not None:
+        query = query.where(PROPOSALS.c.environment == wanted.environment)
+    if wanted.gate_state is not None:
+        at = wanted.now or datetime.now(UTC).replace(tzinfo=None)
+        state = status_filter(wanted.gate_state, at)
+        assert state is not None  # a state was given
+        query = query.where(
+            exists().where(ESCALATIONS.c.decision_id == DECISIONS.c.decision_id, state)
         )
     return query
 
