@@ -34,6 +34,7 @@ from orchestrator.service.auth import Permission
 from orchestrator.service.checkpoints import audit_router
 from orchestrator.service.deps import State, require
 from orchestrator.service.routes_gate import gate_router
+from orchestrator.service.routes_github import github_router
 from orchestrator.service.routes_guard import guard_router
 from orchestrator.service.routes_reviews import reviews_router
 from orchestrator.service.state import ServiceOptions, ServiceState
@@ -75,6 +76,7 @@ def build_app() -> FastAPI:
     app.include_router(gate_router)
     app.include_router(guard_router)
     app.include_router(audit_router)
+    app.include_router(github_router)
     _add_probes(app)
     _add_error_boundary(app)
     _add_request_metrics(app)

@@ -11,7 +11,7 @@ records comes from its one clock.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from orchestrator.executors import make_executor
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.gate_watch import GateWatch
+from orchestrator.service.integrations import Integrations
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.store import Store
 from orchestrator.store.chain import parse_utc
@@ -59,6 +60,8 @@ class ServiceOptions:
     checkpoint_key: Ed25519PrivateKey | None = None
     checkpoint_dir: Path | None = None
     checkpoint_every: timedelta | None = None
+    # GitHub's and HCP Terraform's secrets (service/integrations.py); none: those routes are off.
+    integrations: Integrations = field(default_factory=Integrations)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +106,7 @@ class ServiceState:
         # and what it puts in the object store is reused across reviews.
         self.executor = make_executor(options.executor, options.settings.ray_address)
         self.checkpoints = self._schedule(options)
+        self.integrations = options.integrations
 
     def close(self) -> None:
         """Stop writing checkpoints; release the store's connections."""
