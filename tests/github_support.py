@@ -84,3 +84,25 @@ def comment_event(body: str, login: str, *, number: int = PR, **changes: Any) ->
         "sender": {"login": login, "type": "User"},
     }
     return event | changes
+
+
+CALLBACK = f"/repos/{REPO}/actions/runs/4242/deployment_protection_rule"
+
+
+def deployment_event(
+    github_url: str, *, prs: tuple[int, ...] = (PR,), sha: str = "a" * 40
+) -> dict[str, Any]:
+    """A deployment_protection_rule `requested` event, as GitHub sends it (the parts used)."""
+    return {
+        "action": "requested",
+        "environment": "production",
+        "event": "pull_request",
+        "sha": sha,
+        "ref": "refs/heads/feature",
+        "deployment_callback_url": f"{github_url}{CALLBACK}",
+        "deployment": {"id": 1, "sha": sha, "ref": "feature", "environment": "production"},
+        "pull_requests": [{"number": n} for n in prs],
+        "repository": {"full_name": REPO},
+        "installation": {"id": 5},
+        "sender": {"login": "deployer", "type": "User"},
+    }

@@ -1,4 +1,7 @@
-"""GitHub's webhook: sign-off from pull-request comments (and, below, deployment protection).
+"""GitHub's webhook: sign-off from pull-request comments, and deployment protection rules.
+
+    issue_comment                /commander approve|deny on a PR (github_comments.py)
+    deployment_protection_rule   approve or reject a deployment (github_deployments.py)
 
 GitHub signs each delivery with the webhook's secret: `X-Hub-Signature-256`
 is `sha256=` and the HMAC-SHA256 of the raw body. A delivery whose
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from orchestrator.service.deps import State
 from orchestrator.service.github_comments import handle_comment, pull_comment
+from orchestrator.service.github_deployments import deployment_request
 from orchestrator.service.integrations import github_signature_ok
 from orchestrator.service.routes_reviews import read_body
 
@@ -27,7 +31,8 @@ github_router = APIRouter(prefix="/v1/github", tags=["platforms"])
 
 @github_router.post(
     "/webhook",
-    summary="GitHub webhook: /commander comments on pull requests; signed with the secret.",
+    summary="GitHub webhook: /commander comments on pull requests and deployment protection "
+    "rules; signed with the secret.",
     responses={
         202: {"description": "An event this service does not act on."},
         401: {"description": "The signature is missing or wrong; nothing was recorded."},
@@ -62,6 +67,11 @@ async def webhook(
     payload = _payload(body)
     if event == "issue_comment" and (found := pull_comment(payload)) is not None:
         done = await run_in_threadpool(handle_comment, state, delivery.strip(), found)
+        if state.deployment_watch is not None:
+            state.deployment_watch.wake()  # a deployment may be waiting for this sign-off
+        return JSONResponse({"event": event} | done)
+    if event == "deployment_protection_rule" and (asked := deployment_request(payload)):
+        done = await run_in_threadpool(state.deployments.handle, delivery.strip(), asked)
         return JSONResponse({"event": event} | done)
     return JSONResponse({"event": event, "status": "ignored"}, status_code=202)
 

@@ -28,6 +28,7 @@ from orchestrator.executors import make_executor
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.gate_watch import GateWatch
+from orchestrator.service.github_deployments import Deployments, DeploymentWatch
 from orchestrator.service.integrations import Integrations
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.store import Store
@@ -107,9 +108,19 @@ class ServiceState:
         self.executor = make_executor(options.executor, options.settings.ray_address)
         self.checkpoints = self._schedule(options)
         self.integrations = options.integrations
+        self.deployments = Deployments(self.store, self.integrations, self.now)
+        # Deployments waiting for the gate are answered when it settles, by any path.
+        self.deployment_watch: DeploymentWatch | None = None
+        if self.integrations.github_secret is not None:
+            self.deployment_watch = DeploymentWatch(
+                self.deployments, self.integrations.watch_seconds
+            )
+            self.deployment_watch.start()
 
     def close(self) -> None:
-        """Stop writing checkpoints; release the store's connections."""
+        """Stop the deployment watch and the checkpoints; release the store's connections."""
+        if self.deployment_watch is not None:
+            self.deployment_watch.stop()
         if self.checkpoints is not None:
             self.checkpoints.stop()
         self.store.close()
