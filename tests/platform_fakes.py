@@ -36,14 +36,14 @@ class FakePlatform:
 
     url: str
     seen: list[Seen] = field(default_factory=list)
-    # (method, path) -> (status, body bytes)
-    answers: dict[tuple[str, str], tuple[int, bytes]] = field(default_factory=dict)
+    # (method, path) -> (status, body bytes, extra headers)
+    answers: dict[tuple[str, str], tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, method: str, path: str, status: int, body: Any = None) -> None:
-        """Answer `method path` with `status` and `body` (JSON unless bytes) from now on."""
+    def answer(self, method: str, path: str, status: int, body: Any = None, **headers: str) -> None:
+        """Answer `method path` with `status`, `body` (JSON unless bytes), headers, from now on."""
         raw = body if isinstance(body, bytes) else json.dumps(body or {}).encode()
-        self.answers[(method, path)] = (status, raw)
+        self.answers[(method, path)] = (status, raw, headers)
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Seen]:
         """The requests received so far, optionally only those to one method and path."""
@@ -78,9 +78,11 @@ def fake_platform() -> Iterator[FakePlatform]:
             body: Any = json.loads(raw) if raw else None
             with fake.lock:
                 fake.seen.append(Seen(self.command, self.path, dict(self.headers), body))
-            status, answer = fake.answers.get((self.command, self.path), (201, b"{}"))
+            status, answer, extra = fake.answers.get((self.command, self.path), (201, b"{}", {}))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)

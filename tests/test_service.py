@@ -426,7 +426,7 @@ READERS = {"ci-bot", "alice", "bob", "carol", "root"}
 OPEN = {"/healthz", "/readyz", "/openapi.json"}
 # Platforms prove who they are with a signature over the body, not a bearer token
 # (tests/test_github_webhook.py, tests/test_run_task.py check those).
-SIGNED = {"/v1/github/webhook"}
+SIGNED = {"/v1/github/webhook", "/v1/run-task"}
 
 
 def test_every_route_is_listed_for_the_auth_checks(service: RunningService) -> None:

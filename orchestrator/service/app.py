@@ -37,6 +37,7 @@ from orchestrator.service.routes_gate import gate_router
 from orchestrator.service.routes_github import github_router
 from orchestrator.service.routes_guard import guard_router
 from orchestrator.service.routes_reviews import reviews_router
+from orchestrator.service.routes_runtask import run_task_router
 from orchestrator.service.state import ServiceOptions, ServiceState
 
 log = logging.getLogger("commander.service")
@@ -77,6 +78,7 @@ def build_app() -> FastAPI:
     app.include_router(guard_router)
     app.include_router(audit_router)
     app.include_router(github_router)
+    app.include_router(run_task_router)
     _add_probes(app)
     _add_error_boundary(app)
     _add_request_metrics(app)

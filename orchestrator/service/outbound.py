@@ -12,10 +12,12 @@ import json
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 TIMEOUT_SECONDS = 15.0
 MAX_ANSWER_BYTES = 64 << 20  # a plan's JSON can be large
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 3
 
 
 class Unsent(Exception):
@@ -28,10 +30,27 @@ class Answered:
 
     status: int
     body: bytes
+    location: str | None = None
 
     def json(self) -> Any:
         """The body as JSON."""
         return json.loads(self.body)
+
+
+def fetch(url: str, *, token: str | None, limit: int = MAX_ANSWER_BYTES) -> Answered:
+    """GET `url`, following redirects without the token.
+
+    HCP Terraform answers a plan's JSON with a redirect to a short-lived,
+    already-signed address: the bearer token is not sent on there.
+    """
+    for _ in range(MAX_REDIRECTS + 1):
+        answered = call("GET", url, token=token, limit=limit)
+        if answered.status not in _REDIRECTS:
+            return answered
+        if not answered.location:
+            raise Unsent(f"GET {_shown(url)}: HTTP {answered.status} without a Location")
+        url, token = urljoin(url, answered.location), None
+    raise Unsent(f"GET {_shown(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 def call(
@@ -72,7 +91,7 @@ def call(
         raise Unsent(f"{method} {_shown(url)}: the answer is over {limit} bytes")
     if response.status >= 400:
         raise Unsent(f"{method} {_shown(url)}: HTTP {response.status}: {answer[:200]!r}")
-    return Answered(response.status, answer)
+    return Answered(response.status, answer, response.getheader("Location"))
 
 
 def _shown(url: str) -> str:
