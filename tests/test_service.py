@@ -390,6 +390,7 @@ ROUTE_CALLS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/v1/guard"): ("/v1/guard", {"json": {"command": "ls", "cwd": "/"}}),
     ("GET", "/v1/decisions"): ("/v1/decisions", {}),
     ("GET", "/v1/decisions/{decision_id}"): ("/v1/decisions/abc", {}),
+    ("GET", "/v1/decisions/{decision_id}/wait"): ("/v1/decisions/abc/wait", {}),
     ("GET", "/v1/escalations"): ("/v1/escalations", {}),
     ("GET", "/v1/escalations/{decision_id}"): ("/v1/escalations/abc", {}),
     ("POST", "/v1/escalations/{decision_id}/approve"): (

@@ -38,6 +38,7 @@ from orchestrator.service.routes_github import github_router
 from orchestrator.service.routes_guard import guard_router
 from orchestrator.service.routes_reviews import reviews_router
 from orchestrator.service.routes_runtask import run_task_router
+from orchestrator.service.routes_wait import wait_router
 from orchestrator.service.state import ServiceOptions, ServiceState
 
 log = logging.getLogger("commander.service")
@@ -74,6 +75,7 @@ def build_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(reviews_router)
+    app.include_router(wait_router)
     app.include_router(gate_router)
     app.include_router(guard_router)
     app.include_router(audit_router)
