@@ -42,6 +42,9 @@ PRINCIPALS: dict[str, tuple[list[str], list[str]]] = {
     "dana": (["ci", "approver"], ["security"]),
 }
 
+# Approvers' GitHub logins (the `github:` field): PR comments sign as the principal.
+GITHUB_LOGINS = {"alice": "alice-gh", "bob": "bob-gh", "carol": "carol-gh", "root": "root-gh"}
+
 
 def token_of(name: str) -> str:
     """Each principal's token: fixed per name, so failures are easy to read."""
@@ -77,6 +80,8 @@ def write_tokens(path: Path) -> Path:
         }
         if approves:
             entry["approves"] = approves
+        if name in GITHUB_LOGINS:
+            entry["github"] = GITHUB_LOGINS[name]
         entries.append(entry)
     path.write_text(yaml.safe_dump({"principals": entries}), encoding="utf-8")
     return path

@@ -242,10 +242,13 @@ def test_workflow_scripts_are_valid_bash() -> None:
 
 
 def test_ci_guide_steps_parse_and_are_valid_bash() -> None:
-    """docs/ci.md's service-less steps are YAML whose scripts parse as bash."""
+    """docs/ci.md's steps and jobs are YAML whose scripts parse as bash."""
     guide = (REPO / "docs" / "ci.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", guide, flags=re.DOTALL)
-    steps = [step for block in blocks for step in yaml.safe_load(block)]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", guide, flags=re.DOTALL)]
+    steps = [step for block in blocks if isinstance(block, list) for step in block]
+    jobs = [job for block in blocks if isinstance(block, dict) for job in block["jobs"].values()]
+    steps += [step for job in jobs for step in job["steps"]]
+    assert any(job.get("environment") for job in jobs)  # the deployment-protection example
     scripts = [step["run"] for step in steps if "run" in step]
     assert any("commander review" in script for script in scripts)
     for script in scripts:

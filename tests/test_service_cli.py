@@ -63,6 +63,14 @@ def test_token_new_refuses_an_unknown_role(run_cli: Any) -> None:
             "approver role",
         ),
         ("principals: [", "invalid YAML"),
+        ("principals: [{name: a, roles: [approver]}]", "token_sha256, github or both"),
+        ("principals: [{name: a, roles: [approver], github: -bad-}]", "github"),
+        (
+            "principals:\n"
+            "  - {name: a, roles: [approver], github: Alice}\n"
+            "  - {name: b, roles: [approver], github: alice}\n",
+            "share one GitHub login",
+        ),
     ],
 )
 def test_a_bad_tokens_file_is_a_config_error_naming_it(
@@ -83,6 +91,18 @@ def test_unknown_tokens_are_refused_and_hashes_are_what_the_file_keeps(tmp_path:
     assert auth.principal("cmdr_right") is not None
     assert auth.principal("cmdr_wrong") is None
     assert auth.principal(hash_token("cmdr_right")) is None  # the hash is not a token
+
+
+def test_a_github_login_finds_its_principal_in_any_case(tmp_path: Path) -> None:
+    """A principal may have only a login: it signs in PR comments and has no bearer token."""
+    path = tmp_path / "tokens.yaml"
+    entry = {"name": "bob", "roles": ["approver"], "approves": ["security"], "github": "Bob-GH"}
+    path.write_text(yaml.safe_dump({"principals": [entry]}), encoding="utf-8")
+    auth = Authenticator.from_file(path)
+    found = auth.github_principal("bob-gh")
+    assert found is not None
+    assert found.name == "bob"
+    assert auth.github_principal("bob") is None
 
 
 def test_serve_without_tokens_is_a_usage_error(run_cli: Any, tmp_path: Path) -> None:

@@ -75,6 +75,7 @@ def serve(
         raise UsageError(
             f"the service needs its extra: pip install 'commander[service]' ({exc.name} missing)"
         ) from None
+    from orchestrator.service.integrations import integrations_from_env  # noqa: PLC0415
     from orchestrator.service.state import ServiceOptions  # noqa: PLC0415
     from orchestrator.settings import resolve, resolve_listen  # noqa: PLC0415
 
@@ -91,6 +92,8 @@ def serve(
             tokens=listen.tokens,
             executor=executor.value,
             max_body_bytes=max_body,
+            # GitHub's and HCP Terraform's secrets: from the environment only, never a flag
+            integrations=integrations_from_env(),
             **schedule,
         )
     )
@@ -155,6 +158,10 @@ def new_token(
         str,
         typer.Option(help="Approvers: the gate roles they sign in, comma-separated."),
     ] = "",
+    github: Annotated[
+        str | None,
+        typer.Option(metavar="LOGIN", help="Their GitHub login: PR comments sign as them."),
+    ] = None,
 ) -> None:
     """Make a token: print it once (stderr), and the tokens-file entry with only its hash."""
     import yaml  # noqa: PLC0415
@@ -166,7 +173,13 @@ def new_token(
     gate_roles = [r.strip() for r in approves.split(",") if r.strip()]
     try:
         entry = Principal.model_validate(
-            {"name": name, "roles": role, "approves": gate_roles, "token_sha256": hash_token(token)}
+            {
+                "name": name,
+                "roles": role,
+                "approves": gate_roles,
+                "token_sha256": hash_token(token),
+                "github": github,
+            }
         )
     except ValueError as exc:
         raise UsageError(f"{name}: {str(exc).splitlines()[-1].strip()}") from None

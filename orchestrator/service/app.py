@@ -35,8 +35,11 @@ from orchestrator.service.auth import Permission
 from orchestrator.service.checkpoints import audit_router
 from orchestrator.service.deps import State, require
 from orchestrator.service.routes_gate import gate_router
+from orchestrator.service.routes_github import github_router
 from orchestrator.service.routes_guard import guard_router
 from orchestrator.service.routes_reviews import reviews_router
+from orchestrator.service.routes_runtask import run_task_router
+from orchestrator.service.routes_wait import wait_router
 from orchestrator.service.state import ServiceOptions, ServiceState
 from orchestrator.service.ui import install as install_ui
 
@@ -74,10 +77,13 @@ def build_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(reviews_router)
+    app.include_router(wait_router)
     app.include_router(gate_router)
     app.include_router(guard_router)
     app.include_router(audit_router)
     install_ui(app)
+    app.include_router(github_router)
+    app.include_router(run_task_router)
     _add_probes(app)
     _add_error_boundary(app)
     _add_request_metrics(app)

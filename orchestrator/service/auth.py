@@ -10,13 +10,20 @@ SHA-256 with the principal it stands for:
       - name: alice
         roles: [approver]
         approves: [senior-engineer, security]   # the gate roles she signs in
+        github: alice-gh                        # her GitHub login: PR comments sign as alice
         token_sha256: "…"
+      - name: bob
+        roles: [approver]
+        approves: [security]
+        github: bob-gh                          # signs on GitHub only: no token
 
 Tokens are 256 random bits (`commander token new`), so one fast hash is
 enough: there is nothing to guess that a slow hash would protect. A leaked
 file gives no token away. The principal's name is who the audit chain
 records: an approver signs as the name their token carries, never as a
-name the request asserts.
+name the request asserts. A GitHub login maps a `/commander approve` comment
+(service/routes_github.py, whose signature proves GitHub sent it) to the
+principal in the same way; a principal needs a token, a login or both.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from orchestrator.yamlfile import load_model
 TOKEN_PREFIX = "cmdr_"  # noqa: S105 - a prefix, not a secret
 _HEX64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 _NAME = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# GitHub's own rule for logins: alphanumerics and single hyphens, at most 39 characters.
+_LOGIN = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")]
 
 
 class Role(StrEnum):
@@ -77,12 +86,15 @@ class Principal(BaseModel):
     roles: tuple[Role, ...] = Field(min_length=1)
     # Gate roles (senior-engineer, security, …) an approver may sign in.
     approves: tuple[_NAME, ...] = ()
-    token_sha256: _HEX64
+    token_sha256: _HEX64 | None = None
+    github: _LOGIN | None = None  # the GitHub login that signs as this principal in PR comments
 
     @model_validator(mode="after")
     def _approves_needs_approver(self) -> Principal:
         if self.approves and Role.APPROVER not in self.roles:
             raise ValueError("`approves` is only for principals with the approver role")
+        if self.token_sha256 is None and self.github is None:
+            raise ValueError("give token_sha256, github or both: nobody could act as it")
         return self
 
     def may(self, permission: Permission) -> bool:
@@ -102,18 +114,23 @@ class Authenticator:
     """Maps a presented bearer token to its principal."""
 
     def __init__(self, principals: tuple[Principal, ...]) -> None:
-        self._by_hash = {p.token_sha256: p for p in principals}
+        self._by_hash = {p.token_sha256: p for p in principals if p.token_sha256 is not None}
+        self._by_login = {p.github.casefold(): p for p in principals if p.github is not None}
 
     @classmethod
     def from_file(cls, path: Path) -> Authenticator:
         """Load and check a tokens file; names and hashes must be unique."""
         parsed = load_model(path, TokensFile)
         names = [p.name for p in parsed.principals]
-        hashes = [p.token_sha256 for p in parsed.principals]
+        hashes = [p.token_sha256 for p in parsed.principals if p.token_sha256 is not None]
+        # GitHub logins are case-insensitive: Alice and alice are one account.
+        logins = [p.github.casefold() for p in parsed.principals if p.github is not None]
         if len(set(names)) != len(names):
             raise ConfigError(str(path), "a principal name appears twice")
         if len(set(hashes)) != len(hashes):
             raise ConfigError(str(path), "two principals share one token")
+        if len(set(logins)) != len(logins):
+            raise ConfigError(str(path), "two principals share one GitHub login")
         if not parsed.principals:
             raise ConfigError(str(path), "no principals: nobody could use the service")
         return cls(parsed.principals)
@@ -122,9 +139,13 @@ class Authenticator:
         """The principal `token` belongs to, or None."""
         found = self._by_hash.get(hash_token(token))
         # The dict lookup already matched; compare again in constant time anyway.
-        if found is None or not hmac.compare_digest(found.token_sha256, hash_token(token)):
+        if found is None or not hmac.compare_digest(found.token_sha256 or "", hash_token(token)):
             return None
         return found
+
+    def github_principal(self, login: str) -> Principal | None:
+        """The principal whose `github` login is `login` (any case), or None."""
+        return self._by_login.get(login.casefold())
 
 
 def hash_token(token: str) -> str:

@@ -11,7 +11,7 @@ records comes from its one clock.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,8 @@ from orchestrator.executors import make_executor
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.gate_watch import GateWatch
+from orchestrator.service.github_deployments import Deployments, DeploymentWatch
+from orchestrator.service.integrations import Integrations
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.service.ui.sessions import DEFAULT_TTL, SessionStore
 from orchestrator.store import Store
@@ -62,6 +64,8 @@ class ServiceOptions:
     checkpoint_every: timedelta | None = None
     # How long a web-view session lasts after its token was exchanged (service/ui).
     ui_session_ttl: timedelta = DEFAULT_TTL
+    # GitHub's and HCP Terraform's secrets (service/integrations.py); none: those routes are off.
+    integrations: Integrations = field(default_factory=Integrations)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,9 +111,20 @@ class ServiceState:
         self.executor = make_executor(options.executor, options.settings.ray_address)
         self.checkpoints = self._schedule(options)
         self.ui_sessions = SessionStore(ttl=options.ui_session_ttl, clock=self.clock)
+        self.integrations = options.integrations
+        self.deployments = Deployments(self.store, self.integrations, self.now)
+        # Deployments waiting for the gate are answered when it settles, by any path.
+        self.deployment_watch: DeploymentWatch | None = None
+        if self.integrations.github_secret is not None:
+            self.deployment_watch = DeploymentWatch(
+                self.deployments, self.integrations.watch_seconds
+            )
+            self.deployment_watch.start()
 
     def close(self) -> None:
-        """Stop writing checkpoints; release the store's connections."""
+        """Stop the deployment watch and the checkpoints; release the store's connections."""
+        if self.deployment_watch is not None:
+            self.deployment_watch.stop()
         if self.checkpoints is not None:
             self.checkpoints.stop()
         self.store.close()

@@ -217,4 +217,5 @@ def proposal_columns(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 # Every table shares METADATA: importing tables.py must bring them all in.
+from orchestrator.store import tables_deliveries as _deliveries  # noqa: E402, F401
 from orchestrator.store import tables_governance as _governance  # noqa: E402, F401
