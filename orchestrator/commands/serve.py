@@ -48,7 +48,9 @@ def serve(
     max_body: Annotated[
         int | None,
         typer.Option(
-            "--max-body", metavar="BYTES", help="Largest submission; default max_input_bytes."
+            "--max-body",
+            metavar="BYTES",
+            help="Largest request body; default 64 MiB (or max_input_bytes if smaller).",
         ),
     ] = None,
     checkpoint_key: Annotated[

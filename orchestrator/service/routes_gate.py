@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.guards import BudgetWindow, Freeze
 from orchestrator.models import Source
+from orchestrator.service.bodies import documented, read_json
 from orchestrator.service.deps import Admin, Reader, Signer, State
 from orchestrator.store import governance
 from orchestrator.store.chain import parse_utc
@@ -109,11 +110,13 @@ async def get_escalation(decision_id: str, state: State, _: Reader) -> dict[str,
     "/escalations/{decision_id}/approve",
     summary="Sign an escalation in one required role, as the token's principal.",
     responses=_REFUSED,
+    openapi_extra=documented(SignRequest),
 )
 async def approve(
-    decision_id: str, body: SignRequest, state: State, principal: Signer
+    decision_id: str, request: Request, state: State, principal: Signer
 ) -> SignResult:
     """Sign; the escalation is approved when every required role has signed."""
+    body = await read_json(request, SignRequest)
     if body.role.strip() not in principal.approves:
         raise HTTPException(
             403,
@@ -139,11 +142,13 @@ async def approve(
     "/escalations/{decision_id}/deny",
     summary="Deny an escalation, as the token's principal.",
     responses=_REFUSED,
+    openapi_extra=documented(DenyRequest),
 )
 async def deny(
-    decision_id: str, body: DenyRequest, state: State, principal: Signer
+    decision_id: str, request: Request, state: State, principal: Signer
 ) -> governance.Escalation:
     """End the escalation: nobody can approve it afterwards."""
+    body = await read_json(request, DenyRequest)
     return await run_in_threadpool(
         lambda: governance.deny(
             state.store,
@@ -167,11 +172,13 @@ async def list_freezes(state: State, _: Reader) -> list[Freeze]:
     summary="Freeze an actor (or every AI agent): its reviews are rejected at once.",
     status_code=201,
     responses={200: {"description": "Already frozen; nothing changed."}},
+    openapi_extra=documented(FreezeRequest),
 )
 async def freeze(
-    body: FreezeRequest, response: Response, state: State, principal: Admin
+    request: Request, response: Response, state: State, principal: Admin
 ) -> FreezeAnswer:
     """Stop an actor and cancel its open escalations, in one transaction."""
+    body = await read_json(request, FreezeRequest)
     done = await run_in_threadpool(
         lambda: governance.freeze(
             state.store,

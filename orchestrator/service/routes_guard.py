@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.adapters.commands_calls import read_call
 from orchestrator.commands.guard_core import GuardOptions
 from orchestrator.models import Source
+from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import Guarded, State
-from orchestrator.service.routes_reviews import read_body
 
 guard_router = APIRouter(prefix="/v1", tags=["guard"])
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.adapters.base import Submission
@@ -21,6 +21,7 @@ from orchestrator.choices import InputKind, OutputFormat
 from orchestrator.models import Decision, Proposal, Source
 from orchestrator.render import render
 from orchestrator.render.locations import Sources
+from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import Reader, State, Submitter
 from orchestrator.service.state import Meta
 from orchestrator.store.store import DecisionSummary
@@ -153,28 +154,6 @@ async def list_decisions(
 ) -> list[DecisionSummary]:
     """Summaries of recent decisions."""
     return await run_in_threadpool(lambda: state.store.recent(actor=actor, limit=limit))
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over `limit`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, _too_large(int(declared), limit))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, _too_large(size, limit, at_least=True))
-        chunks.append(chunk)
-    if size == 0:
-        raise HTTPException(400, "empty body: send the input file as the request body")
-    return b"".join(chunks)
-
-
-def _too_large(size: int, limit: int, *, at_least: bool = False) -> str:
-    over = "at least " if at_least else ""
-    return f"body is {over}{size} bytes, over the limit of {limit} bytes (max_input_bytes)"
 
 
 def _format(given: OutputFormat | None, request: Request) -> OutputFormat:
