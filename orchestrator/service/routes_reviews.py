@@ -23,6 +23,7 @@ from orchestrator.render import render
 from orchestrator.render.locations import Sources
 from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import Reader, State, Submitter
+from orchestrator.service.fields import ChangeId, DecisionId, Environment, InputName, Name, Text
 from orchestrator.service.state import Meta
 from orchestrator.store.store import DecisionSummary
 
@@ -45,11 +46,10 @@ _BY_ACCEPT = {
 }
 # The service cannot see the runner's checkout: CI says where the input file lives.
 PathQuery = Annotated[
-    str | None,
+    InputName | None,
     Query(
         description="The input file's path in the repository (e.g. infra/plan.json), for the "
         "file and line locations of SARIF, JUnit and GitHub answers; default: name.",
-        max_length=1024,
     ),
 ]
 _DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -84,18 +84,19 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     request: Request,
     state: State,
     principal: Submitter,
-    actor: Annotated[str, Query(description="Who proposes the change.")] = "unknown",
+    actor: Annotated[Name, Query(description="Who proposes the change.")] = "unknown",
     source: Annotated[Source, Query(description="What kind of proposer it is.")] = Source.HUMAN,
-    intent: Annotated[str, Query(description="The stated purpose of the change.")] = "",
+    intent: Annotated[Text, Query(description="The stated purpose of the change.")] = "",
     environment: Annotated[
-        str | None, Query(description="Target environment; unknown names count as production.")
+        Environment | None,
+        Query(description="Target environment; unknown names count as production."),
     ] = None,
     kind: Annotated[InputKind, Query(description="Input kind; auto detects it.")] = InputKind.auto,
     name: Annotated[
-        str, Query(description="The input's file name, as the record shows it.")
+        InputName, Query(description="The input's file name, as the record shows it.")
     ] = "request-body",
     change_id: Annotated[
-        str | None, Query(description="Which change this submits; default actor:env:name.")
+        ChangeId | None, Query(description="Which change this submits; default actor:env:name.")
     ] = None,
     delete: Annotated[bool, Query(description="Kubernetes: review deleting the objects.")] = False,
     fmt: Annotated[
@@ -129,7 +130,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     responses={**_DECISION_RESPONSES, 404: {"description": "No such decision."}},
 )
 async def get_decision(
-    decision_id: str,
+    decision_id: DecisionId,
     request: Request,
     state: State,
     _: Reader,
@@ -149,7 +150,7 @@ async def get_decision(
 async def list_decisions(
     state: State,
     _: Reader,
-    actor: Annotated[str | None, Query(description="Only this actor's.")] = None,
+    actor: Annotated[Name | None, Query(description="Only this actor's.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[DecisionSummary]:
     """Summaries of recent decisions."""
