@@ -33,9 +33,10 @@ def require(permission: Permission) -> Callable[..., Principal]:
         close = CLOSE if declares_body(request) else {}
         if credentials is None:
             raise HTTPException(401, "a bearer token is required", _CHALLENGE | close)
-        principal = service_state(request).auth.principal(credentials.credentials)
+        state = service_state(request)
+        principal = state.auth.principal(credentials.credentials, now=state.clock())
         if principal is None:
-            raise HTTPException(401, "unknown bearer token", _CHALLENGE | close)
+            raise HTTPException(401, "unknown or expired bearer token", _CHALLENGE | close)
         if not principal.may(permission):
             roles = ", ".join(principal.roles)
             raise HTTPException(

@@ -1,15 +1,17 @@
-"""Bodies the service refuses without reading: a real `commander serve` process, real sockets.
+"""A real `commander serve` process over real sockets: bodies refused unread, SIGHUP reloads.
 
 An attacker with no token streams 500 MB at every route that takes a body;
 the service answers 401 from the headers, closes the connection and its
 resident memory barely moves. A caller with a token is held to the size
 limit (64 MiB unless `--max-body` says otherwise) from the declared length,
-or by counting the stream when no length is declared.
+or by counting the stream when no length is declared. SIGHUP makes the
+process reload its tokens file.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from orchestrator.service.app import build_app
+from orchestrator.service.auth import hash_token
 from tests.service_support import IAM_TOPOLOGY, token_of, write_tokens
 
 MB = 1 << 20
@@ -47,6 +50,7 @@ class Server:
 
     port: int
     pid: int
+    tokens: Path
 
     @property
     def url(self) -> str:
@@ -75,11 +79,12 @@ def _start(folder: Path, *extra: str) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMANDER_")}
     env["COMMANDER_DATABASE_URL"] = f"sqlite:///{folder / 'audit.db'}"
     command = [*_commander(), "serve", "--port", str(port), "--topology", str(IAM_TOPOLOGY)]
-    command += ["--tokens", str(write_tokens(folder / "tokens.yaml")), *extra]
+    tokens = write_tokens(folder / "tokens.yaml")
+    command += ["--tokens", str(tokens), *extra]
     log = folder / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
-    server = Server(port=port, pid=proc.pid)
+    server = Server(port=port, pid=proc.pid, tokens=tokens)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -225,3 +230,24 @@ def test_no_route_lets_fastapi_read_a_body_before_its_token_is_checked() -> None
     routes = [r for r in build_app().routes if isinstance(r, APIRoute)]
     assert routes
     assert [r.path for r in routes if r.body_field is not None] == []
+
+
+def test_sighup_reloads_the_tokens_file(server: Server) -> None:
+    """An edit the modification time cannot show (same size, time put back) is read on SIGHUP."""
+
+    def scrape() -> int:
+        headers = {"Authorization": f"Bearer {token_of('scraper')}"}
+        return httpx.get(f"{server.url}/metrics", headers=headers, timeout=30).status_code
+
+    assert scrape() == 200
+    before = os.stat(server.tokens)
+    text = server.tokens.read_text(encoding="utf-8")
+    revoked = text.replace(hash_token(token_of("scraper")), "0" * 64)
+    assert revoked != text
+    assert len(revoked) == len(text)
+    server.tokens.write_text(revoked, encoding="utf-8")
+    os.utime(server.tokens, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert scrape() == 200  # nothing says the file changed
+    os.kill(server.pid, signal.SIGHUP)
+    assert scrape() == 401
+    assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
