@@ -95,11 +95,13 @@ def running_service(
     config_dir: Path | None = None,
     max_body_bytes: int | None = None,
     ray_address: str | None = None,
+    tokens: Path | None = None,
     **options: Any,
 ) -> Iterator[RunningService]:
     """Start the service on a free loopback port (on Ray when given its address); stop it after.
 
-    `options` are further ServiceOptions (a checkpoint key and schedule).
+    `tokens` is a tokens file of the test's own (default: PRINCIPALS'); `options` are further
+    ServiceOptions (a checkpoint key and schedule).
     """
     settings = Settings(
         database_url=database_url,
@@ -109,7 +111,7 @@ def running_service(
     )
     options = ServiceOptions(
         settings=settings,
-        tokens=write_tokens(folder / "tokens.yaml"),
+        tokens=tokens or write_tokens(folder / "tokens.yaml"),
         executor="local" if ray_address is None else "ray",
         max_body_bytes=max_body_bytes,
         **options,

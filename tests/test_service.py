@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import make_url
@@ -23,7 +25,7 @@ from orchestrator.store.audit_verify import verify_audit
 from orchestrator.testing import CrashingReviewer, plan_document, prior_resource, resource_change
 from tests.databases import DIALECTS, fresh_database, run_sql
 from tests.gate_support import write_config
-from tests.service_support import IAM_PLAN, RunningService, running_service
+from tests.service_support import IAM_PLAN, RunningService, running_service, token_of
 
 IAM = IAM_PLAN.read_bytes()
 AGENT = {"actor": "agent-7", "source": "ai-agent", "name": "plan.json"}
@@ -183,6 +185,24 @@ def test_body_over_the_limit_is_refused_with_413(db_url: str, tmp_path: Path) ->
         assert response.status_code == 413
         assert "over the limit of 1024 bytes" in response.json()["error"]
         assert decisions_in(db_url) == 0
+
+
+def test_the_default_limit_is_64_mib(service: RunningService) -> None:
+    """Without --max-body the service takes 64 MiB, not the CLI's 1 GiB: a byte more is 413."""
+    assert service.state.max_body_bytes == 64 << 20
+    address = urlsplit(service.url)
+    with socket.create_connection((str(address.hostname), int(address.port or 0)), 30) as conn:
+        head = (
+            "POST /v1/reviews?actor=x HTTP/1.1\r\nHost: test\r\n"
+            f"Authorization: Bearer {token_of('ci-bot')}\r\n"
+            f"Content-Length: {(64 << 20) + 1}\r\n\r\n{{}}"
+        )
+        conn.sendall(head.encode("ascii"))
+        with conn.makefile("rb") as answer:
+            status = answer.readline().split()[1]
+            headers = [answer.readline().strip().lower() for _ in range(6)]
+    assert status == b"413"
+    assert b"connection: close" in headers
 
 
 @pytest.mark.parametrize(
@@ -479,7 +499,7 @@ def test_probes_need_no_token(service: RunningService) -> None:
 
 @pytest.mark.parametrize("dialect", DIALECTS[1:])
 def test_readyz_is_503_when_the_store_is_gone(dialect: str, tmp_path: Path) -> None:
-    """The schema dropped under a running service: not ready, with the store's reason."""
+    """The schema dropped under a running service: not ready (the reason is in its log)."""
     with fresh_database(dialect, tmp_path) as url, running_service(url, tmp_path) as service:
         assert service.client.get("/readyz").status_code == 200
         schema = str(make_url(url).query["options"]).removeprefix("-csearch_path=")
@@ -487,7 +507,7 @@ def test_readyz_is_503_when_the_store_is_gone(dialect: str, tmp_path: Path) -> N
         run_sql(url, f'CREATE SCHEMA "{schema}"')  # for fresh_database's own drop
         response = service.client.get("/readyz")
         assert response.status_code == 503
-        assert "cannot check that the store answers" in response.json()["error"]
+        assert "the audit store is unavailable" in response.json()["error"]
         assert service.submit(noop_plan(), actor="ci").status_code == 503
 
 

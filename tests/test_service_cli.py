@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,30 @@ def test_migrate_brings_a_new_store_to_head(run_cli: Any, tmp_path: Path) -> Non
     assert (first.code, again.code) == (0, 0), first.stderr
     assert "schema at revision" in first.stdout
     assert first.stdout == again.stdout
+
+
+def test_token_new_with_a_lifetime_writes_an_expiry_the_file_keeps(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    """--expires 90d: the entry carries the time; the token works until then and not after."""
+    result = run_cli("token", "new", "ci", "--role", "ci", "--expires", "90d")
+    assert result.code == 0, result.stderr
+    token = result.stderr.splitlines()[-1]
+    expires = yaml.safe_load(result.stdout)["principals"][0]["expires"]
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text(result.stdout, encoding="utf-8")
+    auth = Authenticator.from_file(tokens)
+    when = datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+    assert timedelta(days=89) < when - datetime.now(UTC) <= timedelta(days=90)
+    assert auth.principal(token, now=when - timedelta(seconds=1)) is not None
+    assert auth.principal(token, now=when) is None
+
+
+@pytest.mark.parametrize("given", ["2030-01-01", "2020-01-01T00:00:00Z", "soon"])
+def test_token_new_refuses_an_expiry_without_zone_in_the_past_or_unreadable(
+    run_cli: Any, given: str
+) -> None:
+    result = run_cli("token", "new", "ci", "--role", "ci", "--expires", given)
+    assert result.code == 2
+    assert "--expires" in result.stderr
+    assert "cmdr_" not in result.stderr

@@ -29,7 +29,6 @@ ConfigOption = Annotated[
 OutputOption = Annotated[ReportFormat, typer.Option(help="Output format.")]
 
 
-
 incident_app = typer.Typer(
     help="Record which decided changes caused incidents.", no_args_is_help=True
 )

@@ -8,6 +8,7 @@ never pays for a web framework.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,7 +49,9 @@ def serve(
     max_body: Annotated[
         int | None,
         typer.Option(
-            "--max-body", metavar="BYTES", help="Largest submission; default max_input_bytes."
+            "--max-body",
+            metavar="BYTES",
+            help="Largest request body; default 64 MiB (or max_input_bytes if smaller).",
         ),
     ] = None,
     checkpoint_key: Annotated[
@@ -97,6 +100,8 @@ def serve(
             **schedule,
         )
     )
+    # SIGHUP reloads the tokens file (it is also followed by its modification time).
+    signal.signal(signal.SIGHUP, lambda *_: app.state.commander.auth.reload_soon())
     uvicorn.run(
         app,
         host=listen.host,
@@ -162,6 +167,14 @@ def new_token(
         str | None,
         typer.Option(metavar="LOGIN", help="Their GitHub login: PR comments sign as them."),
     ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN",
+            help="Refuse the token from then on: a lifetime (90d, 12h) or an ISO 8601 time "
+            "with its zone (2027-03-01T00:00:00Z); default: until removed from the file.",
+        ),
+    ] = None,
 ) -> None:
     """Make a token: print it once (stderr), and the tokens-file entry with only its hash."""
     import yaml  # noqa: PLC0415
@@ -171,15 +184,12 @@ def new_token(
 
     token = fresh()
     gate_roles = [r.strip() for r in approves.split(",") if r.strip()]
+    fields: dict[str, Any] = {"name": name, "roles": role, "approves": gate_roles}
+    if expires is not None:
+        fields["expires"] = _expiry(expires)
     try:
         entry = Principal.model_validate(
-            {
-                "name": name,
-                "roles": role,
-                "approves": gate_roles,
-                "token_sha256": hash_token(token),
-                "github": github,
-            }
+            fields | {"token_sha256": hash_token(token), "github": github}
         )
     except ValueError as exc:
         raise UsageError(f"{name}: {str(exc).splitlines()[-1].strip()}") from None
@@ -187,6 +197,30 @@ def new_token(
     # The token to the terminal, the entry to stdout: `… > entry.yaml` never stores the token.
     sys.stderr.write(f"token for {name} (shown once; keep it in your secret store):\n{token}\n")
     say(yaml.safe_dump({"principals": [dumped]}, sort_keys=False).rstrip())
+
+
+def _expiry(given: str) -> str:
+    """`--expires` as the ISO 8601 UTC time the tokens file keeps."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from orchestrator.guards import parse_duration  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    try:
+        lifetime: timedelta = parse_duration(given)
+        when = now + lifetime
+    except (ValueError, TypeError):
+        try:
+            when = datetime.fromisoformat(given)
+        except ValueError:
+            raise UsageError(
+                f"--expires {given!r}: give a lifetime (90d, 12h) or an ISO 8601 time"
+            ) from None
+        if when.tzinfo is None:
+            raise UsageError(f"--expires {given!r}: give the time's zone (Z or +hh:mm)") from None
+    if when <= now:
+        raise UsageError(f"--expires {given!r}: that is not in the future")
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def register(app: typer.Typer) -> None:

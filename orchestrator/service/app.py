@@ -6,8 +6,9 @@ token whose principal holds the route's permission: no token or an unknown one
 is 401, a known one without the permission 403.
 Errors answer as `{"error": "<one line>"}` with the status that says whose
 fault it is: 4xx for the request (the line names the place, as the CLI's
-does), 503 when the store is unreachable, 500 for anything unexpected. No
-error path returns 2xx, and so none can read as an approval.
+does), 503 when the store is unreachable, 500 for anything unexpected; a
+5xx says only that much, never the store's address or the driver's words.
+No error path returns 2xx, and so none can read as an approval.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def _add_probes(app: FastAPI) -> None:
         try:
             state.ready()
         except StoreError as exc:
-            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+            log.error("not ready: %s", exc)
+            return JSONResponse({"status": "unavailable", "error": STORE_DOWN}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @app.get(
@@ -118,7 +120,11 @@ def _add_probes(app: FastAPI) -> None:
     def metrics(state: State) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: PLC0415
 
-        state.observe_gate()
+        try:
+            state.observe_gate()
+        except StoreError as exc:
+            # counted at the next scrape that reaches the store: the watch has not moved on
+            log.warning("metrics: gate endings not read: %s", exc)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -135,13 +141,20 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
 )
 
 
+# What a caller is told of a failure on the server's side: the reason (the store's address,
+# the driver's message, a path on the server) goes to the service's own log only.
+STORE_DOWN = "the audit store is unavailable; the service's log has the reason"
+INTERNAL = "internal error; the service's log has the details"
+
+
 def _add_error_boundary(app: FastAPI) -> None:
     @app.exception_handler(CommanderError)
     async def commander_error(_: Request, exc: CommanderError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
-        if status >= 500:
-            log.error("%s: %s", type(exc).__name__, exc)
-        return JSONResponse({"error": str(exc)}, status_code=status)
+        if status < 500:
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        log.error("%s: %s", type(exc).__name__, exc)
+        return JSONResponse({"error": STORE_DOWN if status == 503 else INTERNAL}, status)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -156,9 +169,7 @@ def _add_error_boundary(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error")
-        return JSONResponse(
-            {"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
-        )
+        return JSONResponse({"error": INTERNAL}, status_code=500)
 
 
 def _add_request_metrics(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orchestrator.service.auth import Permission, Principal
+from orchestrator.service.bodies import CLOSE, declares_body
 from orchestrator.service.state import ServiceState
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `commander token new`.")
@@ -28,15 +29,18 @@ def require(permission: Permission) -> Callable[..., Principal]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
+        # A refused request's body is never read: drop the connection instead of draining it.
+        close = CLOSE if declares_body(request) else {}
         if credentials is None:
-            raise HTTPException(401, "a bearer token is required", _CHALLENGE)
-        principal = service_state(request).auth.principal(credentials.credentials)
+            raise HTTPException(401, "a bearer token is required", _CHALLENGE | close)
+        state = service_state(request)
+        principal = state.auth.principal(credentials.credentials, now=state.clock())
         if principal is None:
-            raise HTTPException(401, "unknown bearer token", _CHALLENGE)
+            raise HTTPException(401, "unknown or expired bearer token", _CHALLENGE | close)
         if not principal.may(permission):
             roles = ", ".join(principal.roles)
             raise HTTPException(
-                403, f"{principal.name} ({roles}) may not {permission.value}; ask an admin"
+                403, f"{principal.name} ({roles}) may not {permission.value}; ask an admin", close
             )
         return principal
 

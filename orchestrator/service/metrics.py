@@ -15,6 +15,8 @@ share counts.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import (
@@ -27,9 +29,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from orchestrator.errors import StoreError
 from orchestrator.models import Decision, RiskTier, Source
 from orchestrator.render import alerts
 from orchestrator.service.gate_watch import ENDINGS, Ending
+
+log = logging.getLogger("commander.service")
 
 OUTCOMES = ("approve", "escalate", "reject")
 # Reviewers run from well under a millisecond (scope on a small plan) to their timeout.
@@ -45,24 +50,48 @@ _SOURCES = tuple(s.value for s in Source)
 
 
 class PendingCollector(Collector):
-    """Pending escalations and the age of the oldest, read when scraped."""
+    """Gauges read from the store when scraped: pending escalations, the oldest one's age.
+
+    A scrape while the store is down still answers: `commander_store_up` is 0 and the pending
+    gauges keep the values of the last scrape that read them (stale, and marked so), while
+    every metric this process keeps itself (decisions, requests, process) is served as usual.
+    """
 
     def __init__(self, read_ages: Callable[[], Sequence[float]]) -> None:
         self._read_ages = read_ages
+        self._ages: Sequence[float] = ()
+        self._read_at = 0.0
 
     def collect(self) -> Iterator[Metric]:
-        ages = self._read_ages()
-        count = GaugeMetricFamily(
-            "commander_pending_escalations", "Escalations waiting for human sign-off."
+        try:
+            self._ages = self._read_ages()
+            self._read_at = time.time()
+            up = 1
+        except StoreError as exc:
+            log.warning("metrics: the store does not answer; pending gauges are stale: %s", exc)
+            up = 0
+        yield _gauge("commander_store_up", "1 when the audit store answered this scrape.", up)
+        yield _gauge(
+            "commander_store_read_timestamp_seconds",
+            "When the store-read gauges (pending escalations) were last read (0: never).",
+            self._read_at,
         )
-        count.add_metric([], len(ages))
-        oldest = GaugeMetricFamily(
+        yield _gauge(
+            "commander_pending_escalations",
+            "Escalations waiting for human sign-off (as of the last store read).",
+            len(self._ages),
+        )
+        yield _gauge(
             "commander_pending_escalation_oldest_age_seconds",
-            "Age of the oldest escalation waiting for sign-off (0 when none).",
+            "Age of the oldest escalation waiting for sign-off (0 when none; as of the last read).",
+            max(self._ages, default=0.0),
         )
-        oldest.add_metric([], max(ages, default=0.0))
-        yield count
-        yield oldest
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, documentation)
+    gauge.add_metric([], value)
+    return gauge
 
 
 class ServiceMetrics:

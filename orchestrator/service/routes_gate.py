@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.guards import BudgetWindow, Freeze
 from orchestrator.models import Source
+from orchestrator.service import fields
+from orchestrator.service.bodies import documented, read_json
 from orchestrator.service.deps import Admin, Reader, Signer, State
 from orchestrator.store import governance
 from orchestrator.store.chain import parse_utc
@@ -35,8 +37,8 @@ class SignRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: str = Field(min_length=1, description="The required role you sign for.")
-    comment: str = Field("", description="What you checked, for the record.")
+    role: fields.Role = Field(description="The required role you sign for.")
+    comment: fields.Text = Field("", description="What you checked, for the record.")
 
 
 class DenyRequest(BaseModel):
@@ -44,7 +46,7 @@ class DenyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, description="Why, for the record.")
+    reason: fields.RequiredText = Field(description="Why, for the record.")
 
 
 class FreezeRequest(BaseModel):
@@ -52,9 +54,9 @@ class FreezeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: str | None = Field(None, min_length=1)
+    actor: fields.Name | None = None
     all_ai_agents: bool = False
-    reason: str = Field(min_length=1)
+    reason: fields.RequiredText
 
     @model_validator(mode="after")
     def _one_target(self) -> FreezeRequest:
@@ -98,7 +100,7 @@ async def list_escalations(
 @gate_router.get(
     "/escalations/{decision_id}", summary="One escalation.", responses={404: _REFUSED[404]}
 )
-async def get_escalation(decision_id: str, state: State, _: Reader) -> dict[str, Any]:
+async def get_escalation(decision_id: fields.DecisionId, state: State, _: Reader) -> dict[str, Any]:
     """An escalation by decision id or unique prefix."""
     now = state.now()
     found = await run_in_threadpool(governance.find_escalation, state.store, decision_id, now=now)
@@ -109,11 +111,13 @@ async def get_escalation(decision_id: str, state: State, _: Reader) -> dict[str,
     "/escalations/{decision_id}/approve",
     summary="Sign an escalation in one required role, as the token's principal.",
     responses=_REFUSED,
+    openapi_extra=documented(SignRequest),
 )
 async def approve(
-    decision_id: str, body: SignRequest, state: State, principal: Signer
+    decision_id: fields.DecisionId, request: Request, state: State, principal: Signer
 ) -> SignResult:
     """Sign; the escalation is approved when every required role has signed."""
+    body = await read_json(request, SignRequest)
     if body.role.strip() not in principal.approves:
         raise HTTPException(
             403,
@@ -139,11 +143,13 @@ async def approve(
     "/escalations/{decision_id}/deny",
     summary="Deny an escalation, as the token's principal.",
     responses=_REFUSED,
+    openapi_extra=documented(DenyRequest),
 )
 async def deny(
-    decision_id: str, body: DenyRequest, state: State, principal: Signer
+    decision_id: fields.DecisionId, request: Request, state: State, principal: Signer
 ) -> governance.Escalation:
     """End the escalation: nobody can approve it afterwards."""
+    body = await read_json(request, DenyRequest)
     return await run_in_threadpool(
         lambda: governance.deny(
             state.store,
@@ -167,11 +173,13 @@ async def list_freezes(state: State, _: Reader) -> list[Freeze]:
     summary="Freeze an actor (or every AI agent): its reviews are rejected at once.",
     status_code=201,
     responses={200: {"description": "Already frozen; nothing changed."}},
+    openapi_extra=documented(FreezeRequest),
 )
 async def freeze(
-    body: FreezeRequest, response: Response, state: State, principal: Admin
+    request: Request, response: Response, state: State, principal: Admin
 ) -> FreezeAnswer:
     """Stop an actor and cancel its open escalations, in one transaction."""
+    body = await read_json(request, FreezeRequest)
     done = await run_in_threadpool(
         lambda: governance.freeze(
             state.store,
@@ -193,10 +201,10 @@ async def freeze(
     responses={409: _REFUSED[409]},
 )
 async def thaw(
-    actor: str,
+    actor: fields.Name,
     state: State,
     principal: Admin,
-    reason: Annotated[str, Query(description="Why, for the record.")] = "",
+    reason: Annotated[fields.Text, Query(description="Why, for the record.")] = "",
 ) -> Freeze:
     """Lift one actor's freeze."""
     return await _thaw(state, actor, principal.name, reason)
@@ -211,7 +219,7 @@ async def thaw_ai_agents(
     state: State,
     principal: Admin,
     all_ai_agents: Annotated[bool, Query(description="Must be true.")] = False,
-    reason: Annotated[str, Query(description="Why, for the record.")] = "",
+    reason: Annotated[fields.Text, Query(description="Why, for the record.")] = "",
 ) -> Freeze:
     """Lift the freeze on every AI agent."""
     if not all_ai_agents:
@@ -221,7 +229,7 @@ async def thaw_ai_agents(
 
 @gate_router.get("/actors/{actor}/budgets", summary="An actor's budget windows, used so far.")
 async def budgets(
-    actor: str,
+    actor: fields.Name,
     state: State,
     _: Reader,
     source: Annotated[Source, Query(description="The kind the actor declares.")] = Source.HUMAN,

@@ -20,11 +20,11 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import State
 from orchestrator.service.github_comments import handle_comment, pull_comment
 from orchestrator.service.github_deployments import deployment_request
 from orchestrator.service.integrations import github_signature_ok
-from orchestrator.service.routes_reviews import read_body
 
 github_router = APIRouter(prefix="/v1/github", tags=["platforms"])
 

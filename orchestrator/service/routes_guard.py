@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.adapters.commands_calls import read_call
 from orchestrator.commands.guard_core import GuardOptions
 from orchestrator.models import Source
+from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import Guarded, State
-from orchestrator.service.routes_reviews import read_body
+from orchestrator.service.fields import Environment, Name, Text
 
 guard_router = APIRouter(prefix="/v1", tags=["guard"])
 
@@ -67,13 +68,14 @@ async def guard(  # noqa: PLR0917 - FastAPI maps one parameter to each query fie
         Query(alias="format", description="The body's format; auto detects it."),
     ] = "auto",
     actor: Annotated[
-        str | None, Query(description="The agent's name; default the hook's agent.")
+        Name | None, Query(description="The agent's name; default the hook's agent.")
     ] = None,
     source: Annotated[Source, Query(description="What kind of actor it is.")] = Source.AI_AGENT,
     environment: Annotated[
-        str | None, Query(description="Target environment; unknown names count as production.")
+        Environment | None,
+        Query(description="Target environment; unknown names count as production."),
     ] = None,
-    intent: Annotated[str, Query(description="What the agent is working on.")] = "",
+    intent: Annotated[Text, Query(description="What the agent is working on.")] = "",
     wait: Annotated[
         float, Query(ge=0, le=_MAX_WAIT_SECONDS, description="Seconds to wait for a human answer.")
     ] = 0.0,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.adapters.base import Submission
@@ -21,7 +21,9 @@ from orchestrator.choices import InputKind, OutputFormat
 from orchestrator.models import Decision, Proposal, Source
 from orchestrator.render import render
 from orchestrator.render.locations import Sources
+from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import Reader, State, Submitter
+from orchestrator.service.fields import ChangeId, DecisionId, Environment, InputName, Name, Text
 from orchestrator.service.state import Meta
 from orchestrator.store.store import DecisionSummary
 
@@ -44,11 +46,10 @@ _BY_ACCEPT = {
 }
 # The service cannot see the runner's checkout: CI says where the input file lives.
 PathQuery = Annotated[
-    str | None,
+    InputName | None,
     Query(
         description="The input file's path in the repository (e.g. infra/plan.json), for the "
         "file and line locations of SARIF, JUnit and GitHub answers; default: name.",
-        max_length=1024,
     ),
 ]
 _DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -83,18 +84,19 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     request: Request,
     state: State,
     principal: Submitter,
-    actor: Annotated[str, Query(description="Who proposes the change.")] = "unknown",
+    actor: Annotated[Name, Query(description="Who proposes the change.")] = "unknown",
     source: Annotated[Source, Query(description="What kind of proposer it is.")] = Source.HUMAN,
-    intent: Annotated[str, Query(description="The stated purpose of the change.")] = "",
+    intent: Annotated[Text, Query(description="The stated purpose of the change.")] = "",
     environment: Annotated[
-        str | None, Query(description="Target environment; unknown names count as production.")
+        Environment | None,
+        Query(description="Target environment; unknown names count as production."),
     ] = None,
     kind: Annotated[InputKind, Query(description="Input kind; auto detects it.")] = InputKind.auto,
     name: Annotated[
-        str, Query(description="The input's file name, as the record shows it.")
+        InputName, Query(description="The input's file name, as the record shows it.")
     ] = "request-body",
     change_id: Annotated[
-        str | None, Query(description="Which change this submits; default actor:env:name.")
+        ChangeId | None, Query(description="Which change this submits; default actor:env:name.")
     ] = None,
     delete: Annotated[bool, Query(description="Kubernetes: review deleting the objects.")] = False,
     fmt: Annotated[
@@ -128,7 +130,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     responses={**_DECISION_RESPONSES, 404: {"description": "No such decision."}},
 )
 async def get_decision(
-    decision_id: str,
+    decision_id: DecisionId,
     request: Request,
     state: State,
     _: Reader,
@@ -148,33 +150,11 @@ async def get_decision(
 async def list_decisions(
     state: State,
     _: Reader,
-    actor: Annotated[str | None, Query(description="Only this actor's.")] = None,
+    actor: Annotated[Name | None, Query(description="Only this actor's.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[DecisionSummary]:
     """Summaries of recent decisions."""
     return await run_in_threadpool(lambda: state.store.recent(actor=actor, limit=limit))
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over `limit`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, _too_large(int(declared), limit))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, _too_large(size, limit, at_least=True))
-        chunks.append(chunk)
-    if size == 0:
-        raise HTTPException(400, "empty body: send the input file as the request body")
-    return b"".join(chunks)
-
-
-def _too_large(size: int, limit: int, *, at_least: bool = False) -> str:
-    over = "at least " if at_least else ""
-    return f"body is {over}{size} bytes, over the limit of {limit} bytes (max_input_bytes)"
 
 
 def _format(given: OutputFormat | None, request: Request) -> OutputFormat:

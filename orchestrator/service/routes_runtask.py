@@ -17,9 +17,9 @@ from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Request, 
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import State
 from orchestrator.service.integrations import run_task_signature_ok
-from orchestrator.service.routes_reviews import read_body
 from orchestrator.service.run_tasks import RunTaskRequest, claim, run
 
 run_task_router = APIRouter(prefix="/v1", tags=["platforms"])

@@ -27,6 +27,7 @@ from orchestrator.commands.guard_review import review_call
 from orchestrator.executors import make_executor
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
+from orchestrator.service.bodies import DEFAULT_MAX_BODY_BYTES
 from orchestrator.service.gate_watch import GateWatch
 from orchestrator.service.github_deployments import Deployments, DeploymentWatch
 from orchestrator.service.integrations import Integrations
@@ -56,7 +57,7 @@ class ServiceOptions:
     settings: Settings
     tokens: Path
     executor: str = "local"
-    # The largest body accepted; None: the policy's max_input_bytes.
+    # The largest body accepted; None: 64 MiB, or the policy's max_input_bytes if smaller.
     max_body_bytes: int | None = None
     # Signs checkpoints (service/checkpoints.py); with a folder and a period, on a schedule too.
     checkpoint_key: Ed25519PrivateKey | None = None
@@ -97,7 +98,11 @@ class ServiceState:
         self.setup: ReviewSetup = prepare(options.settings)
         self.auth = Authenticator.from_file(options.tokens)
         self.identities: Identities = identities(self.setup.config)
-        self.max_body_bytes = options.max_body_bytes or self.setup.config.commander.max_input_bytes
+        # A request holds about its body's size several times over while it is judged
+        # (README, security): the service's default stays well below the CLI's 1 GiB.
+        self.max_body_bytes = options.max_body_bytes or min(
+            DEFAULT_MAX_BODY_BYTES, self.setup.config.commander.max_input_bytes
+        )
         settings = options.settings
         self.store = Store.open(settings.database_url, chain_key=settings.chain_key)
         # the guard's command catalog, from the same config directory as the policy

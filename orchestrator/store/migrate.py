@@ -64,7 +64,13 @@ def connect(url: str) -> Engine:
     shown = redact(url)
     try:
         if parsed.get_backend_name() == "postgresql":
-            return create_engine(parsed, connect_args={"connect_timeout": _CONNECT_TIMEOUT_SECONDS})
+            # Pre-ping: a connection the server dropped (a restart, a failover, an idle
+            # timeout) is replaced when checked out instead of failing the next request.
+            return create_engine(
+                parsed,
+                connect_args={"connect_timeout": _CONNECT_TIMEOUT_SECONDS},
+                pool_pre_ping=True,
+            )
         if parsed.database not in (None, "", ":memory:"):
             # sqlite3 takes "~" literally; a user typing it means their home.
             path = Path(parsed.database).expanduser()
