@@ -74,6 +74,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("ci-bot", "POST", "/v1/reviews", {"params": {"environment": "prod\x00"}}, "query.environment"),
     ("ci-bot", "POST", "/v1/reviews", {"params": {"name": "plan\x00.json"}}, "query.name"),
     ("ci-bot", "POST", "/v1/reviews", {"params": {"path": "a\x00"}}, "query.path"),
+    ("ci-bot", "POST", "/v1/reviews", {"params": {"name": "n" * 256}}, "query.name"),
     ("ci-bot", "POST", "/v1/guard", {"params": {"actor": "x\x00"}}, "query.actor"),
     ("ci-bot", "POST", "/v1/guard", {"params": {"intent": "x\x00"}}, "query.intent"),
 ]
@@ -107,6 +108,9 @@ def test_names_at_the_store_limit_are_accepted(service: RunningService) -> None:
     """200 characters of actor and 500 of change id fit the columns: recorded on both stores."""
     answer = service.submit(IAM, actor="a" * 200, change_id="c" * 500, name="plan.json")
     assert answer.status_code == 201, answer.text
+    # the default change id (actor:environment:file name) fits its column too
+    longest = {"actor": "d" * 200, "environment": "development", "name": "d/" * 300 + "n" * 255}
+    assert service.submit(IAM, **longest).status_code == 201
     frozen = service.client.post(
         "/v1/freezes",
         json={"actor": "b" * 200, "reason": "tab\tand\nline"},
