@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
 
 # The store's column sizes (tables.py, tables_governance.py).
 NAME_MAX = 200  # actors, approvers, submitters, freeze targets
@@ -76,3 +77,18 @@ Text = Annotated[str, StringConstraints(max_length=TEXT_MAX), AfterValidator(_te
 RequiredText = Annotated[
     str, StringConstraints(min_length=1, max_length=TEXT_MAX), AfterValidator(_text)
 ]
+
+
+def check_body_fields(values: dict[str, tuple[str | None, Any]]) -> None:
+    """Check fields a route read from its body itself: 422 naming body.<field> for the first bad.
+
+    `values` maps each field's name to its value (None: absent) and its type above.
+    """
+    for name, (value, kind) in values.items():
+        if value is None:
+            continue
+        try:
+            TypeAdapter(kind).validate_python(value)
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", name)} for e in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from None
