@@ -62,7 +62,7 @@ def _file_name(value: str) -> str:
     return value
 
 
-def identifier(max_length: int) -> object:
+def identifier(max_length: int) -> StringConstraints:
     """The constraint of a one-line identifier of at most `max_length` characters."""
     return StringConstraints(min_length=1, max_length=max_length)
 
