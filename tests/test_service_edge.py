@@ -74,8 +74,24 @@ CASES: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("ci-bot", "POST", "/v1/reviews", {"params": {"environment": "prod\x00"}}, "query.environment"),
     ("ci-bot", "POST", "/v1/reviews", {"params": {"name": "plan\x00.json"}}, "query.name"),
     ("ci-bot", "POST", "/v1/reviews", {"params": {"path": "a\x00"}}, "query.path"),
+    ("ci-bot", "POST", "/v1/reviews", {"params": {"name": "n" * 256}}, "query.name"),
     ("ci-bot", "POST", "/v1/guard", {"params": {"actor": "x\x00"}}, "query.actor"),
     ("ci-bot", "POST", "/v1/guard", {"params": {"intent": "x\x00"}}, "query.intent"),
+    (
+        "ci-bot",
+        "POST",
+        "/v1/guard",
+        {"json": {"actor": "x\x00", "command": "rm -rf /srv"}},
+        "body.actor",
+    ),
+    ("ci-bot", "POST", "/v1/guard", {"json": {"actor": LONG_NAME, "argv": ["ls"]}}, "body.actor"),
+    (
+        "ci-bot",
+        "POST",
+        "/v1/guard",
+        {"json": {"environment": "prod\n", "command": "terraform apply"}},
+        "body.environment",
+    ),
 ]
 
 
@@ -95,7 +111,7 @@ def test_a_bad_identifier_is_422_naming_the_field(
     service: RunningService, who: str, method: str, path: str, kwargs: dict[str, Any], field: str
 ) -> None:
     """The same request answers the same 422 on both stores, before anything is written."""
-    if "/reviews" in path or "/guard" in path:
+    if ("/reviews" in path or "/guard" in path) and "json" not in kwargs:
         kwargs = {**kwargs, "content": IAM if "/reviews" in path else b"{}"}
     response = service.client.request(method, path, headers=service.as_(who), **kwargs)
     assert response.status_code == 422, response.text
@@ -107,6 +123,9 @@ def test_names_at_the_store_limit_are_accepted(service: RunningService) -> None:
     """200 characters of actor and 500 of change id fit the columns: recorded on both stores."""
     answer = service.submit(IAM, actor="a" * 200, change_id="c" * 500, name="plan.json")
     assert answer.status_code == 201, answer.text
+    # the default change id (actor:environment:file name) fits its column too
+    longest = {"actor": "d" * 200, "environment": "development", "name": "d/" * 300 + "n" * 255}
+    assert service.submit(IAM, **longest).status_code == 201
     frozen = service.client.post(
         "/v1/freezes",
         json={"actor": "b" * 200, "reason": "tab\tand\nline"},

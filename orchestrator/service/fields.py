@@ -13,9 +13,11 @@ character at all; free text may hold tabs and line breaks.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from pathlib import PurePath
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, StringConstraints, TypeAdapter, ValidationError
 
 # The store's column sizes (tables.py, tables_governance.py).
 NAME_MAX = 200  # actors, approvers, submitters, freeze targets
@@ -25,6 +27,9 @@ ROLE_MAX = 100
 ENVIRONMENT_MAX = 100  # stored as the environment it resolves to; the name given is kept short
 TEXT_MAX = 4000  # intents, reasons, comments
 INPUT_NAME_MAX = 1024  # an input's file name or repository path
+# The default change id is actor:environment:file name; with a name of 200 and "development"
+# it stays within CHANGE_ID_MAX when the file name (after the last /) keeps to this.
+FILE_NAME_MAX = 255
 
 # C0 and C1 controls and DEL; free text keeps tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -50,7 +55,14 @@ def _decision_id(value: str) -> str:
     return value
 
 
-def identifier(max_length: int) -> object:
+def _file_name(value: str) -> str:
+    _no_control(value)
+    if len(PurePath(value).name) > FILE_NAME_MAX:
+        raise ValueError(f"the file name (after the last /) is over {FILE_NAME_MAX} characters")
+    return value
+
+
+def identifier(max_length: int) -> StringConstraints:
     """The constraint of a one-line identifier of at most `max_length` characters."""
     return StringConstraints(min_length=1, max_length=max_length)
 
@@ -60,8 +72,23 @@ ChangeId = Annotated[str, identifier(CHANGE_ID_MAX), AfterValidator(_no_control)
 DecisionId = Annotated[str, identifier(DECISION_ID_MAX), AfterValidator(_decision_id)]
 Role = Annotated[str, identifier(ROLE_MAX), AfterValidator(_no_control)]
 Environment = Annotated[str, identifier(ENVIRONMENT_MAX), AfterValidator(_no_control)]
-InputName = Annotated[str, identifier(INPUT_NAME_MAX), AfterValidator(_no_control)]
+InputName = Annotated[str, identifier(INPUT_NAME_MAX), AfterValidator(_file_name)]
 Text = Annotated[str, StringConstraints(max_length=TEXT_MAX), AfterValidator(_text)]
 RequiredText = Annotated[
     str, StringConstraints(min_length=1, max_length=TEXT_MAX), AfterValidator(_text)
 ]
+
+
+def check_body_fields(values: dict[str, tuple[str | None, Any]]) -> None:
+    """Check fields a route read from its body itself: 422 naming body.<field> for the first bad.
+
+    `values` maps each field's name to its value (None: absent) and its type above.
+    """
+    for name, (value, kind) in values.items():
+        if value is None:
+            continue
+        try:
+            TypeAdapter(kind).validate_python(value)
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", name)} for e in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from None

@@ -22,7 +22,7 @@ from orchestrator.commands.guard_core import GuardOptions
 from orchestrator.models import Source
 from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import Guarded, State
-from orchestrator.service.fields import Environment, Name, Text
+from orchestrator.service.fields import Environment, Name, Text, check_body_fields
 
 guard_router = APIRouter(prefix="/v1", tags=["guard"])
 
@@ -83,6 +83,14 @@ async def guard(  # noqa: PLR0917 - FastAPI maps one parameter to each query fie
     """Judge the call; what changes something is reviewed and recorded as the CLI does."""
     body = await read_body(request, state.max_body_bytes)
     call = read_call(body, "request body", fmt)
+    # The generic format names its actor, environment and intent in the body.
+    check_body_fields(
+        {
+            "actor": (call.actor, Name),
+            "environment": (call.environment, Environment),
+            "intent": (call.intent, Text),
+        }
+    )
     options = GuardOptions(
         actor=actor, source=source.value, environment=environment, intent=intent, wait=wait
     )
