@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
+from sqlalchemy import Connection, Engine, Insert, Row, Select, Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.clock import utc_now
@@ -106,6 +106,32 @@ def summary_of(row: Any) -> DecisionSummary:
         **{k: v for k, v in row.items() if k not in ("created_at", "change_count")},
         changed_resources=row["change_count"],
         created_at=chain.iso_utc(row["created_at"]),
+    )
+
+
+def history_query(actor: str) -> Select[Any]:
+    """The actor's decisions, newest first, with what reviewers are shown of each.
+
+    Read from the decisions' chain links, whose actor and time `audit verify`
+    checks against the proposal and the decision: the index
+    ix_audit_chain_actor_history yields them in this order, so the newest
+    `limit` cost a few index steps however many the actor has.
+    """
+    return (
+        select(
+            DECISIONS.c.decision_id,
+            DECISIONS.c.outcome,
+            DECISIONS.c.risk_tier,
+            DECISIONS.c.created_at,
+            PROPOSALS.c.change_count,
+            PROPOSALS.c.destructive_count,
+        )
+        .select_from(AUDIT_CHAIN)
+        .join(DECISIONS, DECISIONS.c.decision_id == AUDIT_CHAIN.c.ref_id)
+        .join(PROPOSALS, _DECISION_JOIN)
+        .where(AUDIT_CHAIN.c.actor == actor, AUDIT_CHAIN.c.kind == chain.DECISION_KIND)
+        # ref_id (the decision id) breaks ties: reviewers see the same history on every replay.
+        .order_by(AUDIT_CHAIN.c.created_at.desc(), AUDIT_CHAIN.c.ref_id.desc())
     )
 
 
@@ -258,21 +284,7 @@ class Store:
 
     def history(self, actor: str, *, limit: int = 100) -> tuple[HistoryEntry, ...]:
         """The actor's earlier decisions, newest first, as reviewers see them."""
-        query = (
-            select(
-                DECISIONS.c.decision_id,
-                DECISIONS.c.outcome,
-                DECISIONS.c.risk_tier,
-                DECISIONS.c.created_at,
-                PROPOSALS.c.change_count,
-                PROPOSALS.c.destructive_count,
-            )
-            .join(PROPOSALS, _DECISION_JOIN)
-            .where(PROPOSALS.c.actor == actor)
-            # decision_id breaks ties: reviewers see the same history on every replay.
-            .order_by(DECISIONS.c.created_at.desc(), DECISIONS.c.decision_id.desc())
-            .limit(_positive(limit))
-        )
+        query = history_query(actor).limit(_positive(limit))
         with self._read("read an actor's history") as conn:
             rows = conn.execute(query).all()
         return history_entries(rows)
