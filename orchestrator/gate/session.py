@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from orchestrator.clock import Clock, iso_millis, utc_now
 from orchestrator.commander import aggregate
 from orchestrator.errors import StoreError
-from orchestrator.fanout import fan_out
+from orchestrator.fanout import fan_out, fan_out_blocking
 from orchestrator.guards import Freeze, GateFacts
 from orchestrator.models import Decision, Proposal, Source, Verdict
 
@@ -122,6 +122,12 @@ def judge(
         return ()
     context = dataclasses.replace(panel.context, history=facts.history, actor=facts.profile)
     timeout_for = panel.config.commander.timeout_for
+    from orchestrator.executors.local import LocalExecutor  # noqa: PLC0415 - the default's
+
+    if isinstance(executor, LocalExecutor):
+        # The pool's threads need no event loop here: none is started per review.
+        run = executor.run_blocking
+        return fan_out_blocking(proposal, panel.reviewers, context, run, timeout_for)
     return asyncio.run(fan_out(proposal, panel.reviewers, context, executor, timeout_for))
 
 
