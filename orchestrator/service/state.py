@@ -10,6 +10,7 @@ records comes from its one clock.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,6 +60,8 @@ class ServiceOptions:
     checkpoint_key: Ed25519PrivateKey | None = None
     checkpoint_dir: Path | None = None
     checkpoint_every: timedelta | None = None
+    # Submissions judged at once; more are answered 503 with Retry-After.
+    max_concurrent: int = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +82,29 @@ class Submitted:
     decision: Decision
     proposal: Proposal
     replayed: bool
+
+
+class Admission:
+    """At most `limit` submissions in progress at once; the next one is turned away, not queued.
+
+    A queue behind a busy worker only turns into timeouts at the client: a
+    503 with Retry-After tells a pipeline at once to come back, or a load
+    balancer to try another worker.
+    """
+
+    RETRY_AFTER_SECONDS = 1
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def enter(self) -> bool:
+        """Take a slot if one is free, without waiting."""
+        return self._slots.acquire(blocking=False)
+
+    def leave(self) -> None:
+        """Give the slot back."""
+        self._slots.release()
 
 
 class ServiceState:
@@ -103,6 +129,7 @@ class ServiceState:
         # and what it puts in the object store is reused across reviews.
         self.executor = make_executor(options.executor, options.settings.ray_address)
         self.checkpoints = self._schedule(options)
+        self.admission = Admission(options.max_concurrent)
 
     def close(self) -> None:
         """Stop writing checkpoints; release the store's connections."""
