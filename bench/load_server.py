@@ -51,6 +51,21 @@ class Server:
                 total += int(fields[11]) + int(fields[12])
         return total / os.sysconf("SC_CLK_TCK")
 
+    def quiesce(self, timeout: float = 180) -> None:
+        """Wait until the serving processes are idle: every worker has loaded its policy.
+
+        Ready answers as soon as one worker is up; the others may still be
+        loading, and that CPU is start-up, not reviews.
+        """
+        deadline = time.monotonic() + timeout
+        last = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = self.cpu_seconds()
+            if now - last < 0.05:
+                return
+            last = now
+
     def rss_mib(self) -> list[float]:
         """Resident memory of each serving process, MiB."""
         found = []

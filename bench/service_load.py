@@ -185,6 +185,7 @@ def main() -> None:
             prefill(db, args.prefill, seed, "load-ci", env)
         before = decision_ids(db)
         with service(db, folder, extra) as server:
+            server.quiesce()
             load = Load()
             cpu_before = server.cpu_seconds()
             stop = time.monotonic() + args.seconds
