@@ -12,7 +12,7 @@ plan reviewed by `commander review` as one process each.
         [--topology 1000] [--prefill 20000] [--peer-runs 0]
 
 It prints the serving processes' CPU time per request (user + system, over
-the load only), the steadier figure on a shared machine, with the load
+the load after --warmup seconds), the steadier figure on a shared machine, with the load
 average; with --prefill N the store first holds N earlier decisions of the
 load's actor (bench/store_prefill.py), to show what a larger store costs.
 """
@@ -165,6 +165,9 @@ def parse() -> argparse.Namespace:
         "--prefill", type=int, default=0, metavar="N",
         help="first fill the store with N earlier decisions of the load's actor",
     )  # fmt: skip
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds of load before measuring"
+    )
     parser.add_argument("--peer-runs", type=int, default=7, help="0: no CLI peer")
     return parser.parse_args()
 
@@ -187,15 +190,18 @@ def main() -> None:
         with service(db, folder, extra) as server:
             server.quiesce()
             load = Load()
-            cpu_before = server.cpu_seconds()
-            stop = time.monotonic() + args.seconds
-            started = time.perf_counter()
+            stop = time.monotonic() + args.warmup + args.seconds
             threads = [
                 threading.Thread(target=client, args=(server.url, load, stop, args.topology))
                 for _ in range(args.clients)
             ]
             for t in threads:
                 t.start()
+            # Each worker's first requests pay for lazy imports and statement caches.
+            time.sleep(args.warmup)
+            with load.lock:
+                first = len(load.latencies)
+            cpu_before, started = server.cpu_seconds(), time.perf_counter()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - started
@@ -204,7 +210,7 @@ def main() -> None:
         ids = decision_ids(db) - before
         peer = cli_peer(folder, args.peer_runs) if args.peer_runs else None
 
-    lat = sorted(load.latencies)
+    lat = sorted(load.latencies[first:])
     p50 = statistics.median(lat)
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     store = "PostgreSQL" if db.startswith("postgres") else "SQLite"
@@ -212,8 +218,9 @@ def main() -> None:
           f"  clients: {args.clients}  workers: {args.workers}  store: {store}")  # fmt: skip
     print(f"topology: {args.topology or 'none'} services  decisions in the store before: "
           f"{len(before)}  duration: {wall:.1f} s")  # fmt: skip
-    print(f"requests: {len(lat)}  throughput: {len(lat) / wall:.1f} req/s  "
-          f"new decisions: {len(load.new)}  retries: {load.replays}")  # fmt: skip
+    print(f"measured requests (after {args.warmup:g} s of warm-up): {len(lat)}  "
+          f"throughput: {len(lat) / wall:.1f} req/s  new decisions (all): {len(load.new)}  "
+          f"retries: {load.replays}")  # fmt: skip
     print(f"latency p50: {p50 * 1000:.0f} ms  p99: {p99 * 1000:.0f} ms")
     print(f"server CPU: {cpu:.1f} s  per review: {cpu / max(len(lat), 1) * 1000:.1f} ms  "
           f"RSS per process (MiB): {', '.join(f'{r:.0f}' for r in rss)}")  # fmt: skip
