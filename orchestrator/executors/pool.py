@@ -22,8 +22,10 @@ from itertools import count
 from orchestrator.executors.base import ReviewCall, guarded_review
 from orchestrator.models import Verdict
 
-# Idle workers kept beyond this are stopped: a burst does not leave threads behind.
-MAX_IDLE = 32
+# Idle workers kept beyond this are stopped, so a burst does not leave threads
+# behind; enough for serve's default 32 submissions at once of 5 reviewers each,
+# so a steady load never stops and restarts workers.
+MAX_IDLE = 160
 
 
 class _Worker:
