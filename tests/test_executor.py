@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import time
 
 import pytest
 
 from orchestrator.executors.base import ReviewCall
 from orchestrator.executors.local import LocalExecutor
+from orchestrator.executors.pool import ReviewerPool
 from orchestrator.fanout import fan_out
 from orchestrator.graph import DependencyGraph
 from orchestrator.models import Environment, Proposal, RiskTier, Source, Verdict
@@ -212,3 +214,63 @@ async def test_fan_out_applies_each_reviewers_timeout() -> None:
     assert time.monotonic() - started < 2.0
     assert verdicts[0].error == "timed out after 0.3 s"
     assert json.loads(verdicts[1].rationale)[0]["error"] == "timed out after 0.3 s"
+
+
+# --- the pool: threads and loops that outlive a review ----------------------------------------
+
+
+def _names(*reviewers: Reviewer) -> list[ReviewCall]:
+    return [
+        ReviewCall(name=r.name, reviewer=r, proposal=PROPOSAL, context=CONTEXT, timeout=5.0)
+        for r in reviewers
+    ]
+
+
+def test_the_pool_reuses_its_threads_across_reviews() -> None:
+    """A hundred reviews of five reviewers start five threads, not five hundred."""
+    pool = ReviewerPool()
+    reviewers = [StaticReviewer(name=f"r{i}") for i in range(5)]
+    before = threading.active_count()
+    for _ in range(100):
+        verdicts = pool.run_blocking(_names(*reviewers))
+        assert [v.reviewer for v in verdicts] == [r.name for r in reviewers]
+    assert pool.started == 5
+    assert threading.active_count() <= before + 5
+    pool.close()
+
+
+def test_a_timed_out_worker_is_replaced_not_reused() -> None:
+    """A call that outlives its timeout gives up its worker; the next call gets a fresh one."""
+    pool = ReviewerPool()
+    release = threading.Event()
+
+    class Stuck:
+        name, stage = "stuck", 1
+
+        async def review(self, proposal: Proposal, context: ReviewContext) -> Verdict:
+            release.wait(10)  # blocks its loop, as CPU-bound plugin code would
+            return Verdict(reviewer="stuck", stance="approve", risk_tier=RiskTier.LOW, confidence=1)
+
+    call = ReviewCall(
+        name="stuck", reviewer=Stuck(), proposal=PROPOSAL, context=CONTEXT, timeout=0.2
+    )
+    started = time.monotonic()
+    (verdict,) = pool.run_blocking([call])
+    assert time.monotonic() - started < 2
+    assert verdict.error == "timed out after 0.2 s"
+    (after,) = pool.run_blocking(_names(StaticReviewer(name="next")))
+    assert after.error is None
+    assert pool.started == 2
+    release.set()
+    pool.close()
+
+
+def test_an_exiting_plugin_does_not_take_the_pool_down() -> None:
+    """sys.exit in a reviewer is that reviewer's error verdict; later reviews still run."""
+    pool = ReviewerPool()
+    (exited,) = pool.run_blocking(_names(ExitingReviewer()))
+    assert exited.error is not None
+    assert exited.error.startswith("SystemExit")
+    (fine,) = pool.run_blocking(_names(StaticReviewer(name="fine")))
+    assert fine.error is None
+    pool.close()

@@ -8,10 +8,12 @@ never pays for a web framework.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +28,13 @@ from orchestrator.commands.options import (
     TopologyOption,
 )
 from orchestrator.errors import UsageError
+
+if TYPE_CHECKING:
+    from orchestrator.service.state import ServiceOptions
+
+# Submissions one worker judges at once: about what its thread pool runs, so a
+# burst waits at the door (503, Retry-After) instead of in a queue past its deadline.
+DEFAULT_MAX_CONCURRENT = 32
 
 
 def serve(
@@ -68,6 +77,20 @@ def serve(
     checkpoint_dir: Annotated[
         Path | None, typer.Option(help="Where --checkpoint-every writes them.")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes, each with the policy and graph loaded (PostgreSQL)."
+        ),
+    ] = 1,
+    max_concurrent: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Submissions one worker judges at once; beyond them 503 with Retry-After.",
+        ),
+    ] = DEFAULT_MAX_CONCURRENT,
 ) -> None:
     """Serve the HTTP API: submit proposals, read decisions, sign off, freeze; /metrics."""
     try:
@@ -78,38 +101,83 @@ def serve(
         raise UsageError(
             f"the service needs its extra: pip install 'commander[service]' ({exc.name} missing)"
         ) from None
-    from orchestrator.service.integrations import integrations_from_env  # noqa: PLC0415
-    from orchestrator.service.state import ServiceOptions  # noqa: PLC0415
-    from orchestrator.settings import resolve, resolve_listen  # noqa: PLC0415
+    from orchestrator.service.factory import ENV_SERVE_ARGS, FACTORY  # noqa: PLC0415
+    from orchestrator.settings import resolve_listen  # noqa: PLC0415
 
-    if max_body is not None and max_body <= 0:
-        raise UsageError("--max-body must be a positive number of bytes")
-    schedule = _checkpointing(checkpoint_key, checkpoint_every, checkpoint_dir)
-    listen = resolve_listen(host=host, port=port, tokens=tokens)
-    settings = resolve(
-        db=db, config=config, topology=topology, backstage=backstage, ray_address=ray_address
-    )
-    app = create_app(
-        ServiceOptions(
-            settings=settings,
-            tokens=listen.tokens,
-            executor=executor.value,
-            max_body_bytes=max_body,
-            # GitHub's and HCP Terraform's secrets: from the environment only, never a flag
-            integrations=integrations_from_env(),
-            **schedule,
+    if workers > 1 and checkpoint_every is not None:
+        raise UsageError(
+            "--checkpoint-every needs --workers 1 (each worker would write its own); "
+            "sign checkpoints from cron with `commander audit checkpoint` instead"
         )
-    )
-    # SIGHUP reloads the tokens file (it is also followed by its modification time).
-    signal.signal(signal.SIGHUP, lambda *_: app.state.commander.auth.reload_soon())
+    listen = resolve_listen(host=host, port=port, tokens=tokens)
+    args = {
+        "tokens": str(listen.tokens),
+        "db": db,
+        "config": config,
+        "topology": topology,
+        "backstage": backstage,
+        "executor": executor.value,
+        "ray_address": ray_address,
+        "max_body": max_body,
+        "checkpoint_key": None if checkpoint_key is None else str(checkpoint_key),
+        "checkpoint_every": checkpoint_every,
+        "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
+        "max_concurrent": max_concurrent,
+    }
+    # Built here even for several workers: a bad file fails before the port opens.
+    app = create_app(service_options(args))
+    served: Any = app
+    if workers > 1:
+        app.state.commander.close()
+        os.environ[ENV_SERVE_ARGS] = json.dumps(args)
+        served = FACTORY
+    else:
+        # SIGHUP reloads the tokens file (it is also followed by its modification time).
+        signal.signal(signal.SIGHUP, lambda *_: app.state.commander.auth.reload_soon())
     uvicorn.run(
-        app,
+        served,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=listen.host,
         port=listen.port,
         # The app's own loggers say what matters; the access log is for proxies to keep.
         log_level="info",
         proxy_headers=False,
         server_header=False,
+    )
+
+
+def service_options(args: dict[str, Any]) -> ServiceOptions:
+    """What `serve`'s arguments (as strings, so a worker process can get them) ask for."""
+    from orchestrator.service.integrations import integrations_from_env  # noqa: PLC0415
+    from orchestrator.service.state import ServiceOptions  # noqa: PLC0415
+    from orchestrator.settings import resolve  # noqa: PLC0415
+
+    max_body = args.get("max_body")
+    if max_body is not None and max_body <= 0:
+        raise UsageError("--max-body must be a positive number of bytes")
+    key, folder = args.get("checkpoint_key"), args.get("checkpoint_dir")
+    schedule = _checkpointing(
+        None if key is None else Path(key),
+        args.get("checkpoint_every"),
+        None if folder is None else Path(folder),
+    )
+    settings = resolve(
+        db=args.get("db"),
+        config=args.get("config"),
+        topology=args.get("topology"),
+        backstage=args.get("backstage"),
+        ray_address=args.get("ray_address"),
+    )
+    return ServiceOptions(
+        settings=settings,
+        tokens=Path(args["tokens"]),
+        executor=args.get("executor", "local"),
+        max_body_bytes=max_body,
+        max_concurrent=args.get("max_concurrent", DEFAULT_MAX_CONCURRENT),
+        # GitHub's and HCP Terraform's secrets: from the environment only, never a flag
+        integrations=integrations_from_env(),
+        **schedule,
     )
 
 

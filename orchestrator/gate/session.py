@@ -27,14 +27,18 @@ from functools import partial
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from orchestrator.clock import Clock, iso_micros, iso_millis, utc_now
+from orchestrator.clock import Clock, iso_millis, utc_now
 from orchestrator.commander import aggregate
 from orchestrator.errors import StoreError
-from orchestrator.fanout import fan_out
+from orchestrator.fanout import fan_out, fan_out_blocking
 from orchestrator.guards import Freeze, GateFacts
 from orchestrator.models import Decision, Proposal, Source, Verdict
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Connection
+
     from orchestrator.agents import ActorProfile
     from orchestrator.config import LoadedConfig
     from orchestrator.executors import Executor
@@ -118,6 +122,12 @@ def judge(
         return ()
     context = dataclasses.replace(panel.context, history=facts.history, actor=facts.profile)
     timeout_for = panel.config.commander.timeout_for
+    from orchestrator.executors.local import LocalExecutor  # noqa: PLC0415 - the default's
+
+    if isinstance(executor, LocalExecutor):
+        # The pool's threads need no event loop here: none is started per review.
+        run = executor.run_blocking
+        return fan_out_blocking(proposal, panel.reviewers, context, run, timeout_for)
     return asyncio.run(fan_out(proposal, panel.reviewers, context, executor, timeout_for))
 
 
@@ -152,36 +162,45 @@ class GateSession:
 
     def actor_facts(self, actor: str, source: Source) -> ActorFacts:
         """The actor now: its freeze, else the elevations in force and its history."""
-        from orchestrator.store.governance import (  # noqa: PLC0415 - SQLAlchemy
-            active_elevations,
-            current_freeze,
-        )
+        with self.store.reading("read the actor's gate facts") as conn:
+            return self._actor_facts(conn, actor, source, self.clock())
 
-        now = iso_micros(self.clock())
+    def _actor_facts(
+        self, conn: Connection, actor: str, source: Source, now: datetime
+    ) -> ActorFacts:
+        """actor_facts in the caller's read transaction, at `now` (naive UTC)."""
+        from orchestrator.store.elevations import elevations_in_force  # noqa: PLC0415
+        from orchestrator.store.freezes import active_freeze  # noqa: PLC0415 - SQLAlchemy
+        from orchestrator.store.store import read_history  # noqa: PLC0415
+
         registry = self.panel.context.agents
         declared = registry.profile(actor, source)
         ai_agent = declared.kind == Source.AI_AGENT
-        freeze = current_freeze(self.store, actor, ai_agent=ai_agent)
+        freeze = active_freeze(conn, actor, ai_agent=ai_agent)
         if freeze is not None:
             # The kill switch comes first: nothing else about the actor is read.
             return ActorFacts(profile=declared, freeze=freeze)
         return ActorFacts(
-            profile=registry.profile(actor, source, active_elevations(self.store, actor, now=now)),
-            history=self.store.history(actor, limit=HISTORY_LIMIT),
+            profile=registry.profile(actor, source, elevations_in_force(conn, actor, now)),
+            history=read_history(conn, actor, limit=HISTORY_LIMIT),
         )
 
     def review(self, submission: ChangeSubmission, executor: Callable[[], Executor]) -> Settled:
         """Judge one submission and record its decision (or hand back the one already made).
 
         `executor` is called only when reviewers are to run: a frozen actor's
-        review never joins a Ray cluster.
+        review never joins a Ray cluster. What the gate knows before the
+        review (an earlier decision for the same submission, the actor's
+        freeze, elevations and history) is read in one transaction.
         """
-        if submission.idempotent:
-            earlier = self._earlier(submission)
-            if earlier is not None:
-                return self._replayed(earlier)
         proposal = submission.proposal
-        facts = self.actor_facts(proposal.actor, proposal.source)
+        with self.store.reading("read the actor's gate facts") as conn:
+            now = self.clock()
+            earlier = self._earlier(conn, submission, now) if submission.idempotent else None
+            if earlier is None:
+                facts = self._actor_facts(conn, proposal.actor, proposal.source, now)
+        if earlier is not None:
+            return self._replayed(earlier)
         frozen = facts.freeze is not None
         verdicts = () if frozen else judge(self.panel, proposal, facts, executor())
         return self.settle(submission, verdicts, facts)
@@ -240,11 +259,10 @@ class GateSession:
             policy_version=self.panel.config.policy_version,
         )
 
-    def _earlier(self, submission: ChangeSubmission) -> str | None:
+    def _earlier(self, conn: Connection, submission: ChangeSubmission, now: datetime) -> str | None:
         from orchestrator.gate.idempotency import reusable_decision  # noqa: PLC0415 - SQLAlchemy
 
-        with self.store.reading("look up an earlier submission") as conn:
-            return reusable_decision(conn, self._key(submission), self.clock())
+        return reusable_decision(conn, self._key(submission), now)
 
     def _replayed(self, decision_id: str) -> Settled:
         stored = self.store.get(decision_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from orchestrator.adapters.base import Submission
@@ -67,6 +67,10 @@ _DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
         200: {"model": Decision, "description": "The decision already made for this submission."},
         413: {"description": "The body is over the size limit."},
         422: {"description": "The body cannot be read as the kind given; the reason says where."},
+        503: {
+            "description": "As many submissions as `--max-concurrent` are in progress (come "
+            "back after `Retry-After` seconds), or the store does not answer."
+        },
     },
     openapi_extra={
         "requestBody": {
@@ -105,7 +109,6 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
     path: PathQuery = None,
 ) -> Response:
     """Review the body and record the decision; the same submission twice is one decision."""
-    body = await read_body(request, state.max_body_bytes)
     meta = Meta(
         kind=kind.value,
         submission=Submission(source=source, actor=actor, intent=intent, environment=environment),
@@ -113,7 +116,18 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
         change_id=change_id,
         delete=delete,
     )
-    done = await run_in_threadpool(state.submit, body, meta, principal.name)
+    admission = state.admission
+    if not admission.enter():
+        raise HTTPException(
+            503,
+            f"{admission.limit} submissions are in progress (--max-concurrent); retry shortly",
+            {"Retry-After": str(admission.RETRY_AFTER_SECONDS)},
+        )
+    try:
+        body = await read_body(request, state.max_body_bytes)
+        done = await run_in_threadpool(state.submit, body, meta, principal.name)
+    finally:
+        admission.leave()
     decision = done.decision
     response = _answer(decision, done.proposal, _format(fmt, request), path)
     response.status_code = 200 if done.replayed else 201

@@ -10,6 +10,7 @@ records comes from its one clock.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,6 +68,8 @@ class ServiceOptions:
     ui_session_ttl: timedelta = DEFAULT_TTL
     # GitHub's and HCP Terraform's secrets (service/integrations.py); none: those routes are off.
     integrations: Integrations = field(default_factory=Integrations)
+    # Submissions judged at once; more are answered 503 with Retry-After.
+    max_concurrent: int = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +90,29 @@ class Submitted:
     decision: Decision
     proposal: Proposal
     replayed: bool
+
+
+class Admission:
+    """At most `limit` submissions in progress at once; the next one is turned away, not queued.
+
+    A queue behind a busy worker only turns into timeouts at the client: a
+    503 with Retry-After tells a pipeline at once to come back, or a load
+    balancer to try another worker.
+    """
+
+    RETRY_AFTER_SECONDS = 1
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def enter(self) -> bool:
+        """Take a slot if one is free, without waiting."""
+        return self._slots.acquire(blocking=False)
+
+    def leave(self) -> None:
+        """Give the slot back."""
+        self._slots.release()
 
 
 class ServiceState:
@@ -125,6 +151,7 @@ class ServiceState:
                 self.deployments, self.integrations.watch_seconds
             )
             self.deployment_watch.start()
+        self.admission = Admission(options.max_concurrent)
 
     def close(self) -> None:
         """Stop the deployment watch and the checkpoints; release the store's connections."""

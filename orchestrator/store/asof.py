@@ -18,8 +18,8 @@ from orchestrator.models import Frozen
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
 from orchestrator.store.gate_common import person_key
-from orchestrator.store.store import Store, history_entries
-from orchestrator.store.tables import AUDIT_CHAIN, DECISIONS, PROPOSALS
+from orchestrator.store.store import Store, history_entries, history_query
+from orchestrator.store.tables import AUDIT_CHAIN
 from orchestrator.store.tables_governance import BUDGET_USAGE, ELEVATIONS
 
 
@@ -44,22 +44,7 @@ def history_before(
     store: Store, actor: str, decision_id: str, *, limit: int = 100
 ) -> tuple[HistoryEntry, ...]:
     """The actor's history as reviewers saw it when `decision_id` was reviewed."""
-    query = (
-        select(
-            DECISIONS.c.decision_id,
-            DECISIONS.c.outcome,
-            DECISIONS.c.risk_tier,
-            DECISIONS.c.created_at,
-            PROPOSALS.c.change_count,
-            PROPOSALS.c.destructive_count,
-        )
-        .join(PROPOSALS, PROPOSALS.c.digest == DECISIONS.c.proposal_digest)
-        .join(AUDIT_CHAIN, AUDIT_CHAIN.c.ref_id == DECISIONS.c.decision_id)
-        .where(AUDIT_CHAIN.c.kind == chain.DECISION_KIND, AUDIT_CHAIN.c.seq < _own_seq(decision_id))
-        .where(PROPOSALS.c.actor == actor)
-        .order_by(DECISIONS.c.created_at.desc(), DECISIONS.c.decision_id.desc())
-        .limit(limit)
-    )
+    query = history_query(actor).where(AUDIT_CHAIN.c.seq < _own_seq(decision_id)).limit(limit)
     with store.reading("read an actor's history") as conn:
         rows = conn.execute(query).all()
     return history_entries(rows)

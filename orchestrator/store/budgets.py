@@ -11,13 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 
 from orchestrator.guards import BudgetRule, BudgetWindow, ChangeFigures
 from orchestrator.store.gate_common import iso, moment, person_key
 from orchestrator.store.store import Store
 from orchestrator.store.tables_governance import BUDGET_USAGE
+
+
+def window_sums(key: str, since: datetime) -> Select[Any]:
+    """What the actor keyed `key` used after `since`: read off ix_budget_usage_actor alone."""
+    return select(
+        func.coalesce(func.sum(BUDGET_USAGE.c.deletes), 0),
+        func.coalesce(func.sum(BUDGET_USAGE.c.changed_resources), 0),
+        func.coalesce(func.sum(BUDGET_USAGE.c.blast_radius), 0),
+    ).where(
+        BUDGET_USAGE.c.actor == key,
+        # No upper bound: a racing review may have counted at a later time.
+        BUDGET_USAGE.c.counted_at > since,
+    )
 
 
 def budget_windows(
@@ -30,17 +44,7 @@ def budget_windows(
     for rule in rules:
         since = at - rule.window
         if since not in sums:
-            row = conn.execute(
-                select(
-                    func.coalesce(func.sum(BUDGET_USAGE.c.deletes), 0),
-                    func.coalesce(func.sum(BUDGET_USAGE.c.changed_resources), 0),
-                    func.coalesce(func.sum(BUDGET_USAGE.c.blast_radius), 0),
-                ).where(
-                    BUDGET_USAGE.c.actor == key,
-                    # No upper bound: a racing review may have counted at a later time.
-                    BUDGET_USAGE.c.counted_at > since,
-                )
-            ).one()
+            row = conn.execute(window_sums(key, since)).one()
             sums[since] = (int(row[0]), int(row[1]), int(row[2]))
         deletes, changed, blast = sums[since]
         used = {"deletes": deletes, "changed-resources": changed, "blast-radius": blast}

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from orchestrator.agents import Elevation
 from orchestrator.errors import Refused, UsageError
@@ -171,18 +171,29 @@ def list_elevations(
 ) -> list[ElevationRecord]:
     """Elevations in force at `now` (all of them when `every`), oldest grant first."""
     at = moment(now)
-    query = select(ELEVATIONS).order_by(ELEVATIONS.c.granted_at, ELEVATIONS.c.elevation_id)
-    if actor is not None:
-        query = query.where(ELEVATIONS.c.actor == actor.strip())
-    if not every:
-        query = query.where(ELEVATIONS.c.until > at, ELEVATIONS.c.revoked_at.is_(None))
     with store.reading("list elevations") as conn:
-        return [_record(r, at) for r in conn.execute(query).mappings()]
+        return _listed(conn, actor, every=every, at=at)
 
 
 def active_elevations(store: Store, actor: str, *, now: str | None = None) -> tuple[Elevation, ...]:
     """The grants in force for `actor` at `now`, as reviewers see them."""
     return tuple(r.elevation for r in list_elevations(store, actor=actor, now=now))
+
+
+def elevations_in_force(conn: Connection, actor: str, at: datetime) -> tuple[Elevation, ...]:
+    """active_elevations in the caller's transaction, at `at` (naive UTC)."""
+    return tuple(r.elevation for r in _listed(conn, actor, every=False, at=at))
+
+
+def _listed(
+    conn: Connection, actor: str | None, *, every: bool, at: datetime
+) -> list[ElevationRecord]:
+    query = select(ELEVATIONS).order_by(ELEVATIONS.c.granted_at, ELEVATIONS.c.elevation_id)
+    if actor is not None:
+        query = query.where(ELEVATIONS.c.actor == actor.strip())
+    if not every:
+        query = query.where(ELEVATIONS.c.until > at, ELEVATIONS.c.revoked_at.is_(None))
+    return [_record(r, at) for r in conn.execute(query).mappings()]
 
 
 def _categories(values: Iterable[str]) -> tuple[str, ...]:

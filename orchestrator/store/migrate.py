@@ -11,6 +11,8 @@ option, so concurrent writers queue for the lock instead of failing mid-way.
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in migrations/versions; a test keeps the two in step.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Connection option that makes a SQLite transaction BEGIN IMMEDIATE (see _sqlite_begin).
 WRITE: dict[str, Any] = {"commander_write": True}
@@ -92,6 +94,31 @@ def connect(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+# One lock per SQLite file per process: see writers_lock.
+_SQLITE_WRITERS: dict[str, threading.RLock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def writers_lock(engine: Engine) -> AbstractContextManager[object]:
+    """What a write transaction holds in this process before it begins.
+
+    SQLite lets one writer in at a time, and a writer that finds the file
+    locked sleeps and retries (the busy timeout) rather than queueing: under
+    load the threads of one service spend their time waking up to find it
+    still taken, and whoever asks last may get it first. Taking turns on a
+    lock per file in the process first makes them queue, so BEGIN IMMEDIATE
+    waits only for other processes. PostgreSQL queues writers itself (the
+    chain head's row lock): nothing to hold there.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url.database or ":memory:")
+    if key not in ("", ":memory:"):
+        key = str(Path(key).resolve())
+    with _SQLITE_WRITERS_GUARD:
+        return _SQLITE_WRITERS.setdefault(key, threading.RLock())
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

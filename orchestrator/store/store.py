@@ -1,8 +1,9 @@
 """The audit store: one narrow class, one transaction per operation, append-only.
 
 SQLite is the zero-set-up default; PostgreSQL (psycopg 3) serves a team. Writers
-take turns on the hash chain: SQLite transactions that write begin IMMEDIATE,
-and on PostgreSQL the chain head row is locked FOR UPDATE.
+take turns on the hash chain: on SQLite the threads of one process queue on a
+lock per file (migrate.writers_lock) and transactions that write begin
+IMMEDIATE; on PostgreSQL the chain head row is locked FOR UPDATE.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
+from sqlalchemy import Connection, Engine, Insert, Row, Select, Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.clock import utc_now
@@ -27,7 +28,7 @@ from orchestrator.models import Decision, Proposal
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry, ChainReport
-from orchestrator.store.migrate import WRITE, connect, ensure_schema, redact
+from orchestrator.store.migrate import WRITE, connect, ensure_schema, redact, writers_lock
 from orchestrator.store.tables import (
     AUDIT_CHAIN,
     DECISIONS,
@@ -109,6 +110,37 @@ def summary_of(row: Any) -> DecisionSummary:
     )
 
 
+def history_query(actor: str) -> Select[Any]:
+    """The actor's decisions, newest first, with what reviewers are shown of each.
+
+    Read from the decisions' chain links, whose actor and time `audit verify`
+    checks against the proposal and the decision: the index
+    ix_audit_chain_actor_history yields them in this order, so the newest
+    `limit` cost a few index steps however many the actor has.
+    """
+    return (
+        select(
+            DECISIONS.c.decision_id,
+            DECISIONS.c.outcome,
+            DECISIONS.c.risk_tier,
+            DECISIONS.c.created_at,
+            PROPOSALS.c.change_count,
+            PROPOSALS.c.destructive_count,
+        )
+        .select_from(AUDIT_CHAIN)
+        .join(DECISIONS, DECISIONS.c.decision_id == AUDIT_CHAIN.c.ref_id)
+        .join(PROPOSALS, _DECISION_JOIN)
+        .where(AUDIT_CHAIN.c.actor == actor, AUDIT_CHAIN.c.kind == chain.DECISION_KIND)
+        # ref_id (the decision id) breaks ties: reviewers see the same history on every replay.
+        .order_by(AUDIT_CHAIN.c.created_at.desc(), AUDIT_CHAIN.c.ref_id.desc())
+    )
+
+
+def read_history(conn: Connection, actor: str, *, limit: int) -> tuple[HistoryEntry, ...]:
+    """Store.history in the caller's transaction."""
+    return history_entries(conn.execute(history_query(actor).limit(_positive(limit))).all())
+
+
 def history_entries(rows: Iterable[Any]) -> tuple[HistoryEntry, ...]:
     """History entries from rows with outcome, tier, counts and time."""
     return tuple(
@@ -129,6 +161,7 @@ class Store:
 
     def __init__(self, engine: Engine, shown_url: str, *, chain_key: bytes | None = None) -> None:
         self._engine = engine
+        self._writers = writers_lock(engine)
         self.url = shown_url
         # Never stored: it protects the chain only while it lives outside the database.
         self._chain_key = chain_key
@@ -258,24 +291,8 @@ class Store:
 
     def history(self, actor: str, *, limit: int = 100) -> tuple[HistoryEntry, ...]:
         """The actor's earlier decisions, newest first, as reviewers see them."""
-        query = (
-            select(
-                DECISIONS.c.decision_id,
-                DECISIONS.c.outcome,
-                DECISIONS.c.risk_tier,
-                DECISIONS.c.created_at,
-                PROPOSALS.c.change_count,
-                PROPOSALS.c.destructive_count,
-            )
-            .join(PROPOSALS, _DECISION_JOIN)
-            .where(PROPOSALS.c.actor == actor)
-            # decision_id breaks ties: reviewers see the same history on every replay.
-            .order_by(DECISIONS.c.created_at.desc(), DECISIONS.c.decision_id.desc())
-            .limit(_positive(limit))
-        )
         with self._read("read an actor's history") as conn:
-            rows = conn.execute(query).all()
-        return history_entries(rows)
+            return read_history(conn, actor, limit=limit)
 
     def append_event(
         self,
@@ -323,7 +340,7 @@ class Store:
     @contextmanager
     def _write(self, action: str) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as conn:
+            with self._writers, self._engine.connect() as conn:
                 conn.execution_options(**WRITE, **{chain.KEY_OPTION: self._chain_key})
                 with conn.begin():
                     yield conn

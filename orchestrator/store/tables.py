@@ -144,6 +144,8 @@ AUDIT_CHAIN = Table(
     # HMAC of `hash` under the chain key, when the store is opened with one (keyed.py).
     Column("mac", HEX64),
     Index("ix_audit_chain_kind_ref", "kind", "ref_id"),
+    # An actor's history, newest first, read off the index without a sort (Store.history).
+    Index("ix_audit_chain_actor_history", "actor", "kind", "created_at", "ref_id"),
 )
 
 # The single row every append locks, so concurrent writers take turns.

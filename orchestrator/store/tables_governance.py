@@ -9,8 +9,8 @@
 These rows hold the gate's current state; every change to them is also an
 event in the audit chain holding what it wrote (change.submitted, approvals,
 denials, cancellations, freezes, grants), in the same transaction, so `audit
-verify` rebuilds them from the chain (gate_state.py). Migrations 0002 and
-0004 create them; a test keeps the two in step.
+verify` rebuilds them from the chain (gate_state.py). Migrations 0002,
+0004 and 0006 create them; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -104,7 +104,15 @@ BUDGET_USAGE = Table(
     Column("deletes", Integer, nullable=False),
     Column("changed_resources", Integer, nullable=False),
     Column("blast_radius", Integer, nullable=False),
-    Index("ix_budget_usage_actor", "actor", "counted_at"),
+    # Covers a window's sums: they read the index alone (budgets.budget_windows).
+    Index(
+        "ix_budget_usage_actor",
+        "actor",
+        "counted_at",
+        "deletes",
+        "changed_resources",
+        "blast_radius",
+    ),
 )
 
 # A time-bound grant widening what one actor may touch, with who granted it.
