@@ -361,7 +361,9 @@ def test_the_incident_page(browser: httpx.Client, told: Story) -> None:
     # the window holds the IAM decision alone: every reviewer judged it once, and it was caused
     assert "reversibility 1 0 0 1" in scores  # approved it: a miss
     assert "blast-radius 1 1 1 0" in scores  # flagged it: caught
-    assert "1 decisions replayed; 0 would flip" in _section(page, "backtest-summary")
+    assert 'id="backtest-button"' in page
+    backtested = browser.get(f"/ui/incidents/{INCIDENT}", params={"backtest": 1}).text
+    assert "1 decisions replayed; 0 would flip" in _section(backtested, "backtest-summary")
     assert "<svg" in page[page.index("Blast radius of each") :]
     wider = browser.get(f"/ui/incidents/{INCIDENT}", params={"before": 24})
     assert "from 24 h before" in wider.text

@@ -129,6 +129,8 @@ def test_log_in_filter_open_a_decision_follow_the_timeline(
     page.wait_for_selector("#scorecard")
     assert told.iam[:12] in page.locator("#incident-timeline").inner_text()
     assert page.locator("#scorecard tbody tr").count() == 5
+    page.click("#backtest-button")
+    page.wait_for_selector("#backtest-summary")
     assert "replayed" in page.locator("#backtest-summary").inner_text()
     page.screenshot(path=str(shots / "incident.png"))
 

@@ -187,10 +187,12 @@ def incident(
     state: State,
     session: Reading,
     before: Annotated[int, Query(ge=0, le=MAX_BEFORE_HOURS)] = 0,
+    backtest: Annotated[bool, Query(description="Backtest the window.")] = False,
 ) -> HTMLResponse:
-    """An incident: linked decisions, scorecard and backtest for its window."""
+    """An incident: linked decisions and scorecard for its window; the backtest on request."""
+    spec = _spec(state) if backtest else None
     try:
-        view = incident_view(state.store, incident_id, _spec(state), before=timedelta(hours=before))
+        view = incident_view(state.store, incident_id, spec, before=timedelta(hours=before))
     except DecisionNotFound as exc:
         return _missing(session, exc, 404)
     return _html(render_page("incident.html", session=session, v=view, before=before))
