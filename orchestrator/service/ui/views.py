@@ -29,6 +29,7 @@ from orchestrator.service.ui.graph import graph_svg
 from orchestrator.service.ui.timeline import Step, timeline
 from orchestrator.store import Store, StoredDecision
 from orchestrator.store.audit import AuditFilter, query_decisions
+from orchestrator.store.budgets import read_budget_windows
 from orchestrator.store.chain import iso_utc, parse_utc
 from orchestrator.store.elevations import ElevationRecord, list_elevations
 from orchestrator.store.escalations import Escalation, get_escalation
@@ -135,7 +136,7 @@ def incident_view(
     if not links:
         raise DecisionNotFound(f"no incident {incident_id!r} is linked to any decision")
     graphs: dict[str, Markup] = {}
-    found = query_decisions_by_id(store, [x.decision_id for x in links], graphs)
+    found = summaries_of(store, [x.decision_id for x in links], graphs)
     pairs = sorted(
         ((x, found[x.decision_id]) for x in links if x.decision_id in found),
         key=lambda pair: pair[1].created_at,
@@ -154,7 +155,7 @@ def incident_view(
     )
 
 
-def query_decisions_by_id(
+def summaries_of(
     store: Store, ids: list[str], graphs: dict[str, Markup]
 ) -> dict[str, DecisionSummary]:
     """Summaries of these decisions by id, each read from its record; their graphs into `graphs`."""
@@ -209,8 +210,6 @@ def actor_view(store: Store, actor: str, panel: Panel | None, now: datetime) -> 
             profile.kind,
         )
         rules = panel.config.commander.budgets.rules_for(actor, kind)
-        from orchestrator.store.budgets import read_budget_windows  # noqa: PLC0415
-
         budgets = list(read_budget_windows(store, actor, rules, now=iso_utc(now)))
     wanted = {target_of(actor)} | ({ALL_AI_AGENTS} if kind == Source.AI_AGENT else set())
     return ActorView(
