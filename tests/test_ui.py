@@ -412,16 +412,19 @@ def test_report_writes_the_incident_page_as_one_file(
 @pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
 def test_every_page_renders_on_postgresql(tmp_path: Path) -> None:
     """The same story on PostgreSQL: every page answers, the filters and timeline read alike."""
-    with fresh_database("postgresql", tmp_path) as url, story(url, tmp_path) as told:
-        with httpx.Client(base_url=told.service.url, timeout=60) as client:
-            log_in(client)
-            for page in [*pages(told), f"/ui/decisions/{told.secret}"]:
-                answer = client.get(page)
-                assert answer.status_code == 200, (page, answer.text[:300])
-                assert SECRET not in answer.text
-            pending = client.get("/ui/", params={"gate_state": "pending"}).text
-            assert told.iam in pending
-            assert told.noop not in pending
-            steps = _section(client.get(f"/ui/decisions/{told.iam}").text, "timeline")
-            assert "signed · alice" in steps
-            assert "signed · bob" in steps
+    with (
+        fresh_database("postgresql", tmp_path) as url,
+        story(url, tmp_path) as told,
+        httpx.Client(base_url=told.service.url, timeout=60) as client,
+    ):
+        log_in(client)
+        for page in [*pages(told), f"/ui/decisions/{told.secret}"]:
+            answer = client.get(page)
+            assert answer.status_code == 200, (page, answer.text[:300])
+            assert SECRET not in answer.text
+        pending = client.get("/ui/", params={"gate_state": "pending"}).text
+        assert told.iam in pending
+        assert told.noop not in pending
+        steps = _section(client.get(f"/ui/decisions/{told.iam}").text, "timeline")
+        assert "signed · alice" in steps
+        assert "signed · bob" in steps
