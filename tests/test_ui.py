@@ -7,6 +7,7 @@ tests (test_ui_browser.py) walk the same pages in Chromium.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -428,3 +429,24 @@ def test_every_page_renders_on_postgresql(tmp_path: Path) -> None:
         steps = _section(client.get(f"/ui/decisions/{told.iam}").text, "timeline")
         assert "signed · alice" in steps
         assert "signed · bob" in steps
+
+
+@pytest.mark.parametrize("graphviz", [True, False], ids=["graphviz", "plain"])
+def test_graph_labels_are_escaped_in_either_drawing(
+    graphviz: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address holding markup is drawn as text, by Graphviz and by the plain drawing alike."""
+    from orchestrator.service.ui import graph  # noqa: PLC0415
+    from tests.audit_factories import make  # noqa: PLC0415
+
+    if graphviz and shutil.which("dot") is None:
+        pytest.skip("Graphviz dot is not installed (Debian package graphviz)")
+    if not graphviz:
+        monkeypatch.setattr(graph.shutil, "which", lambda _: None)
+    monkeypatch.setattr(graph, "_drawings", {})
+    proposal, decision = make("markup", addresses=['aws_s3_bucket.x["<img src=x>"]'])
+    svg = str(graph.graph_svg(decision, proposal))
+    assert svg.startswith("<svg")
+    assert "<img" not in svg
+    assert "&lt;img src=x&gt;" in svg
+    assert ("plain-graph" in svg) is not graphviz
