@@ -436,8 +436,8 @@ def test_graph_labels_are_escaped_in_either_drawing(
     graphviz: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An address holding markup is drawn as text, by Graphviz and by the plain drawing alike."""
-    from orchestrator.service.ui import graph  # noqa: PLC0415
-    from tests.audit_factories import make  # noqa: PLC0415
+    from orchestrator.service.ui import graph
+    from tests.audit_factories import make
 
     if graphviz and shutil.which("dot") is None:
         pytest.skip("Graphviz dot is not installed (Debian package graphviz)")
