@@ -13,7 +13,7 @@ from orchestrator.service.auth import Authenticator, Permission, hash_token
 from tests.cli_imports import modules_after, roots
 from tests.service_support import IAM_PLAN
 
-WEB_MODULES = ("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx", "anyio")
+WEB_MODULES = ("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx", "anyio", "jinja2")
 
 
 def test_a_plain_review_never_imports_the_web_stack(cli_env: dict[str, str]) -> None:
