@@ -108,3 +108,12 @@ def test_migrate_brings_a_new_store_to_head(run_cli: Any, tmp_path: Path) -> Non
     assert (first.code, again.code) == (0, 0), first.stderr
     assert "schema at revision" in first.stdout
     assert first.stdout == again.stdout
+
+
+@pytest.mark.parametrize(("given", "said"), [("0s", "longer than nothing"), ("soon", "duration")])
+def test_serve_refuses_a_bad_ui_session_length(run_cli: Any, given: str, said: str) -> None:
+    """`--ui-session` must be a positive duration; refused before anything is loaded."""
+    done = run_cli("serve", "--ui-session", given)
+    assert done.code == 2, done.stderr
+    assert "--ui-session" in done.stderr
+    assert said in done.stderr

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from orchestrator.service.ui.routes import ui_router
 from orchestrator.service.ui.sessions import SessionStore
 from tests.databases import PG_SKIP, PG_URL, fresh_database
-from tests.service_support import IAM_PLAN, token_of
+from tests.service_support import IAM_PLAN, running_service, token_of
 from tests.ui_support import INCIDENT, SECRET, Story, log_in, story
 
 
@@ -95,23 +95,27 @@ def test_the_session_cookie_is_httponly_strict_and_expires(told: Story) -> None:
     assert token_of("alice") not in cookie
 
 
-def test_a_cookie_over_https_is_secure(told: Story) -> None:
-    """Behind a TLS proxy on loopback (X-Forwarded-Proto: https) the cookie carries Secure."""
-    proxied = {"X-Forwarded-Proto": "https"}
-    with httpx.Client(base_url=told.service.url, headers=proxied) as client:
-        form = client.get("/ui/login")
-        assert "secure" in form.headers["set-cookie"].lower()
+def test_cookies_are_secure_when_browsers_use_https(tmp_path: Path) -> None:
+    """`serve --secure-cookies` (TLS proxy in front): session and CSRF cookies carry Secure."""
+    with running_service(f"sqlite:///{tmp_path / 'a.db'}", tmp_path, ui_secure_cookies=True) as s:
+        form = s.client.get("/ui/login")
+        assert "secure" in _flags(form.headers["set-cookie"])
         csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
-        # the client keeps Secure cookies for https only: send it as the browser would
-        answer = client.post(
+        # the client keeps Secure cookies for https only: send it back as a browser would
+        answer = s.client.post(
             "/ui/login",
             data={"token": token_of("alice"), "csrf": csrf},
             headers={"Cookie": f"commander_csrf={csrf}"},
         )
+    assert answer.status_code == 303
     cookie = next(
         c for c in answer.headers.get_list("set-cookie") if c.startswith("commander_session=")
     )
-    assert "secure" in {part.strip().lower() for part in cookie.split(";")}
+    assert {"secure", "httponly"} <= _flags(cookie)
+
+
+def _flags(cookie: str) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in cookie.split(";")}
 
 
 def test_login_without_the_forms_csrf_value_is_refused(told: Story) -> None:

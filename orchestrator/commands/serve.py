@@ -9,6 +9,7 @@ never pays for a web framework.
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,6 +66,15 @@ def serve(
     checkpoint_dir: Annotated[
         Path | None, typer.Option(help="Where --checkpoint-every writes them.")
     ] = None,
+    ui_session: Annotated[
+        str, typer.Option(metavar="DURATION", help="How long a /ui login lasts: 8h, 30m.")
+    ] = "8h",
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            help="Browsers reach /ui over https (a TLS proxy in front): cookies carry Secure."
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API: submit proposals, read decisions, sign off, freeze; /metrics."""
     try:
@@ -81,6 +91,7 @@ def serve(
     if max_body is not None and max_body <= 0:
         raise UsageError("--max-body must be a positive number of bytes")
     schedule = _checkpointing(checkpoint_key, checkpoint_every, checkpoint_dir)
+    session = _session_length(ui_session)
     listen = resolve_listen(host=host, port=port, tokens=tokens)
     settings = resolve(
         db=db, config=config, topology=topology, backstage=backstage, ray_address=ray_address
@@ -91,6 +102,8 @@ def serve(
             tokens=listen.tokens,
             executor=executor.value,
             max_body_bytes=max_body,
+            ui_session_ttl=session,
+            ui_secure_cookies=secure_cookies,
             **schedule,
         )
     )
@@ -103,6 +116,19 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _session_length(text: str) -> timedelta:
+    """--ui-session as a positive duration."""
+    from orchestrator.guards import parse_duration  # noqa: PLC0415
+
+    try:
+        span: timedelta = parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--ui-session: {exc}") from None
+    if span.total_seconds() <= 0:
+        raise UsageError("--ui-session must be longer than nothing")
+    return span
 
 
 def _checkpointing(key: Path | None, every: str | None, folder: Path | None) -> dict[str, Any]:

@@ -62,6 +62,8 @@ class ServiceOptions:
     checkpoint_every: timedelta | None = None
     # How long a web-view session lasts after its token was exchanged (service/ui).
     ui_session_ttl: timedelta = DEFAULT_TTL
+    # Browsers reach the service over https (a TLS proxy in front): cookies carry Secure.
+    ui_secure_cookies: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
