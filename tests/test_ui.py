@@ -454,3 +454,14 @@ def test_graph_labels_are_escaped_in_either_drawing(
     assert "<img" not in svg
     assert "&lt;img src=x&gt;" in svg
     assert ("plain-graph" in svg) is not graphviz
+
+
+def test_findings_are_grouped_by_reviewer_with_where_they_are_written(
+    browser: httpx.Client, told: Story
+) -> None:
+    """Each reviewer with findings has its table; a finding names its rule and its place."""
+    found = _section(browser.get(f"/ui/decisions/{told.iam}").text, "findings")
+    for reviewer in ("blast-radius", "scope", "contrarian"):
+        assert f"{reviewer} Rule Severity" in found, found[:400]
+    assert "aws_iam_policy" in found
+    assert "plan.json" in found  # the plan itself when no line is known, as SARIF places it

@@ -21,8 +21,9 @@ from orchestrator.backtest import BacktestReport, backtest
 from orchestrator.errors import DecisionNotFound
 from orchestrator.gate.session import Panel
 from orchestrator.guards import ALL_AI_AGENTS, BudgetWindow, Freeze
-from orchestrator.models import Finding, Source, Verdict
+from orchestrator.models import Finding, Proposal, Source, Verdict
 from orchestrator.render.explain import evidence_lines
+from orchestrator.render.locations import Sources, places
 from orchestrator.replay import Candidate, PolicySpec, replay
 from orchestrator.replay_diff import ReplayDiff
 from orchestrator.service.ui.graph import graph_svg
@@ -78,7 +79,9 @@ def decision_view(
     names = frozenset(v.reviewer for v in minority)
     verdicts = [*minority, *(v for v in decision.verdicts if v.reviewer not in names)]
     findings = [
-        (v.reviewer, [_finding(f) for f in v.findings]) for v in decision.verdicts if v.findings
+        (v.reviewer, [_finding(f, proposal) for f in v.findings])
+        for v in decision.verdicts
+        if v.findings
     ]
     escalation = get_escalation(store, decision.decision_id, now=iso_utc(now))
     effective = proposal.effective_changes
@@ -97,12 +100,11 @@ def decision_view(
     )
 
 
-def _finding(finding: Finding) -> FindingView:
-    places = tuple(
-        f"{loc.path or '?'}:{loc.line}" if loc.line else (loc.path or "?")
-        for loc in finding.locations
-    )
-    return FindingView(finding, places, tuple(evidence_lines(finding.evidence)))
+def _finding(finding: Finding, proposal: Proposal) -> FindingView:
+    """A finding with where it is written, found as SARIF finds it (render/locations.py)."""
+    found = places(finding, proposal, Sources())
+    shown = tuple(f"{p.path or 'stdin'}:{p.line}" if p.line else (p.path or "stdin") for p in found)
+    return FindingView(finding, shown, tuple(evidence_lines(finding.evidence)))
 
 
 @dataclass(frozen=True)
