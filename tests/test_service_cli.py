@@ -14,7 +14,7 @@ from orchestrator.service.auth import Authenticator, Permission, hash_token
 from tests.cli_imports import modules_after, roots
 from tests.service_support import IAM_PLAN
 
-WEB_MODULES = ("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx", "anyio")
+WEB_MODULES = ("fastapi", "starlette", "uvicorn", "prometheus_client", "httpx", "anyio", "jinja2")
 
 
 def test_a_plain_review_never_imports_the_web_stack(cli_env: dict[str, str]) -> None:
@@ -156,3 +156,12 @@ def test_token_new_refuses_an_expiry_without_zone_in_the_past_or_unreadable(
     assert result.code == 2
     assert "--expires" in result.stderr
     assert "cmdr_" not in result.stderr
+
+
+@pytest.mark.parametrize(("given", "said"), [("0s", "longer than nothing"), ("soon", "duration")])
+def test_serve_refuses_a_bad_ui_session_length(run_cli: Any, given: str, said: str) -> None:
+    """`--ui-session` must be a positive duration; refused before anything is loaded."""
+    done = run_cli("serve", "--ui-session", given)
+    assert done.code == 2, done.stderr
+    assert "--ui-session" in done.stderr
+    assert said in done.stderr

@@ -7,6 +7,7 @@ tests (test_ui_browser.py) walk the same pages in Chromium.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,8 @@ from fastapi.routing import APIRoute
 
 from orchestrator.service.ui.routes import ui_router
 from orchestrator.service.ui.sessions import SessionStore
-from tests.service_support import IAM_PLAN, token_of
+from tests.databases import PG_SKIP, PG_URL, fresh_database
+from tests.service_support import IAM_PLAN, running_service, token_of
 from tests.ui_support import INCIDENT, SECRET, Story, log_in, story
 
 
@@ -93,23 +95,27 @@ def test_the_session_cookie_is_httponly_strict_and_expires(told: Story) -> None:
     assert token_of("alice") not in cookie
 
 
-def test_a_cookie_over_https_is_secure(told: Story) -> None:
-    """Behind a TLS proxy on loopback (X-Forwarded-Proto: https) the cookie carries Secure."""
-    proxied = {"X-Forwarded-Proto": "https"}
-    with httpx.Client(base_url=told.service.url, headers=proxied) as client:
-        form = client.get("/ui/login")
-        assert "secure" in form.headers["set-cookie"].lower()
+def test_cookies_are_secure_when_browsers_use_https(tmp_path: Path) -> None:
+    """`serve --secure-cookies` (TLS proxy in front): session and CSRF cookies carry Secure."""
+    with running_service(f"sqlite:///{tmp_path / 'a.db'}", tmp_path, ui_secure_cookies=True) as s:
+        form = s.client.get("/ui/login")
+        assert "secure" in _flags(form.headers["set-cookie"])
         csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
-        # the client keeps Secure cookies for https only: send it as the browser would
-        answer = client.post(
+        # the client keeps Secure cookies for https only: send it back as a browser would
+        answer = s.client.post(
             "/ui/login",
             data={"token": token_of("alice"), "csrf": csrf},
             headers={"Cookie": f"commander_csrf={csrf}"},
         )
+    assert answer.status_code == 303
     cookie = next(
         c for c in answer.headers.get_list("set-cookie") if c.startswith("commander_session=")
     )
-    assert "secure" in {part.strip().lower() for part in cookie.split(";")}
+    assert {"secure", "httponly"} <= _flags(cookie)
+
+
+def _flags(cookie: str) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in cookie.split(";")}
 
 
 def test_login_without_the_forms_csrf_value_is_refused(told: Story) -> None:
@@ -361,7 +367,9 @@ def test_the_incident_page(browser: httpx.Client, told: Story) -> None:
     # the window holds the IAM decision alone: every reviewer judged it once, and it was caused
     assert "reversibility 1 0 0 1" in scores  # approved it: a miss
     assert "blast-radius 1 1 1 0" in scores  # flagged it: caught
-    assert "1 decisions replayed; 0 would flip" in _section(page, "backtest-summary")
+    assert 'id="backtest-button"' in page
+    backtested = browser.get(f"/ui/incidents/{INCIDENT}", params={"backtest": 1}).text
+    assert "1 decisions replayed; 0 would flip" in _section(backtested, "backtest-summary")
     assert "<svg" in page[page.index("Blast radius of each") :]
     wider = browser.get(f"/ui/incidents/{INCIDENT}", params={"before": 24})
     assert "from 24 h before" in wider.text
@@ -403,3 +411,57 @@ def test_report_writes_the_incident_page_as_one_file(
     assert missing.code != 0
     assert "no incident 'INC-none'" in missing.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP)
+def test_every_page_renders_on_postgresql(tmp_path: Path) -> None:
+    """The same story on PostgreSQL: every page answers, the filters and timeline read alike."""
+    with (
+        fresh_database("postgresql", tmp_path) as url,
+        story(url, tmp_path) as told,
+        httpx.Client(base_url=told.service.url, timeout=60) as client,
+    ):
+        log_in(client)
+        for page in [*pages(told), f"/ui/decisions/{told.secret}"]:
+            answer = client.get(page)
+            assert answer.status_code == 200, (page, answer.text[:300])
+            assert SECRET not in answer.text
+        pending = client.get("/ui/", params={"gate_state": "pending"}).text
+        assert told.iam in pending
+        assert told.noop not in pending
+        steps = _section(client.get(f"/ui/decisions/{told.iam}").text, "timeline")
+        assert "signed · alice" in steps
+        assert "signed · bob" in steps
+
+
+@pytest.mark.parametrize("graphviz", [True, False], ids=["graphviz", "plain"])
+def test_graph_labels_are_escaped_in_either_drawing(
+    graphviz: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address holding markup is drawn as text, by Graphviz and by the plain drawing alike."""
+    from orchestrator.service.ui import graph
+    from tests.audit_factories import make
+
+    if graphviz and shutil.which("dot") is None:
+        pytest.skip("Graphviz dot is not installed (Debian package graphviz)")
+    if not graphviz:
+        monkeypatch.setattr(graph.shutil, "which", lambda _: None)
+    monkeypatch.setattr(graph, "_drawings", {})
+    proposal, decision = make("markup", addresses=['aws_s3_bucket.x["<img src=x>"]'])
+    svg = str(graph.graph_svg(decision, proposal))
+    assert svg.startswith("<svg")
+    assert "<img" not in svg
+    assert "&lt;img src=x&gt;" in svg
+    assert ("plain-graph" in svg) is not graphviz
+
+
+def test_findings_are_grouped_by_reviewer_with_where_they_are_written(
+    browser: httpx.Client, told: Story
+) -> None:
+    """Each reviewer with findings has its table; a finding names its rule and its place."""
+    found = _section(browser.get(f"/ui/decisions/{told.iam}").text, "findings")
+    for reviewer in ("blast-radius", "scope", "contrarian"):
+        assert f"{reviewer} Rule Severity" in found, found[:400]
+    assert "aws_iam_policy" in found
+    assert "plan.json" in found  # the plan itself when no line is known, as SARIF places it

@@ -100,8 +100,7 @@ def test_log_in_filter_open_a_decision_follow_the_timeline(
     page.select_option("select[name=outcome]", "escalate")
     page.fill("input[name=resource]", "aws_iam_*")
     page.click("#filters button[type=submit]")
-    page.wait_for_load_state()
-    assert "outcome=escalate" in page.url
+    page.wait_for_url("**outcome=escalate**")
     rows = page.locator("tr.decision-row")
     assert rows.count() == 1
     assert "alice (senior-engineer)" in rows.first.inner_text()
@@ -129,6 +128,8 @@ def test_log_in_filter_open_a_decision_follow_the_timeline(
     page.wait_for_selector("#scorecard")
     assert told.iam[:12] in page.locator("#incident-timeline").inner_text()
     assert page.locator("#scorecard tbody tr").count() == 5
+    page.click("#backtest-button")
+    page.wait_for_selector("#backtest-summary")
     assert "replayed" in page.locator("#backtest-summary").inner_text()
     page.screenshot(path=str(shots / "incident.png"))
 

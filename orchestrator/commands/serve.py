@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -91,6 +92,15 @@ def serve(
             help="Submissions one worker judges at once; beyond them 503 with Retry-After.",
         ),
     ] = DEFAULT_MAX_CONCURRENT,
+    ui_session: Annotated[
+        str, typer.Option(metavar="DURATION", help="How long a /ui login lasts: 8h, 30m.")
+    ] = "8h",
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            help="Browsers reach /ui over https (a TLS proxy in front): cookies carry Secure."
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API: submit proposals, read decisions, sign off, freeze; /metrics."""
     try:
@@ -104,6 +114,8 @@ def serve(
     from orchestrator.service.factory import ENV_SERVE_ARGS, FACTORY  # noqa: PLC0415
     from orchestrator.settings import resolve_listen  # noqa: PLC0415
 
+    # Checked before anything loads: a bad length fails at once.
+    _session_length(ui_session)
     if workers > 1 and checkpoint_every is not None:
         raise UsageError(
             "--checkpoint-every needs --workers 1 (each worker would write its own); "
@@ -123,6 +135,8 @@ def serve(
         "checkpoint_every": checkpoint_every,
         "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
         "max_concurrent": max_concurrent,
+        "ui_session": ui_session,
+        "secure_cookies": secure_cookies,
     }
     # Built here even for several workers: a bad file fails before the port opens.
     app = create_app(service_options(args))
@@ -175,10 +189,25 @@ def service_options(args: dict[str, Any]) -> ServiceOptions:
         executor=args.get("executor", "local"),
         max_body_bytes=max_body,
         max_concurrent=args.get("max_concurrent", DEFAULT_MAX_CONCURRENT),
+        ui_session_ttl=_session_length(args.get("ui_session", "8h")),
+        ui_secure_cookies=args.get("secure_cookies", False),
         # GitHub's and HCP Terraform's secrets: from the environment only, never a flag
         integrations=integrations_from_env(),
         **schedule,
     )
+
+
+def _session_length(text: str) -> timedelta:
+    """--ui-session as a positive duration."""
+    from orchestrator.guards import parse_duration  # noqa: PLC0415
+
+    try:
+        span: timedelta = parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--ui-session: {exc}") from None
+    if span.total_seconds() <= 0:
+        raise UsageError("--ui-session must be longer than nothing")
+    return span
 
 
 def _checkpointing(key: Path | None, every: str | None, folder: Path | None) -> dict[str, Any]:
@@ -269,7 +298,7 @@ def new_token(
 
 def _expiry(given: str) -> str:
     """`--expires` as the ISO 8601 UTC time the tokens file keeps."""
-    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
 
     from orchestrator.guards import parse_duration  # noqa: PLC0415
 

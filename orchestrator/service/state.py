@@ -70,6 +70,8 @@ class ServiceOptions:
     integrations: Integrations = field(default_factory=Integrations)
     # Submissions judged at once; more are answered 503 with Retry-After.
     max_concurrent: int = 32
+    # Browsers reach the service over https (a TLS proxy in front): cookies carry Secure.
+    ui_secure_cookies: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

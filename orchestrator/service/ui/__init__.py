@@ -11,7 +11,10 @@ pages.py     the Jinja2 templates (templates/), autoescaped
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
 
 
 def install(app: FastAPI) -> None:
@@ -20,3 +23,15 @@ def install(app: FastAPI) -> None:
 
     app.include_router(ui_router)
     app.add_exception_handler(LoginRequired, login_redirect)
+
+    @app.middleware("http")
+    async def server_timing(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # The page's server time, for the browser's network panel and bench/ui_bench.py.
+        started = time.perf_counter()
+        response = await call_next(request)
+        if request.url.path.startswith("/ui"):
+            spent = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={spent:.1f}"
+        return response

@@ -69,6 +69,12 @@ def reader(request: Request, state: State) -> Session:
 Reading = Annotated[Session, Depends(reader)]
 
 
+def _secure(request: Request) -> bool:
+    """Whether cookies carry Secure: over https, or when serve was told browsers use https."""
+    state: ServiceState = request.app.state.commander
+    return state.options.ui_secure_cookies or request.url.scheme == "https"
+
+
 def _html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=HEADERS)
 
@@ -103,7 +109,7 @@ def _login_page(request: Request, then: str, error: str | None, status: int) -> 
         path="/ui/login",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
     )
     return response
 
@@ -133,7 +139,7 @@ async def login(request: Request, state: State) -> Response:
         path="/ui",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
     )
     response.delete_cookie(CSRF_COOKIE, path="/ui/login", httponly=True, samesite="strict")
     return response
@@ -187,10 +193,12 @@ def incident(
     state: State,
     session: Reading,
     before: Annotated[int, Query(ge=0, le=MAX_BEFORE_HOURS)] = 0,
+    backtest: Annotated[bool, Query(description="Backtest the window.")] = False,
 ) -> HTMLResponse:
-    """An incident: linked decisions, scorecard and backtest for its window."""
+    """An incident: linked decisions and scorecard for its window; the backtest on request."""
+    spec = _spec(state) if backtest else None
     try:
-        view = incident_view(state.store, incident_id, _spec(state), before=timedelta(hours=before))
+        view = incident_view(state.store, incident_id, spec, before=timedelta(hours=before))
     except DecisionNotFound as exc:
         return _missing(session, exc, 404)
     return _html(render_page("incident.html", session=session, v=view, before=before))

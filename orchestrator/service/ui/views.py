@@ -21,14 +21,16 @@ from orchestrator.backtest import BacktestReport, backtest
 from orchestrator.errors import DecisionNotFound
 from orchestrator.gate.session import Panel
 from orchestrator.guards import ALL_AI_AGENTS, BudgetWindow, Freeze
-from orchestrator.models import Finding, Source, Verdict
+from orchestrator.models import Finding, Proposal, Source, Verdict
 from orchestrator.render.explain import evidence_lines
+from orchestrator.render.locations import Sources, places
 from orchestrator.replay import Candidate, PolicySpec, replay
 from orchestrator.replay_diff import ReplayDiff
 from orchestrator.service.ui.graph import graph_svg
 from orchestrator.service.ui.timeline import Step, timeline
 from orchestrator.store import Store, StoredDecision
 from orchestrator.store.audit import AuditFilter, query_decisions
+from orchestrator.store.budgets import read_budget_windows
 from orchestrator.store.chain import iso_utc, parse_utc
 from orchestrator.store.elevations import ElevationRecord, list_elevations
 from orchestrator.store.escalations import Escalation, get_escalation
@@ -77,7 +79,9 @@ def decision_view(
     names = frozenset(v.reviewer for v in minority)
     verdicts = [*minority, *(v for v in decision.verdicts if v.reviewer not in names)]
     findings = [
-        (v.reviewer, [_finding(f) for f in v.findings]) for v in decision.verdicts if v.findings
+        (v.reviewer, [_finding(f, proposal) for f in v.findings])
+        for v in decision.verdicts
+        if v.findings
     ]
     escalation = get_escalation(store, decision.decision_id, now=iso_utc(now))
     effective = proposal.effective_changes
@@ -96,12 +100,11 @@ def decision_view(
     )
 
 
-def _finding(finding: Finding) -> FindingView:
-    places = tuple(
-        f"{loc.path or '?'}:{loc.line}" if loc.line else (loc.path or "?")
-        for loc in finding.locations
-    )
-    return FindingView(finding, places, tuple(evidence_lines(finding.evidence)))
+def _finding(finding: Finding, proposal: Proposal) -> FindingView:
+    """A finding with where it is written, found as SARIF finds it (render/locations.py)."""
+    found = places(finding, proposal, Sources())
+    shown = tuple(f"{p.path or 'stdin'}:{p.line}" if p.line else (p.path or "stdin") for p in found)
+    return FindingView(finding, shown, tuple(evidence_lines(finding.evidence)))
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def incident_view(
     if not links:
         raise DecisionNotFound(f"no incident {incident_id!r} is linked to any decision")
     graphs: dict[str, Markup] = {}
-    found = query_decisions_by_id(store, [x.decision_id for x in links], graphs)
+    found = summaries_of(store, [x.decision_id for x in links], graphs)
     pairs = sorted(
         ((x, found[x.decision_id]) for x in links if x.decision_id in found),
         key=lambda pair: pair[1].created_at,
@@ -154,7 +157,7 @@ def incident_view(
     )
 
 
-def query_decisions_by_id(
+def summaries_of(
     store: Store, ids: list[str], graphs: dict[str, Markup]
 ) -> dict[str, DecisionSummary]:
     """Summaries of these decisions by id, each read from its record; their graphs into `graphs`."""
@@ -209,8 +212,6 @@ def actor_view(store: Store, actor: str, panel: Panel | None, now: datetime) -> 
             profile.kind,
         )
         rules = panel.config.commander.budgets.rules_for(actor, kind)
-        from orchestrator.store.budgets import read_budget_windows  # noqa: PLC0415
-
         budgets = list(read_budget_windows(store, actor, rules, now=iso_utc(now)))
     wanted = {target_of(actor)} | ({ALL_AI_AGENTS} if kind == Source.AI_AGENT else set())
     return ActorView(
