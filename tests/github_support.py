@@ -53,14 +53,17 @@ class GitHubRig:
 
 
 @contextmanager
-def github_rig(db_url: str, folder: Path) -> Iterator[GitHubRig]:
+def github_rig(db_url: str, folder: Path, **settings: Any) -> Iterator[GitHubRig]:
     """A service with GitHub integration pointed at a loopback fake GitHub API."""
     with fake_platform() as github:
         integrations = Integrations(
-            github_secret=SECRET,
-            github_token=GITHUB_TOKEN,
-            github_api=github.url,
-            watch_seconds=0.1,
+            **{
+                "github_secret": SECRET,
+                "github_token": GITHUB_TOKEN,
+                "github_api": github.url,
+                "watch_seconds": 0.1,
+            }
+            | settings
         )
         with running_service(db_url, folder, integrations=integrations) as service:
             yield GitHubRig(service, github)

@@ -26,6 +26,7 @@ from typing import Any
 from orchestrator.errors import CommanderError, StoreError
 from orchestrator.service.auth import Permission, Principal
 from orchestrator.service.comment_commands import USAGE, Approve, Command, Deny, parse_comment
+from orchestrator.service.github_auth import installation_of
 from orchestrator.service.outbound import Unsent, call
 from orchestrator.service.standing import latest_decision
 from orchestrator.service.state import ServiceState
@@ -44,6 +45,7 @@ class PullComment:
     login: str
     url: str
     command: Command
+    installation: int | None = None  # the GitHub App installation that sent it
 
     @property
     def change_id(self) -> str:
@@ -70,6 +72,7 @@ def pull_comment(payload: dict[str, Any]) -> PullComment | None:
         login=str(user.get("login", "")),
         url=str(comment.get("html_url", "")),
         command=command,
+        installation=installation_of(payload),
     )
 
 
@@ -164,7 +167,8 @@ def _reply(state: ServiceState, delivery_id: str, found: PullComment, text: str)
     url = f"{api}/repos/{found.repository}/issues/{found.number}/comments"
     body = f"**commander**: {text}"
     try:
-        call("POST", url, token=state.integrations.github_token, body={"body": body})
+        token = state.github_auth.token(found.installation)
+        call("POST", url, token=token, body={"body": body})
     except Unsent as exc:
         log.warning("could not reply on %s: %s", found.change_id, exc)
         finish_delivery(state.store, delivery_id, status="unanswered", now=state.now(), answer=text)

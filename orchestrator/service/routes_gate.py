@@ -132,6 +132,7 @@ async def approve(
         )
     )
     # the approval latency is read from the store at scrape time, whoever signed (gate_watch)
+    _settled(state)
     return SignResult(completed=result.completed, escalation=result.escalation)
 
 
@@ -144,7 +145,7 @@ async def deny(
     decision_id: str, body: DenyRequest, state: State, principal: Signer
 ) -> governance.Escalation:
     """End the escalation: nobody can approve it afterwards."""
-    return await run_in_threadpool(
+    denied = await run_in_threadpool(
         lambda: governance.deny(
             state.store,
             decision_id,
@@ -154,6 +155,14 @@ async def deny(
             now=state.now(),
         )
     )
+    _settled(state)
+    return denied
+
+
+def _settled(state: State) -> None:
+    """A deployment may be waiting for this escalation: look now, not at the next tick."""
+    if state.deployment_watch is not None:
+        state.deployment_watch.wake()
 
 
 @gate_router.get("/freezes", summary="Freezes in force.")

@@ -28,6 +28,7 @@ from orchestrator.executors import make_executor
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.gate_watch import GateWatch
+from orchestrator.service.github_auth import GitHubAuth
 from orchestrator.service.github_deployments import Deployments, DeploymentWatch
 from orchestrator.service.integrations import Integrations
 from orchestrator.service.metrics import ServiceMetrics
@@ -108,7 +109,8 @@ class ServiceState:
         self.executor = make_executor(options.executor, options.settings.ray_address)
         self.checkpoints = self._schedule(options)
         self.integrations = options.integrations
-        self.deployments = Deployments(self.store, self.integrations, self.now)
+        self.github_auth = GitHubAuth(self.integrations)
+        self.deployments = Deployments(self.store, self.integrations, self.github_auth, self.now)
         # Deployments waiting for the gate are answered when it settles, by any path.
         self.deployment_watch: DeploymentWatch | None = None
         if self.integrations.github_secret is not None:
