@@ -136,7 +136,7 @@ def test_an_escalated_plan_fails_naming_the_roles_and_passes_once_signed(rig: Ri
             headers=rig.service.as_(who),
         )
         assert signed.status_code == 200, signed.text
-    again = rig.request()
+    again = rig.request(run_message="Queued manually using Terraform")  # the message may change
     rig.send(again)
     attributes = rig.result(again).body["data"]["attributes"]
     assert attributes["status"] == "passed"
