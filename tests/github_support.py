@@ -75,6 +75,7 @@ def comment_event(body: str, login: str, *, number: int = PR, **changes: Any) ->
         "action": "created",
         "issue": {
             "number": number,
+            "user": {"login": "octo-author", "type": "User"},  # who opened the pull request
             "pull_request": {"url": f"https://api.github.com/repos/{REPO}/pulls/{number}"},
         },
         "comment": {

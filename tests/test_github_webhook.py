@@ -128,6 +128,35 @@ def test_comments_that_cannot_sign_are_answered_and_record_nothing(
     assert approvals(db_url) == []
 
 
+def test_nobody_approves_their_own_change_by_login(rig: GitHubRig, db_url: str) -> None:
+    """The PR's author, and the actor or submitter by GitHub login, are refused by comment."""
+    rig.service.submit(IAM_PLAN.read_bytes(), **(AGENT | {"actor": "Carol-GH"}))
+    own_pr = comment_event("/commander approve --role security", "alice-gh")
+    own_pr["issue"]["user"]["login"] = "alice-gh"
+    assert (
+        "nobody approves their own change" in rig.deliver("issue_comment", own_pr).json()["reply"]
+    )
+    pushed = comment_event("/commander approve --role change-board", "carol-gh")
+    assert (
+        "nobody approves their own change" in rig.deliver("issue_comment", pushed).json()["reply"]
+    )
+    assert approvals(db_url) == []
+
+
+def test_nobody_approves_their_own_change_through_the_api_either(rig: GitHubRig) -> None:
+    """A token whose principal's login is the change's actor is refused (409)."""
+    ident = rig.service.submit(IAM_PLAN.read_bytes(), **(AGENT | {"actor": "alice-gh"})).json()[
+        "decision_id"
+    ]
+    refused = rig.service.client.post(
+        f"/v1/escalations/{ident}/approve",
+        json={"role": "security"},
+        headers=rig.service.as_("alice"),
+    )
+    assert refused.status_code == 409
+    assert "as alice-gh on GitHub" in refused.json()["error"]
+
+
 def test_bad_or_missing_signatures_are_401_and_nothing_is_recorded(
     rig: GitHubRig, db_url: str
 ) -> None:

@@ -37,7 +37,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, Refused
 from orchestrator.yamlfile import load_model
 
 TOKEN_PREFIX = "cmdr_"  # noqa: S105 - a prefix, not a secret
@@ -146,6 +146,23 @@ class Authenticator:
     def github_principal(self, login: str) -> Principal | None:
         """The principal whose `github` login is `login` (any case), or None."""
         return self._by_login.get(login.casefold())
+
+
+def refuse_own_change(principal: Principal, *proposers: str | None) -> None:
+    """Refuse a principal whose GitHub login proposed or submitted the change.
+
+    The gate compares names, and a change submitted from GitHub carries the
+    author's login (`actor=$GITHUB_ACTOR`), not their principal's name: the
+    login is the same person.
+    """
+    if principal.github is None:
+        return
+    login = principal.github.casefold()
+    if any(p is not None and p.strip().casefold() == login for p in proposers):
+        raise Refused(
+            f"{principal.name} proposed this change (as {principal.github} on GitHub); "
+            "nobody approves their own change"
+        )
 
 
 def hash_token(token: str) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.errors import CommanderError, StoreError
-from orchestrator.service.auth import Permission, Principal
+from orchestrator.service.auth import Permission, Principal, refuse_own_change
 from orchestrator.service.comment_commands import USAGE, Approve, Command, Deny, parse_comment
 from orchestrator.service.github_auth import installation_of
 from orchestrator.service.outbound import Unsent, call
@@ -43,6 +43,7 @@ class PullComment:
     repository: str  # OWNER/REPO
     number: int
     login: str
+    author: str  # who opened the pull request
     url: str
     command: Command
     installation: int | None = None  # the GitHub App installation that sent it
@@ -70,6 +71,7 @@ def pull_comment(payload: dict[str, Any]) -> PullComment | None:
         repository=repository,
         number=int(issue["number"]),
         login=str(user.get("login", "")),
+        author=str((issue.get("user") or {}).get("login", "")),
         url=str(comment.get("html_url", "")),
         command=command,
         installation=installation_of(payload),
@@ -144,6 +146,8 @@ def _approve(
     if role is None:
         roles = ", ".join(principal.approves) or "no gate roles"
         return f"{who} may not sign as {command.role!r}; the tokens file lists {roles}"
+    esc = governance.find_escalation(state.store, decision_id, now=state.now())
+    refuse_own_change(principal, esc.actor, esc.submitter, found.author)
     comment = " ".join(part for part in (command.comment, f"(GitHub: {found.url})") if part)
     result = governance.approve(
         state.store,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.guards import BudgetWindow, Freeze
 from orchestrator.models import Source
+from orchestrator.service.auth import refuse_own_change
 from orchestrator.service.deps import Admin, Reader, Signer, State
 from orchestrator.store import governance
 from orchestrator.store.chain import parse_utc
@@ -120,6 +121,11 @@ async def approve(
             f"{principal.name} may not sign as {body.role!r}; their token lists "
             f"{', '.join(principal.approves) or 'no gate roles'}",
         )
+    if principal.github is not None:
+        esc = await run_in_threadpool(
+            lambda: governance.find_escalation(state.store, decision_id, now=state.now())
+        )
+        refuse_own_change(principal, esc.actor, esc.submitter)
     result = await run_in_threadpool(
         lambda: governance.approve(
             state.store,
