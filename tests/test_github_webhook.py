@@ -177,6 +177,9 @@ def test_bad_or_missing_signatures_are_401_and_nothing_is_recorded(
     assert approvals(db_url) == []
     assert run_sql(db_url, "SELECT count(*) FROM platform_deliveries")[0][0] == 0
     assert rig.github.requests() == []
+    metrics = rig.service.client.get("/metrics", headers=rig.service.as_("scraper")).text
+    unsigned = 'event="issue_comment",platform="github",result="unsigned"'
+    assert f"commander_platform_deliveries_total{{{unsigned}}} 3.0" in metrics
 
 
 def _signature(raw: bytes) -> str:
@@ -193,6 +196,10 @@ def test_a_replayed_delivery_acts_and_replies_once(rig: GitHubRig, db_url: str) 
     assert again.json()["decision_id"] == first.json()["decision_id"]
     assert approvals(db_url) == [("alice", "security")]
     assert len(replies(rig)) == 1
+    metrics = rig.service.client.get("/metrics", headers=rig.service.as_("scraper")).text
+    for result, count in (("acted", 1), ("replayed", 1), ("unsigned", 0)):
+        series = f'event="issue_comment",platform="github",result="{result}"'
+        assert f"commander_platform_deliveries_total{{{series}}} {count}.0" in metrics
 
 
 def test_a_reply_github_refused_is_sent_on_redelivery(rig: GitHubRig, db_url: str) -> None:

@@ -174,6 +174,10 @@ def test_a_retried_request_runs_once(rig: Rig, db_url: str) -> None:
     assert len(rig.hcp.requests("PATCH")) == 1
     assert len(rig.hcp.requests("GET", PLAN_PATH)) == 1
     assert run_sql(db_url, "SELECT count(*) FROM decisions")[0][0] == 1
+    metrics = rig.service.client.get("/metrics", headers=rig.service.as_("scraper")).text
+    for result in ("acted", "replayed"):
+        series = f'event="run_task",platform="hcp",result="{result}"'
+        assert f"commander_platform_deliveries_total{{{series}}} 1.0" in metrics
 
 
 def test_the_verification_request_is_acknowledged_and_nothing_else(rig: Rig, db_url: str) -> None:
