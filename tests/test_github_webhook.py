@@ -87,6 +87,19 @@ def test_comments_sign_the_escalation_and_reply_on_the_pull_request(
         assert verify_audit(store).ok
 
 
+def test_a_project_s_change_is_signed_with_project(rig: GitHubRig, db_url: str) -> None:
+    """Atlantis submits OWNER/REPO#N:PROJECT per project; --project signs that one."""
+    rig.service.submit(IAM_PLAN.read_bytes(), **(AGENT | {"change_id": f"{CHANGE_ID}:network"}))
+    plain = rig.deliver(
+        "issue_comment", comment_event("/commander approve --role security", "bob-gh")
+    )
+    assert "--project NAME" in plain.json()["reply"]
+    body = "/commander approve --role security --project network"
+    signed = rig.deliver("issue_comment", comment_event(body, "bob-gh"))
+    assert "signed" in signed.json()["reply"]
+    assert approvals(db_url) == [("bob", "security")]
+
+
 def test_a_deny_comment_ends_the_escalation(rig: GitHubRig) -> None:
     """`/commander deny reason: …` denies as the login's principal, with the reason recorded."""
     decision_id = escalate(rig)
@@ -258,6 +271,9 @@ def test_without_a_secret_the_webhook_is_not_there(db_url: str, tmp_path: Path) 
         ),
         ("LGTM\n  /commander approve --role senior-engineer\n", Approve("senior-engineer", "")),
         ("/commander deny reason: opens port 22", Deny("opens port 22")),
+        ("/commander approve --project net --role=security ok", Approve("security", "ok", "net")),
+        ("/commander deny --project net reason: no", Deny("no", "net")),
+        ("/commander approve --role a --role b", Unclear("give --role and --project once each")),
         ("/commander deny Reason:\nsee the thread", Deny("see the thread")),
         (
             "/commander deny reason:",

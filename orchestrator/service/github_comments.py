@@ -50,8 +50,10 @@ class PullComment:
 
     @property
     def change_id(self) -> str:
-        """The change this pull request is, as the workflow submits it."""
-        return f"{self.repository}#{self.number}"
+        """The change this pull request is, as the workflow submits it (or one project's)."""
+        pull = f"{self.repository}#{self.number}"
+        project = getattr(self.command, "project", None)
+        return pull if project is None else f"{pull}:{project}"
 
 
 def pull_comment(payload: dict[str, Any]) -> PullComment | None:
@@ -112,7 +114,10 @@ def _act(state: ServiceState, found: PullComment) -> tuple[str | None, str]:
         )
     decision_id = latest_decision(state.store, found.change_id)
     if decision_id is None:
-        return None, f"{who}: commander has no decision for {found.change_id} to sign"
+        return None, (
+            f"{who}: commander has no decision for {found.change_id} to sign "
+            "(a change submitted per project is signed with `--project NAME`)"
+        )
     try:
         if isinstance(command, Approve):
             return decision_id, _approve(state, principal, decision_id, command, found)
