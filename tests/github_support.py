@@ -53,14 +53,17 @@ class GitHubRig:
 
 
 @contextmanager
-def github_rig(db_url: str, folder: Path) -> Iterator[GitHubRig]:
+def github_rig(db_url: str, folder: Path, **settings: Any) -> Iterator[GitHubRig]:
     """A service with GitHub integration pointed at a loopback fake GitHub API."""
     with fake_platform() as github:
         integrations = Integrations(
-            github_secret=SECRET,
-            github_token=GITHUB_TOKEN,
-            github_api=github.url,
-            watch_seconds=0.1,
+            **{
+                "github_secret": SECRET,
+                "github_token": GITHUB_TOKEN,
+                "github_api": github.url,
+                "watch_seconds": 0.1,
+            }
+            | settings
         )
         with running_service(db_url, folder, integrations=integrations) as service:
             yield GitHubRig(service, github)
@@ -72,6 +75,7 @@ def comment_event(body: str, login: str, *, number: int = PR, **changes: Any) ->
         "action": "created",
         "issue": {
             "number": number,
+            "user": {"login": "octo-author", "type": "User"},  # who opened the pull request
             "pull_request": {"url": f"https://api.github.com/repos/{REPO}/pulls/{number}"},
         },
         "comment": {

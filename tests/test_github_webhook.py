@@ -87,6 +87,19 @@ def test_comments_sign_the_escalation_and_reply_on_the_pull_request(
         assert verify_audit(store).ok
 
 
+def test_a_project_s_change_is_signed_with_project(rig: GitHubRig, db_url: str) -> None:
+    """Atlantis submits OWNER/REPO#N:PROJECT per project; --project signs that one."""
+    rig.service.submit(IAM_PLAN.read_bytes(), **(AGENT | {"change_id": f"{CHANGE_ID}:network"}))
+    plain = rig.deliver(
+        "issue_comment", comment_event("/commander approve --role security", "bob-gh")
+    )
+    assert "--project NAME" in plain.json()["reply"]
+    body = "/commander approve --role security --project network"
+    signed = rig.deliver("issue_comment", comment_event(body, "bob-gh"))
+    assert "signed" in signed.json()["reply"]
+    assert approvals(db_url) == [("bob", "security")]
+
+
 def test_a_deny_comment_ends_the_escalation(rig: GitHubRig) -> None:
     """`/commander deny reason: …` denies as the login's principal, with the reason recorded."""
     decision_id = escalate(rig)
@@ -128,6 +141,35 @@ def test_comments_that_cannot_sign_are_answered_and_record_nothing(
     assert approvals(db_url) == []
 
 
+def test_nobody_approves_their_own_change_by_login(rig: GitHubRig, db_url: str) -> None:
+    """The PR's author, and the actor or submitter by GitHub login, are refused by comment."""
+    rig.service.submit(IAM_PLAN.read_bytes(), **(AGENT | {"actor": "Carol-GH"}))
+    own_pr = comment_event("/commander approve --role security", "alice-gh")
+    own_pr["issue"]["user"]["login"] = "alice-gh"
+    assert (
+        "nobody approves their own change" in rig.deliver("issue_comment", own_pr).json()["reply"]
+    )
+    pushed = comment_event("/commander approve --role change-board", "carol-gh")
+    assert (
+        "nobody approves their own change" in rig.deliver("issue_comment", pushed).json()["reply"]
+    )
+    assert approvals(db_url) == []
+
+
+def test_nobody_approves_their_own_change_through_the_api_either(rig: GitHubRig) -> None:
+    """A token whose principal's login is the change's actor is refused (409)."""
+    ident = rig.service.submit(IAM_PLAN.read_bytes(), **(AGENT | {"actor": "alice-gh"})).json()[
+        "decision_id"
+    ]
+    refused = rig.service.client.post(
+        f"/v1/escalations/{ident}/approve",
+        json={"role": "security"},
+        headers=rig.service.as_("alice"),
+    )
+    assert refused.status_code == 409
+    assert "as alice-gh on GitHub" in refused.json()["error"]
+
+
 def test_bad_or_missing_signatures_are_401_and_nothing_is_recorded(
     rig: GitHubRig, db_url: str
 ) -> None:
@@ -148,6 +190,9 @@ def test_bad_or_missing_signatures_are_401_and_nothing_is_recorded(
     assert approvals(db_url) == []
     assert run_sql(db_url, "SELECT count(*) FROM platform_deliveries")[0][0] == 0
     assert rig.github.requests() == []
+    metrics = rig.service.client.get("/metrics", headers=rig.service.as_("scraper")).text
+    unsigned = 'event="issue_comment",platform="github",result="unsigned"'
+    assert f"commander_platform_deliveries_total{{{unsigned}}} 3.0" in metrics
 
 
 def _signature(raw: bytes) -> str:
@@ -164,6 +209,10 @@ def test_a_replayed_delivery_acts_and_replies_once(rig: GitHubRig, db_url: str) 
     assert again.json()["decision_id"] == first.json()["decision_id"]
     assert approvals(db_url) == [("alice", "security")]
     assert len(replies(rig)) == 1
+    metrics = rig.service.client.get("/metrics", headers=rig.service.as_("scraper")).text
+    for result, count in (("acted", 1), ("replayed", 1), ("unsigned", 0)):
+        series = f'event="issue_comment",platform="github",result="{result}"'
+        assert f"commander_platform_deliveries_total{{{series}}} {count}.0" in metrics
 
 
 def test_a_reply_github_refused_is_sent_on_redelivery(rig: GitHubRig, db_url: str) -> None:
@@ -222,6 +271,9 @@ def test_without_a_secret_the_webhook_is_not_there(db_url: str, tmp_path: Path) 
         ),
         ("LGTM\n  /commander approve --role senior-engineer\n", Approve("senior-engineer", "")),
         ("/commander deny reason: opens port 22", Deny("opens port 22")),
+        ("/commander approve --project net --role=security ok", Approve("security", "ok", "net")),
+        ("/commander deny --project net reason: no", Deny("no", "net")),
+        ("/commander approve --role a --role b", Unclear("give --role and --project once each")),
         ("/commander deny Reason:\nsee the thread", Deny("see the thread")),
         (
             "/commander deny reason:",

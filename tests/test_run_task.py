@@ -136,7 +136,7 @@ def test_an_escalated_plan_fails_naming_the_roles_and_passes_once_signed(rig: Ri
             headers=rig.service.as_(who),
         )
         assert signed.status_code == 200, signed.text
-    again = rig.request()
+    again = rig.request(run_message="Queued manually using Terraform")  # the message may change
     rig.send(again)
     attributes = rig.result(again).body["data"]["attributes"]
     assert attributes["status"] == "passed"
@@ -174,6 +174,10 @@ def test_a_retried_request_runs_once(rig: Rig, db_url: str) -> None:
     assert len(rig.hcp.requests("PATCH")) == 1
     assert len(rig.hcp.requests("GET", PLAN_PATH)) == 1
     assert run_sql(db_url, "SELECT count(*) FROM decisions")[0][0] == 1
+    metrics = rig.service.client.get("/metrics", headers=rig.service.as_("scraper")).text
+    for result in ("acted", "replayed"):
+        series = f'event="run_task",platform="hcp",result="{result}"'
+        assert f"commander_platform_deliveries_total{{{series}}} 1.0" in metrics
 
 
 def test_the_verification_request_is_acknowledged_and_nothing_else(rig: Rig, db_url: str) -> None:

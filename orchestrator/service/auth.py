@@ -56,7 +56,7 @@ from pydantic import (
 )
 
 from orchestrator.clock import utc_now
-from orchestrator.errors import ConfigError, UserError
+from orchestrator.errors import ConfigError, Refused, UserError
 from orchestrator.yamlfile import load_model
 
 log = logging.getLogger("commander.service")
@@ -227,6 +227,23 @@ def _stat(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (found.st_mtime_ns, found.st_size, found.st_ino)
+
+
+def refuse_own_change(principal: Principal, *proposers: str | None) -> None:
+    """Refuse a principal whose GitHub login proposed or submitted the change.
+
+    The gate compares names, and a change submitted from GitHub carries the
+    author's login (`actor=$GITHUB_ACTOR`), not their principal's name: the
+    login is the same person.
+    """
+    if principal.github is None:
+        return
+    login = principal.github.casefold()
+    if any(p is not None and p.strip().casefold() == login for p in proposers):
+        raise Refused(
+            f"{principal.name} proposed this change (as {principal.github} on GitHub); "
+            "nobody approves their own change"
+        )
 
 
 def hash_token(token: str) -> str:

@@ -2,11 +2,14 @@
 
     /commander approve --role security  looked at the bucket policy
     /commander deny reason: opens the admin port to the internet
+    /commander approve --role security --project network   (one Atlantis project's plan)
 
 The first line that starts with `/commander` is the command; a comment
 without one is ordinary talk and is ignored. For an approval, whatever
 follows the role (and the comment's other lines) is the signature's
 comment; for a denial, the text after `reason:` (required) is the reason.
+`--project NAME` picks the change `OWNER/REPO#N:NAME` instead of the pull
+request's own (Atlantis submits one per project when a PR has several).
 Anything else after `/commander` is answered with the usage.
 """
 
@@ -17,11 +20,16 @@ from dataclasses import dataclass
 
 PREFIX = "/commander"
 USAGE = (
-    "usage: `/commander approve --role ROLE [comment]` or `/commander deny reason: WHY` "
+    "usage: `/commander approve --role ROLE [--project NAME] [comment]` or "
+    "`/commander deny [--project NAME] reason: WHY` "
     "(ROLE: one of the escalation's required roles your login may sign in)"
 )
-_APPROVE = re.compile(r"^approve\s+--role(?:\s+|=)(?P<role>[^\s]+)\s*(?P<rest>.*)$", re.DOTALL)
-_DENY = re.compile(r"^deny\s+reason:\s*(?P<reason>.*)$", re.DOTALL | re.IGNORECASE)
+_OPTION = r"--(?:role|project)(?:\s+|=)\S+"
+_APPROVE = re.compile(rf"^approve(?P<options>(?:\s+{_OPTION})+)\s*(?P<rest>.*)$", re.DOTALL)
+_DENY = re.compile(
+    r"^deny(?:\s+--project(?:\s+|=)(?P<project>\S+))?\s+reason:\s*(?P<reason>.*)$",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Approve:
 
     role: str
     comment: str
+    project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class Deny:
     """End the escalation."""
 
     reason: str
+    project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,13 +74,19 @@ def parse_comment(body: str) -> Command | None:
 
 def _command(words: str, after: str) -> Command:
     if match := _APPROVE.match(words):
+        options = re.findall(r"--(role|project)(?:\s+|=)(\S+)", match["options"])
+        given = dict(options)
+        if len(given) != len(options):
+            return Unclear("give --role and --project once each")
+        if "role" not in given:
+            return Unclear("an approval names its role: `/commander approve --role ROLE`")
         comment = "\n".join(part for part in (match["rest"].strip(), after.strip()) if part)
-        return Approve(role=match["role"], comment=comment)
+        return Approve(role=given["role"], comment=comment, project=given.get("project"))
     if match := _DENY.match(words):
         reason = "\n".join(part for part in (match["reason"].strip(), after.strip()) if part)
         if not reason:
             return Unclear("a denial needs a reason: `/commander deny reason: WHY`")
-        return Deny(reason=reason)
+        return Deny(reason=reason, project=match["project"])
     verb = words.split(maxsplit=1)[0] if words else ""
     if verb == "approve":
         return Unclear("an approval names its role: `/commander approve --role ROLE`")

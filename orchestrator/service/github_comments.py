@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.errors import CommanderError, StoreError
-from orchestrator.service.auth import Permission, Principal
+from orchestrator.service.auth import Permission, Principal, refuse_own_change
 from orchestrator.service.comment_commands import USAGE, Approve, Command, Deny, parse_comment
+from orchestrator.service.github_auth import installation_of
 from orchestrator.service.outbound import Unsent, call
 from orchestrator.service.standing import latest_decision
 from orchestrator.service.state import ServiceState
@@ -42,13 +43,17 @@ class PullComment:
     repository: str  # OWNER/REPO
     number: int
     login: str
+    author: str  # who opened the pull request
     url: str
     command: Command
+    installation: int | None = None  # the GitHub App installation that sent it
 
     @property
     def change_id(self) -> str:
-        """The change this pull request is, as the workflow submits it."""
-        return f"{self.repository}#{self.number}"
+        """The change this pull request is, as the workflow submits it (or one project's)."""
+        pull = f"{self.repository}#{self.number}"
+        project = getattr(self.command, "project", None)
+        return pull if project is None else f"{pull}:{project}"
 
 
 def pull_comment(payload: dict[str, Any]) -> PullComment | None:
@@ -68,8 +73,10 @@ def pull_comment(payload: dict[str, Any]) -> PullComment | None:
         repository=repository,
         number=int(issue["number"]),
         login=str(user.get("login", "")),
+        author=str((issue.get("user") or {}).get("login", "")),
         url=str(comment.get("html_url", "")),
         command=command,
+        installation=installation_of(payload),
     )
 
 
@@ -107,7 +114,10 @@ def _act(state: ServiceState, found: PullComment) -> tuple[str | None, str]:
         )
     decision_id = latest_decision(state.store, found.change_id)
     if decision_id is None:
-        return None, f"{who}: commander has no decision for {found.change_id} to sign"
+        return None, (
+            f"{who}: commander has no decision for {found.change_id} to sign "
+            "(a change submitted per project is signed with `--project NAME`)"
+        )
     try:
         if isinstance(command, Approve):
             return decision_id, _approve(state, principal, decision_id, command, found)
@@ -141,6 +151,8 @@ def _approve(
     if role is None:
         roles = ", ".join(principal.approves) or "no gate roles"
         return f"{who} may not sign as {command.role!r}; the tokens file lists {roles}"
+    esc = governance.find_escalation(state.store, decision_id, now=state.now())
+    refuse_own_change(principal, esc.actor, esc.submitter, found.author)
     comment = " ".join(part for part in (command.comment, f"(GitHub: {found.url})") if part)
     result = governance.approve(
         state.store,
@@ -164,7 +176,8 @@ def _reply(state: ServiceState, delivery_id: str, found: PullComment, text: str)
     url = f"{api}/repos/{found.repository}/issues/{found.number}/comments"
     body = f"**commander**: {text}"
     try:
-        call("POST", url, token=state.integrations.github_token, body={"body": body})
+        token = state.github_auth.token(found.installation)
+        call("POST", url, token=token, body={"body": body})
     except Unsent as exc:
         log.warning("could not reply on %s: %s", found.change_id, exc)
         finish_delivery(state.store, delivery_id, status="unanswered", now=state.now(), answer=text)

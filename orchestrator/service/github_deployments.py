@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.errors import CommanderError
+from orchestrator.errors import CommanderError, UsageError
+from orchestrator.service.github_auth import GitHubAuth, installation_of
 from orchestrator.service.integrations import Integrations
 from orchestrator.service.outbound import Unsent, call
 from orchestrator.service.standing import Standing, latest_decision, standing
@@ -47,6 +48,7 @@ class DeploymentRequest:
     environment: str
     callback_url: str
     change_ids: tuple[str, ...]  # where to look for the decision, in order
+    installation: int | None = None  # the GitHub App installation whose token answers
 
 
 def deployment_request(payload: dict[str, Any]) -> DeploymentRequest | None:
@@ -61,24 +63,37 @@ def deployment_request(payload: dict[str, Any]) -> DeploymentRequest | None:
     sha = payload.get("sha") or (payload.get("deployment") or {}).get("sha")
     if isinstance(sha, str) and sha:
         changes.append(f"{repository}@{sha}")
-    return DeploymentRequest(environment, url, tuple(changes))
+    return DeploymentRequest(environment, url, tuple(changes), installation_of(payload))
 
 
 class Deployments:
     """Answers deployment protection rules from the store, now or when the gate settles."""
 
-    def __init__(self, store: Store, integrations: Integrations, now: Callable[[], str]) -> None:
+    def __init__(
+        self, store: Store, integrations: Integrations, auth: GitHubAuth, now: Callable[[], str]
+    ) -> None:
         self.store = store
         self.integrations = integrations
+        self.auth = auth
         self.now = now
 
     def handle(self, delivery: str, request: DeploymentRequest) -> dict[str, Any]:
         """Answer at once when the decision has settled; else leave it waiting."""
+        # The token goes only where GitHub's API is: never to an address a payload names.
+        if not request.callback_url.startswith(self.integrations.github_api + "/"):
+            raise UsageError(
+                "deployment_callback_url is not on the configured GitHub API "
+                f"({self.integrations.github_api}); set COMMANDER_GITHUB_API_URL"
+            )
         delivery_id = f"github:{delivery}"
         earlier = claim_delivery(self.store, delivery_id, KIND, now=self.now())
         if earlier is not None:
             return {"replayed": True, "decision_id": earlier.decision_id}
-        callback = {"url": request.callback_url, "environment": request.environment}
+        callback = {
+            "url": request.callback_url,
+            "environment": request.environment,
+            "installation": request.installation,
+        }
         decision_id = next(
             (hit for c in request.change_ids if (hit := latest_decision(self.store, c))), None
         )
@@ -135,7 +150,8 @@ class Deployments:
     ) -> bool:
         body = {"environment_name": callback["environment"], "state": state, "comment": comment}
         try:
-            call("POST", callback["url"], token=self.integrations.github_token, body=body)
+            token = self.auth.token(callback.get("installation"))
+            call("POST", callback["url"], token=token, body=body)
         except Unsent as exc:
             log.warning("could not answer deployment %s: %s", delivery_id, exc)
             # With a decision it waits, and the watch tries again; without, a redelivery does.

@@ -1,8 +1,11 @@
 """The platforms the service answers, their secrets, and how their signatures are checked.
 
     COMMANDER_GITHUB_WEBHOOK_SECRET   the GitHub webhook's secret (X-Hub-Signature-256)
-    COMMANDER_GITHUB_TOKEN            a token that may comment on PRs and answer
-                                      deployment protection rules (a GitHub App's)
+    COMMANDER_GITHUB_APP_ID           a GitHub App's id, and
+    COMMANDER_GITHUB_APP_KEY          its private key (PEM): installation tokens are
+                                      minted per event (github_auth.py); needed to
+                                      answer deployment protection rules
+    COMMANDER_GITHUB_TOKEN            else a fixed token that may comment on PRs
     COMMANDER_GITHUB_API_URL          https://api.github.com, or GitHub Enterprise's /api/v3
     COMMANDER_RUN_TASK_HMAC_KEY       the HCP Terraform run task's HMAC key
 
@@ -25,6 +28,8 @@ from orchestrator.errors import UsageError
 ENV_GITHUB_SECRET = "COMMANDER_GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
 ENV_GITHUB_TOKEN = "COMMANDER_GITHUB_TOKEN"  # noqa: S105 - a variable's name
 ENV_GITHUB_API = "COMMANDER_GITHUB_API_URL"
+ENV_GITHUB_APP_ID = "COMMANDER_GITHUB_APP_ID"
+ENV_GITHUB_APP_KEY = "COMMANDER_GITHUB_APP_KEY"
 ENV_RUN_TASK_KEY = "COMMANDER_RUN_TASK_HMAC_KEY"
 GITHUB_API = "https://api.github.com"
 
@@ -36,6 +41,8 @@ class Integrations:
     github_secret: str | None = None
     github_token: str | None = None
     github_api: str = GITHUB_API
+    github_app_id: str | None = None
+    github_app_key: str | None = None  # PEM
     run_task_key: str | None = None
     # How often waiting deployments look at the gate (seconds).
     watch_seconds: float = 5.0
@@ -48,6 +55,8 @@ def integrations_from_env(environ: Mapping[str, str] | None = None) -> Integrati
         github_secret=_secret(env, ENV_GITHUB_SECRET),
         github_token=_secret(env, ENV_GITHUB_TOKEN),
         github_api=(env.get(ENV_GITHUB_API) or GITHUB_API).rstrip("/"),
+        github_app_id=_secret(env, ENV_GITHUB_APP_ID),
+        github_app_key=_secret(env, ENV_GITHUB_APP_KEY),
         run_task_key=_secret(env, ENV_RUN_TASK_KEY),
     )
 

@@ -37,6 +37,14 @@ from orchestrator.service.gate_watch import ENDINGS, Ending
 log = logging.getLogger("commander.service")
 
 OUTCOMES = ("approve", "escalate", "reject")
+# What platforms sent (routes_github.py, routes_runtask.py), and what became of it.
+PLATFORM_EVENTS = (
+    ("github", "issue_comment"),
+    ("github", "deployment_protection_rule"),
+    ("github", "other"),
+    ("hcp", "run_task"),
+)
+DELIVERY_RESULTS = ("acted", "replayed", "ignored", "unsigned")
 # Reviewers run from well under a millisecond (scope on a small plan) to their timeout.
 _REVIEWER_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -163,6 +171,13 @@ class ServiceMetrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "commander_platform_deliveries",
+            "Webhook deliveries and run-task requests, by platform, event and result: acted on, "
+            "replayed (received before), ignored, or unsigned (bad or missing signature).",
+            ["platform", "event", "result"],
+            registry=self.registry,
+        )
         self.registry.register(PendingCollector(read_pending_ages))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -178,6 +193,9 @@ class ServiceMetrics:
         for reviewer in reviewers:
             self.reviewer_seconds.labels(reviewer)
             self.reviewer_errors.labels(reviewer)
+        for platform, event in PLATFORM_EVENTS:
+            for result in DELIVERY_RESULTS:
+                self.deliveries.labels(platform, event, result)
         for tier in _TIERS:
             self.approval_seconds.labels(tier)
             for ending in ENDINGS:

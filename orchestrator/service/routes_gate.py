@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from orchestrator.guards import BudgetWindow, Freeze
 from orchestrator.models import Source
 from orchestrator.service import fields
+from orchestrator.service.auth import refuse_own_change
 from orchestrator.service.bodies import documented, read_json
 from orchestrator.service.deps import Admin, Reader, Signer, State
 from orchestrator.store import governance
@@ -124,6 +125,11 @@ async def approve(
             f"{principal.name} may not sign as {body.role!r}; their token lists "
             f"{', '.join(principal.approves) or 'no gate roles'}",
         )
+    if principal.github is not None:
+        esc = await run_in_threadpool(
+            lambda: governance.find_escalation(state.store, decision_id, now=state.now())
+        )
+        refuse_own_change(principal, esc.actor, esc.submitter)
     result = await run_in_threadpool(
         lambda: governance.approve(
             state.store,
@@ -136,6 +142,7 @@ async def approve(
         )
     )
     # the approval latency is read from the store at scrape time, whoever signed (gate_watch)
+    _settled(state)
     return SignResult(completed=result.completed, escalation=result.escalation)
 
 
@@ -150,7 +157,7 @@ async def deny(
 ) -> governance.Escalation:
     """End the escalation: nobody can approve it afterwards."""
     body = await read_json(request, DenyRequest)
-    return await run_in_threadpool(
+    denied = await run_in_threadpool(
         lambda: governance.deny(
             state.store,
             decision_id,
@@ -160,6 +167,14 @@ async def deny(
             now=state.now(),
         )
     )
+    _settled(state)
+    return denied
+
+
+def _settled(state: State) -> None:
+    """A deployment may be waiting for this escalation: look now, not at the next tick."""
+    if state.deployment_watch is not None:
+        state.deployment_watch.wake()
 
 
 @gate_router.get("/freezes", summary="Freezes in force.")

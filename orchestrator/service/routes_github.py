@@ -25,8 +25,10 @@ from orchestrator.service.deps import State
 from orchestrator.service.github_comments import handle_comment, pull_comment
 from orchestrator.service.github_deployments import deployment_request
 from orchestrator.service.integrations import github_signature_ok
+from orchestrator.service.state import ServiceState
 
 github_router = APIRouter(prefix="/v1/github", tags=["platforms"])
+_HANDLED = frozenset({"issue_comment", "deployment_protection_rule"})
 
 
 @github_router.post(
@@ -58,22 +60,38 @@ async def webhook(
     if secret is None:
         raise HTTPException(404, "GitHub webhooks are not configured on this service")
     body = await read_body(request, state.max_body_bytes)
+    counted = event if event in _HANDLED else "other"
     if not github_signature_ok(secret, body, signature):
+        state.metrics.deliveries.labels("github", counted, "unsigned").inc()
         raise HTTPException(401, "X-Hub-Signature-256 is missing or does not match the body")
-    if event == "ping":
-        return JSONResponse({"status": "pong"})
-    if not delivery.strip():
+    done = await _dispatch(state, event, delivery.strip(), body)
+    if done is None:
+        state.metrics.deliveries.labels("github", counted, "ignored").inc()
+        if event == "ping":
+            return JSONResponse({"status": "pong"})
+        return JSONResponse({"event": event, "status": "ignored"}, status_code=202)
+    result = "replayed" if done.get("replayed") else "acted"
+    state.metrics.deliveries.labels("github", counted, result).inc()
+    return JSONResponse({"event": event} | done)
+
+
+async def _dispatch(
+    state: ServiceState, event: str, delivery: str, body: bytes
+) -> dict[str, Any] | None:
+    """What handling the event did, or None when there was nothing to do."""
+    if event not in _HANDLED:
+        return None
+    if not delivery:
         raise HTTPException(400, "X-GitHub-Delivery is missing")
     payload = _payload(body)
     if event == "issue_comment" and (found := pull_comment(payload)) is not None:
-        done = await run_in_threadpool(handle_comment, state, delivery.strip(), found)
+        done = await run_in_threadpool(handle_comment, state, delivery, found)
         if state.deployment_watch is not None:
             state.deployment_watch.wake()  # a deployment may be waiting for this sign-off
-        return JSONResponse({"event": event} | done)
+        return done
     if event == "deployment_protection_rule" and (asked := deployment_request(payload)):
-        done = await run_in_threadpool(state.deployments.handle, delivery.strip(), asked)
-        return JSONResponse({"event": event} | done)
-    return JSONResponse({"event": event, "status": "ignored"}, status_code=202)
+        return await run_in_threadpool(state.deployments.handle, delivery, asked)
+    return None
 
 
 def _payload(body: bytes) -> dict[str, Any]:

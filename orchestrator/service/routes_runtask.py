@@ -54,11 +54,14 @@ async def run_task(
     if key is None:
         raise HTTPException(404, "run tasks are not configured on this service")
     body = await read_body(request, state.max_body_bytes)
+    counted = state.metrics.deliveries
     if not run_task_signature_ok(key, body, signature):
+        counted.labels("hcp", "run_task", "unsigned").inc()
         raise HTTPException(401, "X-TFC-Task-Signature is missing or does not match the body")
     try:
         document = json.loads(body)
         if isinstance(document, dict) and document.get("stage") == "test":
+            counted.labels("hcp", "run_task", "ignored").inc()
             return Response(status_code=200)  # HCP Terraform checking the endpoint when saved
         task = RunTaskRequest.model_validate(document)
     except (ValueError, ValidationError) as exc:
@@ -67,4 +70,7 @@ async def run_task(
     if await run_in_threadpool(claim, state, task):
         decisions = str(request.base_url).rstrip("/") + "/v1/decisions"
         background.add_task(run, state, task, decisions)
+        counted.labels("hcp", "run_task", "acted").inc()
+    else:
+        counted.labels("hcp", "run_task", "replayed").inc()
     return Response(status_code=200)

@@ -17,7 +17,8 @@ then sign it) or else of its workspace (`ORGANIZATION/WORKSPACE`).
 An escalation answers `failed`, its message naming the roles still to sign
 and the decision: HCP Terraform gives a run task minutes, people take
 longer. Once they have signed, re-run the plan: the same plan for the same
-change is the same decision, now approved-by-humans, and passes. A result
+change, by the same person (the actor is the run's creator, who cannot sign
+it), is the same decision, now approved-by-humans, and passes. A result
 is never `passed` by mistake: a plan that cannot be fetched or read, a
 stage other than post_plan, a review that fails, all answer `failed`.
 """
@@ -68,6 +69,7 @@ class RunTaskRequest(BaseModel):
     workspace_name: str = ""
     plan_json_api_url: str | None = None
     vcs_pull_request_url: str | None = None
+    vcs_commit_url: str | None = None
 
     @property
     def change_id(self) -> str:
@@ -149,7 +151,11 @@ def _result(state: ServiceState, request: RunTaskRequest, decisions_url: str) ->
         submission=Submission(
             source=Source.HUMAN,
             actor=request.run_created_by or SUBMITTER,
-            intent=request.run_message,
+            # Not run_message: it changes between runs of one plan ("Triggered via UI"), and
+            # the same plan re-run must be the same submission to find its sign-off.
+            intent=request.vcs_pull_request_url
+            or request.vcs_commit_url
+            or f"HCP Terraform run in {request.change_id}",
         ),
         name="plan.json",
         change_id=request.change_id,

@@ -30,6 +30,7 @@ from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, revi
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.bodies import DEFAULT_MAX_BODY_BYTES
 from orchestrator.service.gate_watch import GateWatch
+from orchestrator.service.github_auth import GitHubAuth
 from orchestrator.service.github_deployments import Deployments, DeploymentWatch
 from orchestrator.service.integrations import Integrations
 from orchestrator.service.metrics import ServiceMetrics
@@ -145,7 +146,8 @@ class ServiceState:
         self.checkpoints = self._schedule(options)
         self.ui_sessions = SessionStore(ttl=options.ui_session_ttl, clock=self.clock)
         self.integrations = options.integrations
-        self.deployments = Deployments(self.store, self.integrations, self.now)
+        self.github_auth = GitHubAuth(self.integrations)
+        self.deployments = Deployments(self.store, self.integrations, self.github_auth, self.now)
         # Deployments waiting for the gate are answered when it settles, by any path.
         self.deployment_watch: DeploymentWatch | None = None
         if self.integrations.github_secret is not None:
