@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from orchestrator import identity
 from orchestrator.clock import Clock, iso_micros, iso_millis, utc_now
 from orchestrator.commander import aggregate
 from orchestrator.errors import StoreError
@@ -157,6 +158,7 @@ class GateSession:
             current_freeze,
         )
 
+        identity.checked(actor, "actor")
         now = iso_micros(self.clock())
         registry = self.panel.context.agents
         declared = registry.profile(actor, source)
@@ -195,6 +197,8 @@ class GateSession:
         from orchestrator.store.governance import read_budget_windows  # noqa: PLC0415
 
         proposal, settings = submission.proposal, self.panel.config.commander
+        if submission.submitter is not None:
+            identity.checked(submission.submitter, "submitter")
         # The decision's id and time come after the reviewers ran.
         decision_id, created_at = new_decision_id(), iso_millis(self.clock())
         rules = settings.budgets.rules_for(proposal.actor, facts.profile.kind)

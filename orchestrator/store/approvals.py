@@ -14,6 +14,7 @@ from datetime import datetime
 from pydantic import JsonValue
 from sqlalchemy import Connection, insert, select, update
 
+from orchestrator import identity
 from orchestrator.errors import Refused
 from orchestrator.guards import ChangeFigures
 from orchestrator.models import Frozen, Source
@@ -26,6 +27,7 @@ from orchestrator.store.gate_common import (
     lock_writers,
     moment,
     named,
+    person,
     person_key,
 )
 from orchestrator.store.store import Store
@@ -56,7 +58,7 @@ def approve(
     now: str,
 ) -> ApprovalResult:
     """Sign an escalation as `name` in `role`; complete it when every role is signed."""
-    name, role = named(name, "--as"), named(role, "--role")
+    name, role = person(name, "--as"), named(role, "--role")
     at = moment(now)
     decision_id = find_escalation(store, ident, now=now).decision_id
     with store.writing(f"approve {decision_id}") as conn:
@@ -108,7 +110,7 @@ def deny(
     now: str,
 ) -> Escalation:
     """End an escalation with a deny: nobody can approve it afterwards."""
-    name, reason = named(name, "--as"), named(reason, "--reason")
+    name, reason = person(name, "--as"), named(reason, "--reason")
     at = moment(now)
     decision_id = find_escalation(store, ident, now=now).decision_id
     with store.writing(f"deny {decision_id}") as conn:
@@ -166,11 +168,14 @@ def _required_role(esc: Escalation, role: str) -> str:
 
 
 def _check_signer(esc: Escalation, name: str, role: str, identities: Identities) -> None:
-    """Separation of duties: not the actor, not the submitter, no machine, one role each."""
-    key = person_key(name)
-    if key == person_key(esc.actor):
+    """Separation of duties: not the actor, not the submitter, no machine, one role each.
+
+    Names are compared by identity: a look-alike of the actor is the actor.
+    """
+    key = identity.key(name)
+    if key == identity.key(esc.actor):
         raise Refused(f"{name} proposed this change; nobody approves their own change")
-    if esc.submitter is not None and key == person_key(esc.submitter):
+    if esc.submitter is not None and key == identity.key(esc.submitter):
         raise Refused(f"{name} submitted this change; nobody approves their own submission")
     identities.refuse_machine(name, "approve nothing")
     allowed = identities.roles_of(name)
@@ -180,7 +185,7 @@ def _check_signer(esc: Escalation, name: str, role: str, identities: Identities)
     for signed in esc.approvals:
         if signed.role == role:
             raise Refused(f"{role} is already signed by {signed.name}")
-        if person_key(signed.name) == key:
+        if identity.key(signed.name) == key:
             raise Refused(
                 f"{name} already signed as {signed.role}; one person counts for one role only"
             )
