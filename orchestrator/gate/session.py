@@ -181,7 +181,7 @@ class GateSession:
         if submission.idempotent:
             earlier = self._earlier(submission)
             if earlier is not None:
-                return self._replayed(earlier)
+                return self._replayed(earlier, submission)
         proposal = submission.proposal
         facts = self.actor_facts(proposal.actor, proposal.source)
         frozen = facts.freeze is not None
@@ -228,7 +228,7 @@ class GateSession:
                 gate = changed.facts
                 continue
             except AlreadyDecided as raced:
-                return self._replayed(raced.decision_id)
+                return self._replayed(raced.decision_id, submission)
             return Settled(proposal=proposal, decision=decision)
         raise StoreError(
             f"decision {decision_id}: {proposal.actor}'s budgets kept changing while it was "
@@ -250,6 +250,19 @@ class GateSession:
         with self.store.reading("look up an earlier submission") as conn:
             return reusable_decision(conn, self._key(submission), self.clock())
 
-    def _replayed(self, decision_id: str) -> Settled:
+    def _replayed(self, decision_id: str, submission: ChangeSubmission) -> Settled:
+        """The decision already made, its new submitter chained: they cannot approve it."""
+        from orchestrator.store.governance import note_resubmission  # noqa: PLC0415
+
         stored = self.store.get(decision_id)
+        if submission.submitter is not None:
+            identity.checked(submission.submitter, "submitter")
+            note_resubmission(
+                self.store,
+                decision_id=decision_id,
+                change_id=submission.change,
+                proposal_digest=stored.decision.proposal_digest,
+                submitter=submission.submitter,
+                at=self.clock(),
+            )
         return Settled(proposal=stored.proposal, decision=stored.decision, replayed=True)

@@ -31,7 +31,7 @@ from orchestrator.store.gate_common import (
     person_key,
 )
 from orchestrator.store.store import Store
-from orchestrator.store.submissions import latest_submission
+from orchestrator.store.submissions import latest_submission, submitters_of
 from orchestrator.store.tables import DECISIONS, PROPOSALS
 from orchestrator.store.tables_governance import (
     ESCALATION_APPROVALS,
@@ -66,6 +66,7 @@ def approve(
         esc = _open(conn, decision_id, at, "approved")
         role = _required_role(esc, role)
         _check_signer(esc, name, role, identities)
+        _check_not_a_submitter(conn, esc, name)
         _check_latest(conn, esc)
         _check_not_frozen(conn, esc, identities)
         conn.execute(
@@ -117,8 +118,14 @@ def deny(
         lock_writers(conn)
         esc = _open(conn, decision_id, at, "denied")
         identities.refuse_machine(name, "deny nothing")
-        if identities.roles_of(name) == ():
+        allowed = identities.roles_of(name)
+        if allowed == ():
             raise Refused(f"{name} is not an approver in gate.approvers, so cannot deny")
+        if allowed is not None and not may_deny(allowed, esc.required_roles):
+            raise Refused(
+                f"{name} signs none of the roles {decision_id[:13]} needs "
+                f"({', '.join(esc.required_roles)}); only those who may sign it may deny it"
+            )
         conn.execute(
             update(ESCALATIONS)
             .where(ESCALATIONS.c.decision_id == decision_id)
@@ -138,6 +145,17 @@ def deny(
             at=at,
         )
         return load(conn, ESCALATIONS.c.decision_id == decision_id, at)[0]
+
+
+def may_deny(holds: tuple[str, ...], required: tuple[str, ...]) -> bool:
+    """Whether someone signing in `holds` may deny an escalation needing `required`.
+
+    A denial is final, so it takes as much as a signature: one of the required
+    roles (any gate role when the tier asks for "any approver").
+    """
+    if not required:
+        return bool(holds)
+    return bool({r.casefold() for r in holds} & {r.casefold() for r in required})
 
 
 def _open(conn: Connection, decision_id: str, at: datetime, doing: str) -> Escalation:
@@ -188,6 +206,16 @@ def _check_signer(esc: Escalation, name: str, role: str, identities: Identities)
         if identity.key(signed.name) == key:
             raise Refused(
                 f"{name} already signed as {signed.role}; one person counts for one role only"
+            )
+
+
+def _check_not_a_submitter(conn: Connection, esc: Escalation, name: str) -> None:
+    """Whoever submitted this content for this change, first or again, cannot approve it."""
+    for submitter in submitters_of(conn, esc.change_id, esc.proposal_digest):
+        if identity.same(name, submitter):
+            raise Refused(
+                f"{name} submitted this content for change {esc.change_id!r}; "
+                "nobody approves their own submission"
             )
 
 
