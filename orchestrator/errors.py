@@ -6,6 +6,7 @@
     │   ├── ConfigError           a config, policy or topology file that does not validate
     │   │   └── PluginError       a reviewer plugin that fails validation when registered
     │   ├── UsageError            flags that do not fit together (exit 2)
+    │   │   └── IdentityError     a name that cannot be an identity: blank, mixed scripts (HTTP 422)
     │   ├── DecisionNotFound      no recorded decision (or escalation) has that id or prefix
     │   ├── AmbiguousDecisionId   an id prefix that matches several decisions
     │   ├── Refused               a gate action the rules forbid (self-approval, stale plan, …)
@@ -73,6 +74,10 @@ class UsageError(UserError):
     """Options that do not fit together."""
 
     exit_code = EXIT_USAGE
+
+
+class IdentityError(UsageError):
+    """A person's name refused by orchestrator/identity.py: blank, or scripts mixed to deceive."""
 
 
 class DecisionNotFound(UserError):

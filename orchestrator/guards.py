@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, JsonValue
 
+from orchestrator import identity
 from orchestrator.models import BlastRadius, Frozen, Proposal, Source
 
 # The decision rules the gate's state fires (rather than the plan's content).
@@ -97,9 +98,11 @@ class BudgetSettings(Frozen):
     actors: dict[str, tuple[BudgetRule, ...]] = Field(default_factory=dict)
 
     def rules_for(self, actor: str, kind: Source) -> tuple[BudgetRule, ...]:
-        """The actor's own rules when it has some, else those of its kind."""
+        """The actor's own rules when it has some (by identity), else those of its kind."""
         if actor in self.actors:
             return self.actors[actor]
+        for name in identity.among(actor, self.actors):
+            return self.actors[name]
         return self.kinds.get(kind, ())
 
 

@@ -40,6 +40,8 @@ PRINCIPALS: dict[str, tuple[list[str], list[str]]] = {
     "claude": (["agent"], []),  # an agent's token: the guard route and nothing else
     # submits and approves: the gate must still stop her approving her own submission
     "dana": (["ci", "approver"], ["security"]),
+    # an approver's token listing no gate role: signs nothing, and so denies nothing
+    "erin": (["approver"], []),
 }
 
 # Approvers' GitHub logins (the `github:` field): PR comments sign as the principal.

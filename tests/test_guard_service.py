@@ -142,10 +142,11 @@ def test_a_denial_while_waiting_answers_deny(
             time.sleep(0.2)
             pending = service.client.get("/v1/escalations", headers=service.as_("carol")).json()
         assert pending, "the escalation never appeared"
+        # alice signs senior-engineer, a role this escalation needs: she may deny it
         denied = service.client.post(
             f"/v1/escalations/{pending[0]['decision_id']}/deny",
             json={"reason": "not during the sale"},
-            headers=service.as_("carol"),
+            headers=service.as_("alice"),
         )
         assert denied.status_code == 200, denied.text
         stdout, stderr = waiting.communicate(timeout=60)

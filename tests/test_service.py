@@ -435,7 +435,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/guard"): {"ci-bot", "claude"},
     # carol holds the approver role but not the security gate role asked for: 403 too
     ("POST", "/v1/escalations/{decision_id}/approve"): {"alice", "bob"},
-    ("POST", "/v1/escalations/{decision_id}/deny"): {"alice", "bob", "carol"},
+    # an approver in a required role (checked per escalation), or an admin
+    ("POST", "/v1/escalations/{decision_id}/deny"): {"alice", "bob", "carol", "root"},
     ("POST", "/v1/freezes"): {"root"},
     ("DELETE", "/v1/freezes/{actor}"): {"root"},
     ("DELETE", "/v1/freezes"): {"root"},

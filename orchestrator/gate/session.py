@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from orchestrator import identity
 from orchestrator.clock import Clock, iso_millis, utc_now
 from orchestrator.commander import aggregate
 from orchestrator.errors import StoreError
@@ -173,6 +174,7 @@ class GateSession:
         from orchestrator.store.freezes import active_freeze  # noqa: PLC0415 - SQLAlchemy
         from orchestrator.store.store import read_history  # noqa: PLC0415
 
+        identity.checked(actor, "actor")
         registry = self.panel.context.agents
         declared = registry.profile(actor, source)
         ai_agent = declared.kind == Source.AI_AGENT
@@ -200,7 +202,7 @@ class GateSession:
             if earlier is None:
                 facts = self._actor_facts(conn, proposal.actor, proposal.source, now)
         if earlier is not None:
-            return self._replayed(earlier)
+            return self._replayed(earlier, submission)
         frozen = facts.freeze is not None
         verdicts = () if frozen else judge(self.panel, proposal, facts, executor())
         return self.settle(submission, verdicts, facts)
@@ -214,6 +216,8 @@ class GateSession:
         from orchestrator.store.governance import read_budget_windows  # noqa: PLC0415
 
         proposal, settings = submission.proposal, self.panel.config.commander
+        if submission.submitter is not None:
+            identity.checked(submission.submitter, "submitter")
         # The decision's id and time come after the reviewers ran.
         decision_id, created_at = new_decision_id(), iso_millis(self.clock())
         rules = settings.budgets.rules_for(proposal.actor, facts.profile.kind)
@@ -243,7 +247,7 @@ class GateSession:
                 gate = changed.facts
                 continue
             except AlreadyDecided as raced:
-                return self._replayed(raced.decision_id)
+                return self._replayed(raced.decision_id, submission)
             return Settled(proposal=proposal, decision=decision)
         raise StoreError(
             f"decision {decision_id}: {proposal.actor}'s budgets kept changing while it was "
@@ -264,6 +268,19 @@ class GateSession:
 
         return reusable_decision(conn, self._key(submission), now)
 
-    def _replayed(self, decision_id: str) -> Settled:
+    def _replayed(self, decision_id: str, submission: ChangeSubmission) -> Settled:
+        """The decision already made, its new submitter chained: they cannot approve it."""
+        from orchestrator.store.governance import note_resubmission  # noqa: PLC0415
+
         stored = self.store.get(decision_id)
+        if submission.submitter is not None:
+            identity.checked(submission.submitter, "submitter")
+            note_resubmission(
+                self.store,
+                decision_id=decision_id,
+                change_id=submission.change,
+                proposal_digest=stored.decision.proposal_digest,
+                submitter=submission.submitter,
+                at=self.clock(),
+            )
         return Settled(proposal=stored.proposal, decision=stored.decision, replayed=True)

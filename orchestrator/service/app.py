@@ -25,6 +25,7 @@ from orchestrator.errors import (
     AmbiguousDecisionId,
     CommanderError,
     DecisionNotFound,
+    IdentityError,
     InputError,
     Refused,
     ReviewRunError,
@@ -134,6 +135,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (AmbiguousDecisionId, 400),
     (Refused, 409),
     (InputError, 422),
+    (IdentityError, 422),  # a name refused by orchestrator/identity.py, with its field
     (UsageError, 400),
     (StoreError, 503),
     (UserError, 500),  # a config error on the server's side, not the caller's

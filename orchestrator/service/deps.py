@@ -22,8 +22,12 @@ def service_state(request: Request) -> ServiceState:
     return state
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
-    """A dependency that authenticates the caller (401) and checks one permission (403)."""
+def require(permission: Permission, *others: Permission) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller (401) and checks a permission (403).
+
+    With `others`, holding any one of the permissions is enough.
+    """
+    wanted = (permission, *others)
 
     def check(
         request: Request,
@@ -37,7 +41,7 @@ def require(permission: Permission) -> Callable[..., Principal]:
         principal = state.auth.principal(credentials.credentials, now=state.clock())
         if principal is None:
             raise HTTPException(401, "unknown or expired bearer token", _CHALLENGE | close)
-        if not principal.may(permission):
+        if not any(principal.may(p) for p in wanted):
             roles = ", ".join(principal.roles)
             raise HTTPException(
                 403, f"{principal.name} ({roles}) may not {permission.value}; ask an admin", close
@@ -52,4 +56,6 @@ Submitter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
 Guarded = Annotated[Principal, Depends(require(Permission.GUARD))]
 Reader = Annotated[Principal, Depends(require(Permission.READ))]
 Signer = Annotated[Principal, Depends(require(Permission.SIGN))]
+# A denial: an approver in one of the escalation's roles (checked by the route), or an admin.
+Denier = Annotated[Principal, Depends(require(Permission.SIGN, Permission.FREEZE))]
 Admin = Annotated[Principal, Depends(require(Permission.FREEZE))]

@@ -2,10 +2,10 @@
 
 Each route calls the same store function as its CLI command (`pending`,
 `approve`, `deny`, `freeze`, `thaw`), with the caller's principal as the
-name the audit chain records. An approver signs only in the gate roles
-their token lists; the store then applies the gate's own rules (no
-self-approval, no stale plan, configured approvers), and a refusal is 409
-with its reason.
+name the audit chain records. An approver signs and denies only in the gate
+roles their token lists (an admin may deny too); the store then applies the
+gate's own rules (no self-approval, no stale plan, configured approvers), and
+a refusal is 409 with its reason.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from orchestrator.guards import BudgetWindow, Freeze
 from orchestrator.models import Source
 from orchestrator.service import fields
-from orchestrator.service.auth import refuse_own_change
+from orchestrator.service.auth import Role, refuse_own_change
 from orchestrator.service.bodies import documented, read_json
-from orchestrator.service.deps import Admin, Reader, Signer, State
+from orchestrator.service.deps import Admin, Denier, Reader, Signer, State
 from orchestrator.store import governance
 from orchestrator.store.chain import parse_utc
 
@@ -153,10 +153,25 @@ async def approve(
     openapi_extra=documented(DenyRequest),
 )
 async def deny(
-    decision_id: fields.DecisionId, request: Request, state: State, principal: Signer
+    decision_id: fields.DecisionId, request: Request, state: State, principal: Denier
 ) -> governance.Escalation:
-    """End the escalation: nobody can approve it afterwards."""
+    """End the escalation: nobody can approve it afterwards.
+
+    A denial is final, so it takes an approver whose token lists one of the
+    escalation's required roles, or an admin (who could freeze the actor).
+    """
     body = await read_json(request, DenyRequest)
+    if Role.ADMIN not in principal.roles:
+        found = await run_in_threadpool(
+            governance.find_escalation, state.store, decision_id, now=state.now()
+        )
+        if not governance.may_deny(principal.approves, found.required_roles):
+            raise HTTPException(
+                403,
+                f"{principal.name} may not deny {found.decision_id[:13]}: it needs "
+                f"{', '.join(found.required_roles) or 'any gate role'}, their token lists "
+                f"{', '.join(principal.approves) or 'no gate roles'}",
+            )
     denied = await run_in_threadpool(
         lambda: governance.deny(
             state.store,

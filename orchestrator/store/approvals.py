@@ -14,6 +14,7 @@ from datetime import datetime
 from pydantic import JsonValue
 from sqlalchemy import Connection, insert, select, update
 
+from orchestrator import identity
 from orchestrator.errors import Refused
 from orchestrator.guards import ChangeFigures
 from orchestrator.models import Frozen, Source
@@ -26,10 +27,11 @@ from orchestrator.store.gate_common import (
     lock_writers,
     moment,
     named,
+    person,
     person_key,
 )
 from orchestrator.store.store import Store
-from orchestrator.store.submissions import latest_submission
+from orchestrator.store.submissions import latest_submission, submitters_of
 from orchestrator.store.tables import DECISIONS, PROPOSALS
 from orchestrator.store.tables_governance import (
     ESCALATION_APPROVALS,
@@ -56,7 +58,7 @@ def approve(
     now: str,
 ) -> ApprovalResult:
     """Sign an escalation as `name` in `role`; complete it when every role is signed."""
-    name, role = named(name, "--as"), named(role, "--role")
+    name, role = person(name, "--as"), named(role, "--role")
     at = moment(now)
     decision_id = find_escalation(store, ident, now=now).decision_id
     with store.writing(f"approve {decision_id}") as conn:
@@ -64,6 +66,7 @@ def approve(
         esc = _open(conn, decision_id, at, "approved")
         role = _required_role(esc, role)
         _check_signer(esc, name, role, identities)
+        _check_not_a_submitter(conn, esc, name)
         _check_latest(conn, esc)
         _check_not_frozen(conn, esc, identities)
         conn.execute(
@@ -108,15 +111,21 @@ def deny(
     now: str,
 ) -> Escalation:
     """End an escalation with a deny: nobody can approve it afterwards."""
-    name, reason = named(name, "--as"), named(reason, "--reason")
+    name, reason = person(name, "--as"), named(reason, "--reason")
     at = moment(now)
     decision_id = find_escalation(store, ident, now=now).decision_id
     with store.writing(f"deny {decision_id}") as conn:
         lock_writers(conn)
         esc = _open(conn, decision_id, at, "denied")
         identities.refuse_machine(name, "deny nothing")
-        if identities.roles_of(name) == ():
+        allowed = identities.roles_of(name)
+        if allowed == ():
             raise Refused(f"{name} is not an approver in gate.approvers, so cannot deny")
+        if allowed is not None and not may_deny(allowed, esc.required_roles):
+            raise Refused(
+                f"{name} signs none of the roles {decision_id[:13]} needs "
+                f"({', '.join(esc.required_roles)}); only those who may sign it may deny it"
+            )
         conn.execute(
             update(ESCALATIONS)
             .where(ESCALATIONS.c.decision_id == decision_id)
@@ -136,6 +145,17 @@ def deny(
             at=at,
         )
         return load(conn, ESCALATIONS.c.decision_id == decision_id, at)[0]
+
+
+def may_deny(holds: tuple[str, ...], required: tuple[str, ...]) -> bool:
+    """Whether someone signing in `holds` may deny an escalation needing `required`.
+
+    A denial is final, so it takes as much as a signature: one of the required
+    roles (any gate role when the tier asks for "any approver").
+    """
+    if not required:
+        return bool(holds)
+    return bool({r.casefold() for r in holds} & {r.casefold() for r in required})
 
 
 def _open(conn: Connection, decision_id: str, at: datetime, doing: str) -> Escalation:
@@ -166,11 +186,14 @@ def _required_role(esc: Escalation, role: str) -> str:
 
 
 def _check_signer(esc: Escalation, name: str, role: str, identities: Identities) -> None:
-    """Separation of duties: not the actor, not the submitter, no machine, one role each."""
-    key = person_key(name)
-    if key == person_key(esc.actor):
+    """Separation of duties: not the actor, not the submitter, no machine, one role each.
+
+    Names are compared by identity: a look-alike of the actor is the actor.
+    """
+    key = identity.key(name)
+    if key == identity.key(esc.actor):
         raise Refused(f"{name} proposed this change; nobody approves their own change")
-    if esc.submitter is not None and key == person_key(esc.submitter):
+    if esc.submitter is not None and key == identity.key(esc.submitter):
         raise Refused(f"{name} submitted this change; nobody approves their own submission")
     identities.refuse_machine(name, "approve nothing")
     allowed = identities.roles_of(name)
@@ -180,9 +203,19 @@ def _check_signer(esc: Escalation, name: str, role: str, identities: Identities)
     for signed in esc.approvals:
         if signed.role == role:
             raise Refused(f"{role} is already signed by {signed.name}")
-        if person_key(signed.name) == key:
+        if identity.key(signed.name) == key:
             raise Refused(
                 f"{name} already signed as {signed.role}; one person counts for one role only"
+            )
+
+
+def _check_not_a_submitter(conn: Connection, esc: Escalation, name: str) -> None:
+    """Whoever submitted this content for this change, first or again, cannot approve it."""
+    for submitter in submitters_of(conn, esc.change_id, esc.proposal_digest):
+        if identity.same(name, submitter):
+            raise Refused(
+                f"{name} submitted this content for change {esc.change_id!r}; "
+                "nobody approves their own submission"
             )
 
 

@@ -17,7 +17,7 @@ from orchestrator.agents import Elevation
 from orchestrator.models import Frozen
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
-from orchestrator.store.gate_common import person_key
+from orchestrator.store.gate_common import stored_as
 from orchestrator.store.store import Store, history_entries, history_query
 from orchestrator.store.tables import AUDIT_CHAIN
 from orchestrator.store.tables_governance import BUDGET_USAGE, ELEVATIONS
@@ -84,12 +84,12 @@ def usage_before(
         select(BUDGET_USAGE)
         .join(AUDIT_CHAIN, AUDIT_CHAIN.c.ref_id == BUDGET_USAGE.c.decision_id)
         .where(AUDIT_CHAIN.c.kind == chain.DECISION_KIND, AUDIT_CHAIN.c.seq < _own_seq(decision_id))
-        .where(BUDGET_USAGE.c.actor == person_key(actor))
         .where(BUDGET_USAGE.c.counted_at > at - lookback, BUDGET_USAGE.c.counted_at <= at)
         .order_by(BUDGET_USAGE.c.counted_at)
     )
     with store.reading("read an actor's budget use") as conn:
-        rows = conn.execute(query).mappings().all()
+        keys = stored_as(conn, BUDGET_USAGE.c.actor, actor)
+        rows = conn.execute(query.where(BUDGET_USAGE.c.actor.in_(keys))).mappings().all()
     return tuple(
         UsageEvent(
             counted_at=chain.iso_utc(r["counted_at"]),

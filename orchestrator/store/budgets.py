@@ -3,8 +3,9 @@
 A change counts against its actor's budgets when it is approved: by the
 commander (in the transaction that records the decision) or by humans (in the
 transaction whose signature completes the escalation). The usage rows are
-keyed by the actor's compared name, so changing the case of a name does not
-open a fresh budget.
+keyed by the actor's name trimmed and case folded, and read by identity
+(orchestrator/identity.py): a look-alike name (another case, a zero-width
+space, a full-width or Cyrillic letter) does not open a fresh budget.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, insert, select
 
 from orchestrator.guards import BudgetRule, BudgetWindow, ChangeFigures
-from orchestrator.store.gate_common import iso, moment, person_key
+from orchestrator.store.gate_common import iso, moment, person_key, stored_as
 from orchestrator.store.store import Store
 from orchestrator.store.tables_governance import BUDGET_USAGE
 
 
-def window_sums(key: str, since: datetime) -> Select[Any]:
-    """What the actor keyed `key` used after `since`: read off ix_budget_usage_actor alone."""
+def window_sums(keys: list[str], since: datetime) -> Select[Any]:
+    """What the actor stored as `keys` used after `since`: read off ix_budget_usage_actor alone."""
     return select(
         func.coalesce(func.sum(BUDGET_USAGE.c.deletes), 0),
         func.coalesce(func.sum(BUDGET_USAGE.c.changed_resources), 0),
         func.coalesce(func.sum(BUDGET_USAGE.c.blast_radius), 0),
     ).where(
-        BUDGET_USAGE.c.actor == key,
+        BUDGET_USAGE.c.actor.in_(keys),
         # No upper bound: a racing review may have counted at a later time.
         BUDGET_USAGE.c.counted_at > since,
     )
@@ -38,13 +39,13 @@ def budget_windows(
     conn: Connection, actor: str, rules: Iterable[BudgetRule], at: datetime
 ) -> tuple[BudgetWindow, ...]:
     """Each rule with what `actor` used since `at - rule.window`."""
-    key = person_key(actor)
+    keys = stored_as(conn, BUDGET_USAGE.c.actor, actor)
     sums: dict[datetime, tuple[int, int, int]] = {}
     windows = []
     for rule in rules:
         since = at - rule.window
         if since not in sums:
-            row = conn.execute(window_sums(key, since)).one()
+            row = conn.execute(window_sums(keys, since)).one()
             sums[since] = (int(row[0]), int(row[1]), int(row[2]))
         deletes, changed, blast = sums[since]
         used = {"deletes": deletes, "changed-resources": changed, "blast-radius": blast}

@@ -3,7 +3,8 @@
 Grants and revocations are stored with who made them and chained as events.
 A review hands the reviewers only the elevations in force at its own time
 (`active_elevations`), inside the actor's profile. Actor names match exactly:
-a differently spelled name gets no elevation, which fails safe.
+a differently spelled name gets no elevation, which fails safe (grants do not
+follow look-alikes; freezes, budgets and separation of duties do).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
+from orchestrator import identity
 from orchestrator.agents import Elevation
 from orchestrator.errors import Refused, UsageError
 from orchestrator.guards import parse_duration, show_duration
@@ -27,7 +29,7 @@ from orchestrator.store.gate_common import (
     lock_writers,
     moment,
     named,
-    person_key,
+    person,
 )
 from orchestrator.store.store import Store
 from orchestrator.store.tables_governance import ELEVATIONS
@@ -84,7 +86,7 @@ def grant_elevation(
     now: str,
 ) -> Elevation:
     """Store a time-bound grant for `actor`, made by a person who is not that actor."""
-    actor, by, reason = named(actor, "ACTOR"), named(by, "--as"), named(reason, "--reason")
+    actor, by, reason = person(actor, "ACTOR"), person(by, "--as"), named(reason, "--reason")
     at = moment(now)
     end = resolve_until(until, at)
     cats = _categories(categories)
@@ -98,7 +100,7 @@ def grant_elevation(
             f"--until {until!r} is more than gate.max_elevation ({show_duration(max_span)}) away"
         )
     identities.refuse_machine(by, "grant nothing")
-    if person_key(by) == person_key(actor):
+    if identity.same(by, actor):
         raise Refused(f"{by} cannot elevate themselves")
     row = {
         "elevation_id": "elv-" + uuid.uuid4().hex[:16],
@@ -138,7 +140,7 @@ def revoke_elevation(
     now: str,
 ) -> ElevationRecord:
     """End a grant before its time; AI agents and automation cannot."""
-    by, reason = named(by, "--as"), named(reason, "--reason")
+    by, reason = person(by, "--as"), named(reason, "--reason")
     at = moment(now)
     identities.refuse_machine(by, "revoke nothing")
     with store.writing(f"revoke {elevation_id}") as conn:

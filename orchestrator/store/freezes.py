@@ -3,8 +3,10 @@
 A freeze takes effect in its own transaction: the actor's open escalations are
 cancelled there, so nobody approves them by mistake, and reviews check it
 before any reviewer runs and again in the transaction that records their
-decision. Names are compared case-insensitively: "Refactor-Bot" is frozen
-with "refactor-bot".
+decision. Names are compared by identity (orchestrator/identity.py):
+"Refactor-Bot", "refactor\u200b-bot" and full-width "ｒｅｆａｃｔｏｒ-bot" are
+frozen with "refactor-bot". The stored target is the name as first frozen,
+trimmed and case folded; every lookup matches targets by identity key.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, delete, insert, or_, select
 
+from orchestrator import identity
 from orchestrator.errors import Refused
 from orchestrator.guards import ALL_AI_AGENTS, Freeze
 from orchestrator.models import Frozen, Source
@@ -25,7 +28,9 @@ from orchestrator.store.gate_common import (
     lock_writers,
     moment,
     named,
+    person,
     person_key,
+    stored_as,
 )
 from orchestrator.store.store import Store
 from orchestrator.store.tables_governance import ESCALATIONS, FREEZES
@@ -40,19 +45,26 @@ class FreezeResult(Frozen):
 
 
 def target_of(actor: str | None) -> str:
-    """The stored freeze target: the actor's compared name, or every AI agent."""
-    return ALL_AI_AGENTS if actor is None else person_key(named(actor, "ACTOR"))
+    """The freeze target a new freeze stores: the actor's name folded, or every AI agent."""
+    return ALL_AI_AGENTS if actor is None else person_key(person(actor, "ACTOR"))
 
 
 def active_freeze(conn: Connection, actor: str, *, ai_agent: bool) -> Freeze | None:
     """The freeze stopping `actor` now, its own before the all-AI-agents one."""
-    targets = [person_key(actor)] + ([ALL_AI_AGENTS] if ai_agent else [])
+    own = _frozen_target(conn, actor)
+    targets = ([own] if own is not None else []) + ([ALL_AI_AGENTS] if ai_agent else [])
     rows = conn.execute(select(FREEZES).where(FREEZES.c.target.in_(targets))).mappings().all()
     for target in targets:
         for row in rows:
             if row["target"] == target:
                 return _freeze(row)
     return None
+
+
+def _frozen_target(conn: Connection, actor: str) -> str | None:
+    """The stored target of a freeze on `actor` or a look-alike of it, if any."""
+    matches = [t for t in stored_as(conn, FREEZES.c.target, actor) if t != ALL_AI_AGENTS]
+    return matches[0] if matches else None
 
 
 def current_freeze(store: Store, actor: str, *, ai_agent: bool) -> Freeze | None:
@@ -79,11 +91,12 @@ def freeze(
 ) -> FreezeResult:
     """Freeze one actor (None: every AI agent) and cancel its open escalations."""
     target = target_of(actor)
-    by, reason = named(by, "--as"), named(reason, "--reason")
+    by, reason = person(by, "--as"), named(reason, "--reason")
     at = moment(now)
     with store.writing(f"freeze {target}") as conn:
         lock_writers(conn)
-        found = conn.execute(select(FREEZES).where(FREEZES.c.target == target)).mappings()
+        stored = target if target == ALL_AI_AGENTS else _frozen_target(conn, target)
+        found = conn.execute(select(FREEZES).where(FREEZES.c.target == stored)).mappings()
         existing = found.first()
         if existing is not None:
             return FreezeResult(freeze=_freeze(existing), created=False)
@@ -92,7 +105,7 @@ def freeze(
         whom = "every AI agent was" if target == ALL_AI_AGENTS else f"{target} was"
         cancelled = cancel_open(
             conn,
-            _escalations_of(target, identities),
+            _escalations_of(conn, target, identities),
             reason=f"{whom} frozen by {by}: {reason}",
             by=by,
             at=at,
@@ -123,14 +136,15 @@ def thaw(
     now: str,
 ) -> Freeze:
     """Lift a freeze; AI agents, automation and the frozen actor itself cannot."""
-    target = target_of(actor)
-    by = named(by, "--as")
+    asked = target_of(actor)
+    by = person(by, "--as")
     at = moment(now)
     identities.refuse_machine(by, "thaw nothing")
-    if target != ALL_AI_AGENTS and person_key(by) == target:
+    if asked != ALL_AI_AGENTS and identity.same(by, asked):
         raise Refused(f"{by} is the frozen actor; nobody thaws themselves")
-    with store.writing(f"thaw {target}") as conn:
+    with store.writing(f"thaw {asked}") as conn:
         lock_writers(conn)
+        target = asked if asked == ALL_AI_AGENTS else (_frozen_target(conn, asked) or asked)
         row = conn.execute(select(FREEZES).where(FREEZES.c.target == target)).mappings().first()
         if row is None:
             also = ""
@@ -157,13 +171,15 @@ def thaw(
     return lifted
 
 
-def _escalations_of(target: str, identities: Identities) -> ColumnElement[bool]:
-    """Which escalations a freeze of `target` stops."""
-    actor = func.lower(ESCALATIONS.c.actor)
+def _escalations_of(conn: Connection, target: str, identities: Identities) -> ColumnElement[bool]:
+    """Which escalations a freeze of `target` stops: its own and its look-alikes'."""
+    actor = ESCALATIONS.c.actor
     if target != ALL_AI_AGENTS:
-        return actor == target
-    agents = sorted(identities.ai_agents())
-    return or_(ESCALATIONS.c.source == Source.AI_AGENT.value, actor.in_(agents))
+        return actor.in_(stored_as(conn, actor, target))
+    agents = identities.ai_agents()
+    names = conn.execute(select(actor).distinct()).scalars()
+    registered = sorted(n for n in names if identity.key(n) in agents)
+    return or_(ESCALATIONS.c.source == Source.AI_AGENT.value, actor.in_(registered))
 
 
 def _freeze(row: RowMapping | Mapping[str, Any]) -> Freeze:

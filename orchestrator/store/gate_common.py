@@ -15,8 +15,9 @@ from datetime import datetime
 from types import MappingProxyType
 
 from pydantic import JsonValue
-from sqlalchemy import Connection, select
+from sqlalchemy import Column, Connection, select
 
+from orchestrator import identity
 from orchestrator.clock import utc_now
 from orchestrator.errors import Refused, UsageError
 from orchestrator.models import Source
@@ -50,8 +51,23 @@ def iso(value: datetime | None) -> str | None:
 
 
 def person_key(name: str) -> str:
-    """A name as compared: case and surrounding blanks do not make another person."""
+    """A name as the key columns store it (trimmed, case folded), for display and replay.
+
+    Comparisons use `identity.key`, which also folds look-alikes; the stored
+    form stays what it always was, so chains written before still verify.
+    """
     return name.strip().casefold()
+
+
+def person(value: str, flag: str) -> str:
+    """A required person's name as typed, refused when blank or of mixed scripts."""
+    return identity.checked(value, flag)
+
+
+def stored_as(conn: Connection, column: Column[str], name: str) -> list[str]:
+    """The distinct values of a name column that are the same identity as `name`."""
+    found = conn.execute(select(column).distinct()).scalars()
+    return identity.among(name, (str(v) for v in found if v is not None))
 
 
 def named(value: str, flag: str) -> str:
@@ -103,18 +119,18 @@ class Identities:
     def of(
         cls, kinds: Mapping[str, Source], approvers: Mapping[str, tuple[str, ...]]
     ) -> Identities:
-        """Index both by the compared form of each name."""
+        """Index both by each name's identity key: a look-alike is the same person."""
         return cls(
-            kinds=MappingProxyType({person_key(k): v for k, v in kinds.items()}),
-            approvers=MappingProxyType({person_key(k): v for k, v in approvers.items()}),
+            kinds=MappingProxyType({identity.key(k): v for k, v in kinds.items()}),
+            approvers=MappingProxyType({identity.key(k): v for k, v in approvers.items()}),
         )
 
     def kind_of(self, name: str) -> Source | None:
         """The registered kind of a name, None when it is not registered."""
-        return self.kinds.get(person_key(name))
+        return self.kinds.get(identity.key(name))
 
     def ai_agents(self) -> frozenset[str]:
-        """Compared names of every actor registered as an AI agent."""
+        """Identity keys of every actor registered as an AI agent."""
         return frozenset(k for k, v in self.kinds.items() if v == Source.AI_AGENT)
 
     def refuse_machine(self, name: str, doing: str) -> None:
@@ -127,4 +143,4 @@ class Identities:
         """The roles a configured approver may sign; None when approvers are not configured."""
         if not self.approvers:
             return None
-        return self.approvers.get(person_key(name), ())
+        return self.approvers.get(identity.key(name), ())

@@ -18,7 +18,7 @@ gate session's (orchestrator/gate/settle.py).
 from __future__ import annotations
 
 from orchestrator.errors import Refused
-from orchestrator.store.approvals import ApprovalResult, approve, deny
+from orchestrator.store.approvals import ApprovalResult, approve, deny, may_deny
 from orchestrator.store.budgets import read_budget_windows
 from orchestrator.store.elevations import (
     ElevationRecord,
@@ -40,6 +40,7 @@ from orchestrator.store.escalations import (
 )
 from orchestrator.store.freezes import FreezeResult, current_freeze, freeze, list_freezes, thaw
 from orchestrator.store.gate_common import Identities
+from orchestrator.store.submissions import note_resubmission
 
 __all__ = [
     "ESCALATION_STATUSES",
@@ -63,6 +64,8 @@ __all__ = [
     "list_elevations",
     "list_escalations",
     "list_freezes",
+    "may_deny",
+    "note_resubmission",
     "read_budget_windows",
     "resolve_until",
     "revoke_elevation",
