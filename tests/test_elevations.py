@@ -171,11 +171,16 @@ def test_reviewers_see_the_elevations_in_force(
         grant(store, until="1h", now=now, actor="docs-bot")
     seen: list[ReviewContext] = []
 
-    async def capture(*args: Any) -> list[Verdict]:
+    def capture(*args: Any) -> list[Verdict]:
         seen.append(args[2])
         return []
 
-    monkeypatch.setattr(orchestrator.gate.session, "fan_out", capture)
+    async def capture_async(*args: Any) -> list[Verdict]:
+        return capture(*args)
+
+    # The local executor's pool fans out without an event loop; any other, with one.
+    monkeypatch.setattr(orchestrator.gate.session, "fan_out_blocking", capture)
+    monkeypatch.setattr(orchestrator.gate.session, "fan_out", capture_async)
     run_review(
         ReviewRequest(
             path=str(REPO / "examples" / "iam-boundary" / "plan.json"),

@@ -64,7 +64,7 @@ def test_history_is_read_in_index_order(store: Store) -> None:
 def test_budget_sums_read_the_index_alone(store: Store) -> None:
     """A budget window's sums are a range of the covering index, never a table scan."""
     with store.reading("explain") as conn:
-        plan = plan_of(conn, window_sums("bot-a", datetime(2026, 1, 1)))
+        plan = plan_of(conn, window_sums(["bot-a"], datetime(2026, 1, 1)))
         if conn.dialect.name == "postgresql":
             assert "Index Only Scan using ix_budget_usage_actor" in plan, plan
             assert "Seq Scan" not in plan, plan
