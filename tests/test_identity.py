@@ -42,7 +42,7 @@ LOOK_ALIKES = {
     "Unicode hyphen U+2010": "docs\u2010bot",
     "full-width letters": "\uff44\uff4f\uff43\uff53-bot",
     "soft hyphen": "docs\u00ad-bot",
-    "soft hyphen for the hyphen": "docs\u00adbot".replace("\u00adbot", "\u00ad-bot"),
+    "soft hyphen at the end": "docs-bot\u00ad",
     "other case": "Docs-Bot",
     "blanks around": "  docs-bot ",
     "variation selector": "docs-bot\ufe0f",
