@@ -22,6 +22,7 @@ from tests.github_support import (
     SECRET,
     GitHubRig,
     comment_event,
+    deployment_event,
     github_rig,
 )
 from tests.platform_fakes import github_signature
@@ -300,3 +301,21 @@ def test_signature_check_is_github_s_scheme() -> None:
     assert not github_signature_ok(SECRET, body, "sha1=" + good[7:])
     assert not github_signature_ok(SECRET, body + b" ", good)
     assert not github_signature_ok(SECRET, body, None)
+
+
+def test_signed_events_missing_their_parts_are_ignored_not_errors(rig: GitHubRig) -> None:
+    """A signed payload without the fields a sign-off needs is 202, never a 500."""
+    escalate(rig)
+    no_number = comment_event("/commander approve --role security", "alice-gh")
+    del no_number["issue"]["number"]
+    no_repo = comment_event("/commander approve --role security", "alice-gh")
+    del no_repo["repository"]
+    for event in (no_number, no_repo):
+        assert rig.deliver("issue_comment", event).status_code == 202
+    assert rig.deliver("issue_comment", {}, body=b"[1, 2]").status_code == 400
+    assert rig.github.requests() == []
+    deployment = deployment_event(rig.github.url) | {"pull_requests": [{"id": 1}, "x"]}
+    del deployment["sha"], deployment["deployment"]
+    answer = rig.deliver("deployment_protection_rule", deployment)
+    assert answer.status_code == 200  # nothing to find the decision by: rejected, fail closed
+    assert answer.json()["state"] == "rejected"

@@ -67,11 +67,12 @@ def pull_comment(payload: dict[str, Any]) -> PullComment | None:
         return None
     command = parse_comment(comment["body"])
     repository = (payload.get("repository") or {}).get("full_name")
-    if command is None or not isinstance(repository, str):
+    number = issue.get("number")
+    if command is None or not isinstance(repository, str) or not isinstance(number, int):
         return None
     return PullComment(
         repository=repository,
-        number=int(issue["number"]),
+        number=number,
         login=str(user.get("login", "")),
         author=str((issue.get("user") or {}).get("login", "")),
         url=str(comment.get("html_url", "")),

@@ -59,7 +59,8 @@ def deployment_request(payload: dict[str, Any]) -> DeploymentRequest | None:
     url, environment = payload.get("deployment_callback_url"), payload.get("environment")
     if not (isinstance(repository, str) and isinstance(url, str) and isinstance(environment, str)):
         return None
-    changes = [f"{repository}#{pr['number']}" for pr in payload.get("pull_requests") or ()]
+    pulls = [pr.get("number") for pr in payload.get("pull_requests") or () if isinstance(pr, dict)]
+    changes = [f"{repository}#{n}" for n in pulls if isinstance(n, int)]
     sha = payload.get("sha") or (payload.get("deployment") or {}).get("sha")
     if isinstance(sha, str) and sha:
         changes.append(f"{repository}@{sha}")
