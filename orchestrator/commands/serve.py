@@ -155,8 +155,20 @@ def new_token(
         str,
         typer.Option(help="Approvers: the gate roles they sign in, comma-separated."),
     ] = "",
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Add the entry to this tokens file (created when missing) instead of printing it.",
+        ),
+    ] = None,
 ) -> None:
-    """Make a token: print it once (stderr), and the tokens-file entry with only its hash."""
+    """Make a token: print it once (stderr), and the tokens-file entry with only its hash.
+
+    With --file the entry goes into the file (appended to its principals);
+    `… >> tokens.yaml` twice would write two `principals:` keys, a file
+    commander refuses to load.
+    """
     import yaml  # noqa: PLC0415
 
     from orchestrator.service.auth import Principal, hash_token  # noqa: PLC0415
@@ -170,6 +182,13 @@ def new_token(
         )
     except ValueError as exc:
         raise UsageError(f"{name}: {str(exc).splitlines()[-1].strip()}") from None
+    if file is not None:
+        from orchestrator.service.tokens_file import add_principal  # noqa: PLC0415
+
+        count = add_principal(file, entry)
+        sys.stderr.write(f"token for {name} (shown once; keep it in your secret store):\n{token}\n")
+        say(f"{file}: added {name} ({count} {'principal' if count == 1 else 'principals'})")
+        return
     dumped = entry.model_dump(mode="json", exclude_defaults=True)
     # The token to the terminal, the entry to stdout: `… > entry.yaml` never stores the token.
     sys.stderr.write(f"token for {name} (shown once; keep it in your secret store):\n{token}\n")
