@@ -111,15 +111,46 @@ def validate_model(data: Any, text: str, origin: str, model: type[ModelT]) -> Mo
 
 
 def first_error_place(exc: ValidationError, text: str) -> tuple[str, str | None]:
-    """Describe the first validation error and find its line in the YAML text."""
-    error = exc.errors()[0]
-    loc = tuple(error["loc"])
-    dotted = ".".join(str(p) for p in loc) or "(top level)"
-    count = exc.error_count()
-    more = f" (and {count - 1} more)" if count > 1 else ""
-    message = f"{dotted}: {error['msg']}{more}"
+    """Describe a validation error and find the line of its first problem in the YAML text."""
+    message, loc = describe_validation(exc)
     line = _line_of(text, loc)
     return message, (f"line {line}" if line else None)
+
+
+def describe_validation(exc: ValidationError) -> tuple[str, tuple[Any, ...]]:
+    """One line in our words for a pydantic error, and the place of its first problem.
+
+    Missing fields are named all together (a partial file lacks several at
+    once); any other problem is the first one, with how many more there are.
+    Never pydantic's URLs or its error-type names.
+    """
+    errors = exc.errors(include_url=False)
+    missing = [e for e in errors if e["type"] == "missing"]
+    others = [e for e in errors if e["type"] != "missing"]
+    parts = []
+    if missing:
+        names = [_dotted(e["loc"]) for e in missing]
+        parts.append(f"missing required field{'s' * (len(names) != 1)}: {', '.join(names)}")
+    if others:
+        parts.append(f"{_dotted(others[0]['loc'])}: {_plain(others[0])}")
+    rest = len(others) - 1
+    more = f" (and {rest} more problem{'s' * (rest != 1)})" if rest > 0 else ""
+    return "; ".join(parts) + more, tuple(errors[0]["loc"])
+
+
+def _dotted(loc: Any) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _plain(error: Any) -> str:
+    """pydantic's message without its prefixes, with the refused value when it is short."""
+    msg = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    given = error.get("input")
+    if msg.startswith("Input should be ") and isinstance(given, str | int | float | bool):
+        shown = repr(given)
+        if len(shown) <= 60:
+            return f"{shown} should be {msg.removeprefix('Input should be ')}"
+    return msg
 
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:

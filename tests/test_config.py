@@ -139,7 +139,7 @@ def test_missing_config_directory_is_an_error(tmp_path: Path) -> None:
         pytest.param(
             BASE + "reviewer_timeout_seconds: soon\n",
             "reviewer_timeout_seconds",
-            "reviewer_timeout_seconds: Input should be a valid number",
+            "reviewer_timeout_seconds: 'soon' should be a valid number",
             id="wrong-type",
         ),
         pytest.param(

@@ -24,7 +24,7 @@ from orchestrator.commands.options import (
     RayAddressOption,
     TopologyOption,
 )
-from orchestrator.errors import UsageError
+from orchestrator.errors import UsageError, UserError
 
 
 def serve(
@@ -72,8 +72,9 @@ def serve(
 
         from orchestrator.service.app import create_app  # noqa: PLC0415
     except ImportError as exc:
-        raise UsageError(
-            f"the service needs its extra: pip install 'commander[service]' ({exc.name} missing)"
+        # A missing extra is exit 1, as for --executor ray and PostgreSQL: not a usage error.
+        raise UserError(
+            f"serve needs the service extra ({exc.name} missing): pip install 'commander[service]'"
         ) from None
     from orchestrator.service.state import ServiceOptions  # noqa: PLC0415
     from orchestrator.settings import resolve, resolve_listen  # noqa: PLC0415
@@ -170,18 +171,28 @@ def new_token(
     commander refuses to load.
     """
     import yaml  # noqa: PLC0415
+    from pydantic import ValidationError  # noqa: PLC0415
 
-    from orchestrator.service.auth import Principal, hash_token  # noqa: PLC0415
+    from orchestrator.service.auth import Principal, Role, hash_token  # noqa: PLC0415
     from orchestrator.service.auth import new_token as fresh  # noqa: PLC0415
+    from orchestrator.yamlfile import describe_validation  # noqa: PLC0415
 
+    known = [r.value for r in Role]
+    if unknown := [r for r in role if r not in known]:
+        raise UsageError(f"--role: {unknown[0]!r} is not a role; one of {', '.join(known)}")
     token = fresh()
     gate_roles = [r.strip() for r in approves.split(",") if r.strip()]
     try:
         entry = Principal.model_validate(
             {"name": name, "roles": role, "approves": gate_roles, "token_sha256": hash_token(token)}
         )
-    except ValueError as exc:
-        raise UsageError(f"{name}: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        message, loc = describe_validation(exc)
+        # A check across fields (approves without the approver role) is about --approves.
+        option = {"name": f"name {name!r}", "approves": "--approves"}.get(
+            str(loc[0]) if loc else "approves", "--role"
+        )
+        raise UsageError(f"{option}: {message.partition(': ')[2] or message}") from None
     if file is not None:
         from orchestrator.service.tokens_file import add_principal  # noqa: PLC0415
 
