@@ -32,6 +32,7 @@ from orchestrator.commander import aggregate
 from orchestrator.errors import StoreError
 from orchestrator.fanout import fan_out
 from orchestrator.guards import Freeze, GateFacts
+from orchestrator.interrupts import recording
 from orchestrator.models import Decision, Proposal, Source, Verdict
 
 if TYPE_CHECKING:
@@ -219,7 +220,8 @@ class GateSession:
             try:
                 # partial binds this attempt's decision: a retry never records an earlier one
                 within = partial(settle, proposal=proposal, decision=decision, terms=terms)
-                self.store.record(proposal, decision, within=within)
+                with recording():  # Ctrl-C waits for the write (orchestrator/interrupts.py)
+                    self.store.record(proposal, decision, within=within)
             except Unsettled as changed:
                 gate = changed.facts
                 continue
