@@ -36,6 +36,7 @@ from orchestrator.models import (
     RiskTier,
     Source,
     Stance,
+    TopologyRef,
     Verdict,
     max_tier,
 )
@@ -73,6 +74,7 @@ def aggregate(
     created_at: str,
     policy_version: str,
     gate: GateFacts | None = None,
+    topology: TopologyRef | None = None,
 ) -> Decision:
     """Aggregate reviewer verdicts (and the gate facts) into the decision for one proposal."""
     # order must not matter: sort on the whole verdict, so even two verdicts
@@ -119,6 +121,7 @@ def aggregate(
         minority_opinion=minority_opinion(ordered),
         policy_version=policy_version,
         created_at=created_at,
+        topology=topology,
     )
 
 

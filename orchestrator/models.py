@@ -352,6 +352,18 @@ class BlastRadius(Frozen):
     fleet_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class TopologyRef(Frozen):
+    """The topology a review read: its path as given and the sha256 of its bytes.
+
+    With a Backstage catalog as well, the path is both (`topology + catalog`)
+    and the digest covers both files (graph/topology.py, `topology_ref`).
+    Replay and backtest compare it with the topology they are given.
+    """
+
+    path: str
+    digest: str
+
+
 class Decision(Frozen):
     """The commander's decision: the contract of `--output json` and the API."""
 
@@ -369,6 +381,8 @@ class Decision(Frozen):
     minority_opinion: str | None = None
     policy_version: str
     created_at: str
+    # Added in issue 16: None for a review without a topology and for older records.
+    topology: TopologyRef | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -33,7 +33,7 @@ from orchestrator.errors import StoreError
 from orchestrator.fanout import fan_out
 from orchestrator.guards import Freeze, GateFacts
 from orchestrator.interrupts import recording
-from orchestrator.models import Decision, Proposal, Source, Verdict
+from orchestrator.models import Decision, Proposal, Source, TopologyRef, Verdict
 
 if TYPE_CHECKING:
     from orchestrator.agents import ActorProfile
@@ -56,6 +56,7 @@ class Panel:
     config: LoadedConfig
     reviewers: Sequence[LoadedReviewer]
     context: ReviewContext
+    topology_ref: TopologyRef | None = None  # recorded in each decision, for replays
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +141,7 @@ def decide(
         created_at=created_at,
         policy_version=panel.config.policy_version,
         gate=gate,
+        topology=panel.topology_ref,
     )
 
 
