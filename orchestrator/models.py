@@ -255,9 +255,12 @@ class Proposal(Frozen):
     def unjudgeable_reason(self) -> str:
         """Why a proposal whose status is not judgeable cannot be approved, in its kind's words."""
         if self.kind == "sql":
+            # The adapter's notes name each statement and its line: say which, not just "some".
+            named = "; ".join(self.status.notes[:3]) + ("; …" if len(self.status.notes) > 3 else "")
             return (
-                "The migration holds statements that cannot be read: what they do is not "
-                "known, so it cannot be approved unseen."
+                "The migration holds statements that cannot be read"
+                + (f" ({named})" if named else "")
+                + ": what they do is not known, so it cannot be approved unseen."
             )
         return (
             "The plan is incomplete, errored or has deferred changes: "
