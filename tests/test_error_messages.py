@@ -197,3 +197,17 @@ def test_counts_agree_with_their_verbs(count: int, touches: str) -> None:
     hits.add("aws_iam_role", Action.UPDATE, ["iam"], [c.address for c in changes])
     found = category_finding("iam", RiskTier.HIGH, hits, prop, ResourceCatalog.load_default())
     assert found.message.startswith(touches + ":")
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        ValueError("Required keyword: 'this' missing for <class 'sqlglot.expressions.core.Paren'>"),
+        ValueError("Expecting ). sqlglot.errors.ParseError at 1:2"),
+    ],
+)
+def test_sqlglot_internals_never_reach_the_message(raised: Exception) -> None:
+    """An error without sqlglot's structured list is reworded too, not shown with class names."""
+    from orchestrator.analysis.sql_read import parse_error
+
+    assert parse_error(raised) == "incomplete statement: a required part is missing"

@@ -233,7 +233,8 @@ def parse_error(error: Exception) -> str:
         if _INTERNAL.search(described):
             described = "incomplete statement: a required part is missing"
         return f"{described} (line {first.get('line')}, column {first.get('col')})"
-    return first_line(str(error))
+    plain = first_line(str(error))
+    return "incomplete statement: a required part is missing" if _INTERNAL.search(plain) else plain
 
 
 def first_line(message: str) -> str:
