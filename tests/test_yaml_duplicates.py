@@ -134,9 +134,10 @@ def test_appending_token_new_twice_is_refused_at_serve_start(run_cli: Any, tmp_p
             out.write(made.stdout)
     result = run_cli("serve", "--tokens", str(tokens), "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert result.code == 1
-    assert result.stderr.startswith(
+    assert result.stderr == (
         f"commander: error: {tokens}: line 6: invalid YAML: "
-        "duplicate key 'principals' (first at line 1)"
+        "duplicate key 'principals' (first at line 1); a key may appear once in a mapping; "
+        "add principals with `commander token new NAME --role ROLE --file FILE`\n"
     ), result.stderr
 
 
