@@ -19,6 +19,8 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from orchestrator.errors import CommanderError
 from orchestrator.models import Frozen
 from orchestrator.replay import (
@@ -62,6 +64,9 @@ class BacktestReport(Frozen):
     transitions: dict[str, int]  # "approve -> escalate": how many decisions
     unreplayable: tuple[Unreplayable, ...] = ()
     frozen: tuple[str, ...] = ()  # decided by the kill switch while the actor was frozen: skipped
+    # How many replays ran on the review's own topology ("matches"), another ("differs"),
+    # none though the review had one ("none-given"), or one the decision does not record.
+    topology_match: dict[str, int] = Field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, object]:
         """The report as JSON data (`--output json`)."""
@@ -146,9 +151,11 @@ def _backtest(
     replayed, changed = 0, 0
     flips: list[ReplayDiff] = []
     transitions: Counter[str] = Counter()
+    topology: Counter[str] = Counter()
     for diff in replay_all(candidate, jobs()):
         replayed += 1
         changed += diff.changed
+        topology[diff.topology_status] += 1
         if diff.flipped:
             flips.append(diff)
             transitions[f"{diff.outcome_before} -> {diff.outcome_after}"] += 1
@@ -163,4 +170,5 @@ def _backtest(
         transitions=dict(sorted(transitions.items())),
         unreplayable=tuple(unreplayable),
         frozen=tuple(frozen),
+        topology_match=dict(sorted(topology.items())),
     )

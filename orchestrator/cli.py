@@ -149,14 +149,28 @@ def review(
     # One review, then the process exits: the cycle collector would only
     # rescan a heap that is about to be freed whole (the service keeps it on).
     gc.disable()
-    result = run_review(request)
-    sources = locating.sources(result.proposal, _warn) if locating is not None else None
-    text = render(output.value, result.decision, result.proposal, color=_color(), sources=sources)
-    _write(text)
-    if output == OutputFormat.github:
-        from orchestrator.render import Reviewed  # noqa: PLC0415
+    from orchestrator import interrupts  # noqa: PLC0415
 
-        _job_summary([Reviewed(path, result.decision, result.proposal)], sources)
+    with interrupts.guarded():
+        try:
+            result = run_review(request)
+        except interrupts.Interrupted:
+            sys.stderr.write("commander: interrupted; nothing recorded\n")
+            raise typer.Exit(interrupts.EXIT_INTERRUPTED) from None
+        sources = locating.sources(result.proposal, _warn) if locating is not None else None
+        text = render(
+            output.value, result.decision, result.proposal, color=_color(), sources=sources
+        )
+        _write(text)
+        if output == OutputFormat.github:
+            from orchestrator.render import Reviewed  # noqa: PLC0415
+
+            _job_summary([Reviewed(path, result.decision, result.proposal)], sources)
+        if interrupts.interrupted_after_recording():
+            sys.stderr.write(
+                f"commander: interrupted after decision {result.decision.decision_id} "
+                "was recorded; it is reported above\n"
+            )
     raise typer.Exit(OUTCOME_EXIT[result.decision.outcome])
 
 

@@ -36,6 +36,7 @@ from orchestrator.models import (
     RiskTier,
     Source,
     Stance,
+    TopologyRef,
     Verdict,
     max_tier,
 )
@@ -55,6 +56,13 @@ class FiredRule:
     outcome: Outcome
     reason: str
     approvals: tuple[str, ...] = ()
+    # A rejection is final: no sign-off lifts it, so its rationale never asks for one.
+    # `without_sign_off` is the reason reworded for it; None drops a rule that only asks.
+    without_sign_off: str | None = ""
+
+    def reason_beside_reject(self) -> str | None:
+        """The reason as listed under a rejection (None: it only asked for sign-off)."""
+        return self.reason if self.without_sign_off == "" else self.without_sign_off
 
 
 def aggregate(
@@ -66,6 +74,7 @@ def aggregate(
     created_at: str,
     policy_version: str,
     gate: GateFacts | None = None,
+    topology: TopologyRef | None = None,
 ) -> Decision:
     """Aggregate reviewer verdicts (and the gate facts) into the decision for one proposal."""
     # order must not matter: sort on the whole verdict, so even two verdicts
@@ -94,7 +103,10 @@ def aggregate(
     rationale = [f.reason for f in fired if f.outcome == outcome] or [
         f"Every reviewer approved and the {tier.value} tier needs no human sign-off."
     ]
-    rationale += [f.reason for f in fired if f.outcome != outcome]
+    if outcome == "reject":
+        rationale += [r for f in fired if f.outcome != outcome if (r := f.reason_beside_reject())]
+    else:
+        rationale += [f.reason for f in fired if f.outcome != outcome]
     return Decision(
         decision_id=decision_id,
         proposal_digest=proposal.digest(),
@@ -109,6 +121,7 @@ def aggregate(
         minority_opinion=minority_opinion(ordered),
         policy_version=policy_version,
         created_at=created_at,
+        topology=topology,
     )
 
 
@@ -204,6 +217,7 @@ def tier_needs_humans(case: Case) -> Iterator[FiredRule]:
             f"The {case.tier.value} tier needs human sign-off: "
             f"{', '.join(policy.approvals) or 'any approver'}.",
             policy.approvals,
+            without_sign_off=None,
         )
 
 
@@ -239,6 +253,7 @@ def named_sign_off(case: Case) -> Iterator[FiredRule]:
                     f"{verdict.reviewer} asks for sign-off by {', '.join(roles)} "
                     f"({finding.rule}): {finding.message}",
                     roles,
+                    without_sign_off=f"{verdict.reviewer} ({finding.rule}): {finding.message}",
                 )
 
 

@@ -183,3 +183,22 @@ def _parsed(entry: tuple[str, Path] | None) -> tuple[Any, str, str] | None:
         return None
     text, path = entry
     return parse_yaml(text, str(path)) or {}, text, str(path)
+
+
+def known_categories(config: LoadedConfig) -> frozenset[str]:
+    """Every change category the policy names: the resource catalog's, a diff's and the tiers'.
+
+    What an elevation may grant: a name outside these can never match a change,
+    so granting it would be a typo recorded as permission.
+    """
+    from orchestrator.adapters.gitdiff_rules import load_diff_paths  # noqa: PLC0415
+    from orchestrator.catalog import ResourceCatalog  # noqa: PLC0415
+
+    data, origin = config.resource_types
+    names = set(ResourceCatalog.from_mapping(data, origin).category_names)
+    names.update(load_diff_paths(config.diff_paths).precedence)
+    scope = config.reviewer_sections.get("scope")
+    tiers = scope[0].get("category_tiers") if scope and isinstance(scope[0], dict) else None
+    if isinstance(tiers, dict):
+        names.update(str(name) for name in tiers)
+    return frozenset(names)

@@ -255,9 +255,12 @@ class Proposal(Frozen):
     def unjudgeable_reason(self) -> str:
         """Why a proposal whose status is not judgeable cannot be approved, in its kind's words."""
         if self.kind == "sql":
+            # The adapter's notes name each statement and its line: say which, not just "some".
+            named = "; ".join(self.status.notes[:3]) + ("; …" if len(self.status.notes) > 3 else "")
             return (
-                "The migration holds statements that cannot be read: what they do is not "
-                "known, so it cannot be approved unseen."
+                "The migration holds statements that cannot be read"
+                + (f" ({named})" if named else "")
+                + ": what they do is not known, so it cannot be approved unseen."
             )
         return (
             "The plan is incomplete, errored or has deferred changes: "
@@ -352,6 +355,18 @@ class BlastRadius(Frozen):
     fleet_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class TopologyRef(Frozen):
+    """The topology a review read: its path as given and the sha256 of its bytes.
+
+    With a Backstage catalog as well, the path is both (`topology + catalog`)
+    and the digest covers both files (graph/topology.py, `topology_ref`).
+    Replay and backtest compare it with the topology they are given.
+    """
+
+    path: str
+    digest: str
+
+
 class Decision(Frozen):
     """The commander's decision: the contract of `--output json` and the API."""
 
@@ -369,6 +384,8 @@ class Decision(Frozen):
     minority_opinion: str | None = None
     policy_version: str
     created_at: str
+    # Added in issue 16: None for a review without a topology and for older records.
+    topology: TopologyRef | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

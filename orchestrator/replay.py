@@ -35,9 +35,10 @@ from orchestrator.config import load_config
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.gate.session import HISTORY_LIMIT, ActorFacts, Panel, decide, judge
 from orchestrator.graph import DependencyGraph
+from orchestrator.graph.topology import topology_ref
 from orchestrator.guards import FROZEN_RULE, BudgetRule, BudgetWindow, GateFacts
-from orchestrator.models import Decision, Proposal
-from orchestrator.replay_diff import ReplayDiff, diff_decisions
+from orchestrator.models import Decision, Proposal, TopologyRef
+from orchestrator.replay_diff import ReplayDiff, TopologyStatus, diff_decisions
 from orchestrator.review import build_context
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store.chain import iso_utc, parse_utc
@@ -71,6 +72,7 @@ class Candidate(Panel):
             reviewers=tuple(reviewers),
             context=context,
             topology=" + ".join(sources) or NO_TOPOLOGY,
+            topology_ref=topology_ref(topology, backstage),
         )
 
     @property
@@ -131,7 +133,37 @@ def replay_one(job: ReplayJob, candidate: Candidate) -> ReplayDiff:
             "services, so blast-radius findings may differ for that reason alone"
         )
     replayed = rejudge(job, candidate)
-    return diff_decisions(job.decision, replayed, actor=job.proposal.actor, notes=notes)
+    status, line = topology_status(job.decision.topology, candidate.topology_ref)
+    diff = diff_decisions(job.decision, replayed, actor=job.proposal.actor, notes=notes)
+    return diff.model_copy(update={"topology_status": status, "topology_line": line})
+
+
+def topology_status(
+    recorded: TopologyRef | None, given: TopologyRef | None
+) -> tuple[TopologyStatus, str]:
+    """Whether the replay's topology is the review's: a status word and a line saying so."""
+    if recorded is None:
+        now = f"this replay {given.path}" if given is not None else "this replay none"
+        return "unrecorded", (
+            "NOT RECORDED with this decision (made before commander kept it, or reviewed "
+            f"without one); {now}: a difference may come from the topology alone"
+        )
+    used = f"{recorded.path} ({_short(recorded.digest)})"
+    if given is None:
+        return "none-given", (
+            f"NONE GIVEN: the review used {used}; "
+            f"pass --topology {recorded.path} to replay like for like"
+        )
+    if given.digest == recorded.digest:
+        return "matches", f"matches the review's: {used}"
+    return "differs", (
+        f"DIFFERS from the review's: it used {used}, "
+        f"this replay {given.path} ({_short(given.digest)})"
+    )
+
+
+def _short(digest: str) -> str:
+    return digest[: len("sha256:") + 12]
 
 
 def replay_job(job: ReplayJob, spec: PolicySpec) -> ReplayDiff:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Literal
 
 from orchestrator.models import Decision, Finding, Frozen, Outcome, RiskTier, Stance, Verdict
 
 CONFIDENCE_EPSILON = 1e-9
+TopologyStatus = Literal["matches", "differs", "unrecorded", "none-given"]
 
 
 class VerdictView(Frozen):
@@ -69,6 +71,9 @@ class ReplayDiff(Frozen):
     dissent_after: float
     verdicts: tuple[VerdictChange, ...]
     notes: tuple[str, ...] = ()
+    # Whether the replay's topology is the review's (replay.topology_status).
+    topology_status: TopologyStatus = "unrecorded"
+    topology_line: str = ""
 
     @property
     def flipped(self) -> bool:

@@ -25,6 +25,7 @@ from orchestrator.executors import make_executor
 from orchestrator.gate.session import ChangeSubmission, GateSession, Panel
 from orchestrator.gc_control import paused_gc
 from orchestrator.graph import DependencyGraph
+from orchestrator.graph.topology import topology_ref
 from orchestrator.models import Decision, Proposal
 from orchestrator.policies import PolicyBundle
 from orchestrator.registry import LoadedReviewer, discover, parse_settings
@@ -106,7 +107,13 @@ def prepare(settings: Settings, config: LoadedConfig | None = None) -> ReviewSet
         owns_by_name=config.commander.backstage.owns,
     )
     reviewers, context = build_context(config, graph)
-    return ReviewSetup(settings=settings, config=config, reviewers=reviewers, context=context)
+    return ReviewSetup(
+        settings=settings,
+        config=config,
+        reviewers=reviewers,
+        context=context,
+        topology_ref=topology_ref(settings.topology, settings.backstage),
+    )
 
 
 def run_review(request: ReviewRequest) -> ReviewResult:

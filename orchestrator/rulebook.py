@@ -19,10 +19,10 @@ from functools import cache
 from importlib import resources
 from typing import Final, Literal
 
-import yaml
 from pydantic import Field
 
 from orchestrator.models import Frozen
+from orchestrator.yamlfile import parse_yaml
 
 # Where the project and its rule reference are published; SARIF wants absolute URIs.
 PROJECT_URL = "https://github.com/commander-dev/commander"
@@ -31,7 +31,6 @@ _WILDCARD_ENDS = (".*", ":*", "-*")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # GitHub's heading anchors: lower case, punctuation but - and _ dropped, spaces to -.
 _ANCHOR_DROP = re.compile(r"[^\w\- ]")
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleDoc(Frozen):
@@ -85,7 +84,7 @@ class Rulebook:
     @classmethod
     def from_text(cls, text: str, origin: str) -> Rulebook:
         """Parse the registry's YAML; a duplicate or malformed entry is an error naming it."""
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, libyaml's when built
+        raw = parse_yaml(text, origin)
         if not isinstance(raw, list):
             raise ValueError(f"{origin}: expected a list of rule entries")
         entries: list[RuleDoc] = []

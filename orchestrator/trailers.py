@@ -217,6 +217,15 @@ def _spaced(value: str) -> str:
 
 def commit_trailers(rev: str, repo: Path) -> tuple[str, list[tuple[str, str]]]:
     """The full hash of commit `rev` in `repo` and its trailers, as git parses them."""
+    if not rev or rev.startswith("-"):
+        raise UserError(f"not a revision: {rev!r}")
+    # Asked first so that a typo is "no commit", not git's usage text for an ambiguous argument.
+    try:
+        _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", what=rev)
+    except UserError as exc:
+        if "not a git repository" in str(exc) or "cannot run git" in str(exc):
+            raise
+        raise UserError(f"no commit {rev!r} in {repo}") from None
     message = _git(repo, "log", "-1", "--format=%H%n%B", "--end-of-options", rev, what=rev)
     commit, _, body = message.partition("\n")
     parsed = _git(repo, "interpret-trailers", "--parse", what=rev, stdin=body)
@@ -236,6 +245,11 @@ def _git(repo: Path, *args: str, what: str, stdin: str | None = None) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UserError(f"cannot run git in {repo}: {exc}") from None
     if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["git failed"])[-1]
+        lines = done.stderr.strip().splitlines()
+        # git's own reason is its `fatal:` line; what follows it is usage advice.
+        fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
+        reason = (fatal or lines or ["git failed"])[0]
+        if "not a git repository" in reason:
+            raise UserError(f"{repo} is not a git repository (verify-commit --repo names one)")
         raise UserError(f"git cannot read commit {what!r} in {repo}: {reason}")
     return done.stdout

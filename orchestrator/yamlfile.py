@@ -1,18 +1,62 @@
-"""Read YAML config files and point validation errors at the offending line."""
+"""Read YAML files and point errors at the offending line: the one YAML loading home.
+
+Every YAML file commander reads (commander.yaml, policies, topology, catalogs,
+tokens, commands.yaml, the rulebook, Kubernetes manifests) is parsed with
+`Loader`: libyaml's parser when it is built, and a mapping constructor that
+refuses a key written twice. PyYAML silently keeps the last value, so a
+second `principals:` appended to a tokens file would drop the first block's
+tokens without a word; here it is an error naming the file and both lines.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, InputError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class Loader(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader (libyaml's parser when built) that refuses duplicate mapping keys.
+
+    Only mapping construction is ours (it is Python in both loaders), so the
+    C parser keeps its speed. Keys a merge (`<<: *anchor`) brings in may be
+    overridden, as YAML 1.1 says; two keys written in one mapping may not.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            _refuse_duplicates(self, node)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+def _refuse_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> None:
+    first: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue
+        key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):
+            continue  # the base constructor reports an unhashable key
+        if key in first:
+            was = first[key].start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first at line {was}); a key may appear once in a mapping",
+                key_node.start_mark,
+            )
+        first[key] = key_node
 
 
 def read_yaml(path: Path) -> tuple[Any, str]:
@@ -28,12 +72,27 @@ def read_yaml(path: Path) -> tuple[Any, str]:
 def parse_yaml(text: str, origin: str) -> Any:
     """Parse YAML text with the safe (C, when built) loader."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(origin, f"invalid YAML: {problem}", where=where) from None
+        raise yaml_error(exc, origin) from None
+
+
+def parse_yaml_all(text: str, origin: str) -> list[Any]:
+    """Parse every document of a multi-document YAML text."""
+    try:
+        return list(yaml.load_all(text, Loader=Loader))
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, origin) from None
+
+
+def yaml_error(
+    exc: yaml.YAMLError, origin: str, error: type[ConfigError | InputError] = ConfigError
+) -> ConfigError | InputError:
+    """A parse error as one line naming the file, the line and the problem."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}" if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return error(origin, f"invalid YAML: {problem}", where=where)
 
 
 def load_model(path: Path, model: type[ModelT]) -> ModelT:
@@ -52,21 +111,52 @@ def validate_model(data: Any, text: str, origin: str, model: type[ModelT]) -> Mo
 
 
 def first_error_place(exc: ValidationError, text: str) -> tuple[str, str | None]:
-    """Describe the first validation error and find its line in the YAML text."""
-    error = exc.errors()[0]
-    loc = tuple(error["loc"])
-    dotted = ".".join(str(p) for p in loc) or "(top level)"
-    count = exc.error_count()
-    more = f" (and {count - 1} more)" if count > 1 else ""
-    message = f"{dotted}: {error['msg']}{more}"
+    """Describe a validation error and find the line of its first problem in the YAML text."""
+    message, loc = describe_validation(exc)
     line = _line_of(text, loc)
     return message, (f"line {line}" if line else None)
+
+
+def describe_validation(exc: ValidationError) -> tuple[str, tuple[Any, ...]]:
+    """One line in our words for a pydantic error, and the place of its first problem.
+
+    Missing fields are named all together (a partial file lacks several at
+    once); any other problem is the first one, with how many more there are.
+    Never pydantic's URLs or its error-type names.
+    """
+    errors = exc.errors(include_url=False)
+    missing = [e for e in errors if e["type"] == "missing"]
+    others = [e for e in errors if e["type"] != "missing"]
+    parts = []
+    if missing:
+        names = [_dotted(e["loc"]) for e in missing]
+        parts.append(f"missing required field{'s' * (len(names) != 1)}: {', '.join(names)}")
+    if others:
+        parts.append(f"{_dotted(others[0]['loc'])}: {_plain(others[0])}")
+    rest = len(others) - 1
+    more = f" (and {rest} more problem{'s' * (rest != 1)})" if rest > 0 else ""
+    return "; ".join(parts) + more, tuple(errors[0]["loc"])
+
+
+def _dotted(loc: Any) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _plain(error: Any) -> str:
+    """pydantic's message without its prefixes, with the refused value when it is short."""
+    msg = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    given = error.get("input")
+    if msg.startswith("Input should be ") and isinstance(given, str | int | float | bool):
+        shown = repr(given)
+        if len(shown) <= 60:
+            return f"{shown} should be {msg.removeprefix('Input should be ')}"
+    return msg
 
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the key at `loc`, or of its nearest existing parent."""
     try:
-        node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+        node: yaml.Node | None = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
         return None
     if node is None:

@@ -280,7 +280,7 @@ def test_verify_commit_on_a_revision_git_does_not_know(
     repo = commit("first\n")
     result = run_cli("verify-commit", "no-such-branch", "--repo", str(repo), "--db", recorded.db)
     assert result.code == 1
-    assert "git cannot read commit 'no-such-branch'" in result.stderr
+    assert result.stderr == f"commander: error: no commit 'no-such-branch' in {repo}\n"
     assert "Traceback" not in result.stderr
 
 

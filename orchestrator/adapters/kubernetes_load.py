@@ -180,8 +180,9 @@ def _last_line(node: Any) -> int:
 def _yaml_documents(text: str, origin: str, sink: list[RawObject], locate: Locate | None) -> None:
     import yaml  # noqa: PLC0415 - only manifests pay for the YAML parser
 
-    loader_class: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
+    from orchestrator.yamlfile import Loader, yaml_error  # noqa: PLC0415
+
+    loader = Loader(text)
     documents = 0
     # Without an anchor there can be no alias, so nothing can expand.
     anchored = "&" in text
@@ -198,10 +199,7 @@ def _yaml_documents(text: str, origin: str, sink: list[RawObject], locate: Locat
             if doc is not None:  # an empty document between two `---`
                 _unwrap(doc, node, where, origin, sink, inherited=None, locate=locate)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(origin, f"invalid YAML: {problem}", where=place) from None
+        raise yaml_error(exc, origin, InputError) from None
     except RecursionError:
         raise InputError(origin, "the manifest is nested too deeply to review") from None
     finally:

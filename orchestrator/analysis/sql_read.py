@@ -218,6 +218,7 @@ def _sql_body(body: str) -> list[BodyStatement]:
 
 
 _TOKEN_REPR: Final = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: .*?>")
+_INTERNAL: Final = re.compile(r"<class '|sqlglot\.")
 
 
 def parse_error(error: Exception) -> str:
@@ -227,8 +228,13 @@ def parse_error(error: Exception) -> str:
         first = errors[0]
         # sqlglot names a token by its repr; the text the author wrote is what helps
         described = _TOKEN_REPR.sub(lambda m: repr(m[1]), str(first.get("description")))
+        # "Required keyword: 'this' missing for <class 'sqlglot…Paren'>" names sqlglot's
+        # classes, not the author's SQL: say what is missing in words instead.
+        if _INTERNAL.search(described):
+            described = "incomplete statement: a required part is missing"
         return f"{described} (line {first.get('line')}, column {first.get('col')})"
-    return first_line(str(error))
+    plain = first_line(str(error))
+    return "incomplete statement: a required part is missing" if _INTERNAL.search(plain) else plain
 
 
 def first_line(message: str) -> str:

@@ -116,9 +116,17 @@ def elevate(
     config: ConfigOption = None,
 ) -> None:
     """Grant an actor time-bound access to more categories or environments."""
+    from orchestrator.config import known_categories  # noqa: PLC0415
     from orchestrator.store.governance import grant_elevation  # noqa: PLC0415
 
     with session(db, config) as gate:
+        known = known_categories(gate.config)
+        named = [c.strip().lower() for c in categories.split(",") if c.strip()]
+        if unknown := [c for c in named if c not in known]:
+            raise UsageError(
+                f"--categories: {unknown[0]!r} is not a category of this policy "
+                f"(known: {', '.join(sorted(known))})"
+            )
         granted = grant_elevation(
             gate.store,
             actor,

@@ -28,7 +28,7 @@ from orchestrator.commands.options import (
     RayAddressOption,
     TopologyOption,
 )
-from orchestrator.errors import UsageError
+from orchestrator.errors import UsageError, UserError
 
 if TYPE_CHECKING:
     from orchestrator.service.state import ServiceOptions
@@ -108,8 +108,9 @@ def serve(
 
         from orchestrator.service.app import create_app  # noqa: PLC0415
     except ImportError as exc:
-        raise UsageError(
-            f"the service needs its extra: pip install 'commander[service]' ({exc.name} missing)"
+        # A missing extra is exit 1, as for --executor ray and PostgreSQL: not a usage error.
+        raise UserError(
+            f"serve needs the service extra ({exc.name} missing): pip install 'commander[service]'"
         ) from None
     from orchestrator.service.factory import ENV_SERVE_ARGS, FACTORY  # noqa: PLC0415
     from orchestrator.settings import resolve_listen  # noqa: PLC0415
@@ -253,6 +254,7 @@ token_app = typer.Typer(
 @token_app.command("new")
 def new_token(
     name: Annotated[str, typer.Argument(help="The principal: a pipeline, a person, a scraper.")],
+    *,
     role: Annotated[
         list[str], typer.Option("--role", help="ci, approver, admin, metrics or agent; repeatable.")
     ],
@@ -272,13 +274,30 @@ def new_token(
             "with its zone (2027-03-01T00:00:00Z); default: until removed from the file.",
         ),
     ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Add the entry to this tokens file (created when missing) instead of printing it.",
+        ),
+    ] = None,
 ) -> None:
-    """Make a token: print it once (stderr), and the tokens-file entry with only its hash."""
+    """Make a token: print it once (stderr), and the tokens-file entry with only its hash.
+
+    With --file the entry goes into the file (appended to its principals);
+    `… >> tokens.yaml` twice would write two `principals:` keys, a file
+    commander refuses to load.
+    """
     import yaml  # noqa: PLC0415
+    from pydantic import ValidationError  # noqa: PLC0415
 
-    from orchestrator.service.auth import Principal, hash_token  # noqa: PLC0415
+    from orchestrator.service.auth import Principal, Role, hash_token  # noqa: PLC0415
     from orchestrator.service.auth import new_token as fresh  # noqa: PLC0415
+    from orchestrator.yamlfile import describe_validation  # noqa: PLC0415
 
+    known = [r.value for r in Role]
+    if unknown := [r for r in role if r not in known]:
+        raise UsageError(f"--role: {unknown[0]!r} is not a role; one of {', '.join(known)}")
     token = fresh()
     gate_roles = [r.strip() for r in approves.split(",") if r.strip()]
     fields: dict[str, Any] = {"name": name, "roles": role, "approves": gate_roles}
@@ -288,8 +307,20 @@ def new_token(
         entry = Principal.model_validate(
             fields | {"token_sha256": hash_token(token), "github": github}
         )
-    except ValueError as exc:
-        raise UsageError(f"{name}: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        message, loc = describe_validation(exc)
+        # A check across fields (approves without the approver role) is about --approves.
+        option = {"name": f"name {name!r}", "approves": "--approves"}.get(
+            str(loc[0]) if loc else "approves", "--role"
+        )
+        raise UsageError(f"{option}: {message.partition(': ')[2] or message}") from None
+    if file is not None:
+        from orchestrator.service.tokens_file import add_principal  # noqa: PLC0415
+
+        count = add_principal(file, entry)
+        sys.stderr.write(f"token for {name} (shown once; keep it in your secret store):\n{token}\n")
+        say(f"{file}: added {name} ({count} {'principal' if count == 1 else 'principals'})")
+        return
     dumped = entry.model_dump(mode="json", exclude_defaults=True)
     # The token to the terminal, the entry to stdout: `… > entry.yaml` never stores the token.
     sys.stderr.write(f"token for {name} (shown once; keep it in your secret store):\n{token}\n")

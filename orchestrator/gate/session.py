@@ -33,7 +33,8 @@ from orchestrator.commander import aggregate
 from orchestrator.errors import StoreError
 from orchestrator.fanout import fan_out, fan_out_blocking
 from orchestrator.guards import Freeze, GateFacts
-from orchestrator.models import Decision, Proposal, Source, Verdict
+from orchestrator.interrupts import recording
+from orchestrator.models import Decision, Proposal, Source, TopologyRef, Verdict
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -60,6 +61,7 @@ class Panel:
     config: LoadedConfig
     reviewers: Sequence[LoadedReviewer]
     context: ReviewContext
+    topology_ref: TopologyRef | None = None  # recorded in each decision, for replays
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,6 +152,7 @@ def decide(
         created_at=created_at,
         policy_version=panel.config.policy_version,
         gate=gate,
+        topology=panel.topology_ref,
     )
 
 
@@ -242,7 +245,8 @@ class GateSession:
             try:
                 # partial binds this attempt's decision: a retry never records an earlier one
                 within = partial(settle, proposal=proposal, decision=decision, terms=terms)
-                self.store.record(proposal, decision, within=within)
+                with recording():  # Ctrl-C waits for the write (orchestrator/interrupts.py)
+                    self.store.record(proposal, decision, within=within)
             except Unsettled as changed:
                 gate = changed.facts
                 continue

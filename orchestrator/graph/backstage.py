@@ -44,6 +44,7 @@ import yaml
 
 from orchestrator.errors import ConfigError
 from orchestrator.models import RiskTier
+from orchestrator.yamlfile import Loader, parse_yaml_all
 
 CRITICALITY = "commander.dev/criticality"
 OWNS = "commander.dev/owns"
@@ -52,7 +53,6 @@ _SERVICE_KINDS = frozenset({"component", "resource"})
 _NODE_KINDS = _SERVICE_KINDS | {"api", "system"}
 _REF = re.compile(r"^(?:(?P<kind>[A-Za-z][\w-]*):)?(?:(?P<ns>[\w.-]+)/)?(?P<name>[\w.-]+)$")
 _MAX_FILES = 1000
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +109,7 @@ def _read_file(path: Path, owns_by_name: tuple[str, ...]) -> tuple[list[Entity],
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(origin, f"cannot read catalog: {exc}") from None
-    try:
-        documents = list(yaml.load_all(text, Loader=_Loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(origin, f"invalid YAML: {problem}", where=where) from None
+    documents = parse_yaml_all(text, origin)
     entities: list[Entity] = []
     located: list[Path] = []
     for number, doc in enumerate(documents):
@@ -263,7 +257,7 @@ class _Reader:
 def _line(text: str, number: int, path: tuple[str, ...]) -> int | None:
     """The line of the key at `path` in document `number`, or of its nearest parent."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=Loader))
     except yaml.YAMLError:
         return None
     if number >= len(nodes) or nodes[number] is None:

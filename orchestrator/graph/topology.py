@@ -12,6 +12,7 @@ mistake. A property test holds the two paths to the same result.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from pydantic import Field, ValidationError
 from orchestrator.errors import ConfigError
 from orchestrator.graph.build import RANK, Service, from_topology
 from orchestrator.graph.topology_cache import cached
-from orchestrator.models import Frozen, RiskTier
+from orchestrator.models import Frozen, RiskTier, TopologyRef
 from orchestrator.yamlfile import first_error_place, parse_yaml
 
 _SERVICE_KEYS = frozenset({"criticality", "depends_on", "owns"})
@@ -180,3 +181,21 @@ def _parse(text: str, origin: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(origin, "a topology file is a mapping with a 'services' key")
     return data
+
+
+def topology_ref(topology: Path | None, catalog: Path | None = None) -> TopologyRef | None:
+    """What a decision records of its topology: the path(s) and a digest of the bytes read.
+
+    One file: its plain sha256 (what `sha256sum` prints). With a catalog: a
+    sha256 over both files' digests. Files a catalog's Locations pull in are
+    not covered; the catalog file itself is.
+    """
+    files = [(name, p) for name, p in (("topology", topology), ("catalog", catalog)) if p]
+    if not files:
+        return None
+    digests = [(name, hashlib.sha256(topology_bytes(p)).hexdigest()) for name, p in files]
+    if len(digests) == 1:
+        digest = digests[0][1]
+    else:
+        digest = hashlib.sha256("".join(f"{n}\0{d}\0" for n, d in digests).encode()).hexdigest()
+    return TopologyRef(path=" + ".join(str(p) for _, p in files), digest=f"sha256:{digest}")

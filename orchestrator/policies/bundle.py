@@ -31,10 +31,9 @@ from orchestrator.policies.rego_bundle import (
 )
 from orchestrator.policies.rules import PolicyFile, PolicyRule, RegoPackageSettings
 from orchestrator.policies.yamlcheck import validate
-from orchestrator.yamlfile import parse_yaml
+from orchestrator.yamlfile import Loader, parse_yaml
 
 # The C loader when PyYAML has it: composing is most of the cost of reading a bundle.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,7 +150,7 @@ def _digest(items: Iterable[tuple[str, str]]) -> str:
 def _compose(text: str) -> yaml.Node | None:
     """The node tree of a YAML text (None when it does not parse), for line numbers."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
         return None
 

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.errors import ConfigError
+from orchestrator.yamlfile import Loader
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -73,7 +74,7 @@ def _model_in(annotation: Any) -> tuple[Any, bool]:
 def line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the key at `loc`, or of its nearest existing parent."""
     try:
-        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+        node: yaml.Node | None = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
         return None
     if node is None:

@@ -93,6 +93,7 @@ def replay_text(diff: ReplayDiff) -> str:
     """What a replay changed, decision first, then verdict by verdict."""
     lines = [
         f"Replay of {diff.decision_id} (recorded {diff.created_at}, actor {diff.actor!r})",
+        *([f"  topology {diff.topology_line}"] if diff.topology_line else []),
         f"  policy   {_arrow(diff.policy_before, diff.policy_after)}",
         f"  outcome  {_arrow(diff.outcome_before, diff.outcome_after)}"
         + ("   FLIPPED" if diff.flipped else ""),
@@ -155,6 +156,7 @@ def backtest_text(report: BacktestReport) -> str:
         f"Backtest of policy {report.policy_version} (topology {report.topology})",
         f"over decisions from {window}: {report.replayed} replayed, "
         f"{report.changed} changed, {len(report.flips)} would flip",
+        *_topology_match(report),
         "",
     ]
     if report.flips:
@@ -180,3 +182,20 @@ def backtest_text(report: BacktestReport) -> str:
     for bad in report.unreplayable:
         lines.append(f"could not replay {bad.decision_id}: {bad.error}")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+_MATCH_WORDS = {
+    "matches": "the review's own",
+    "differs": "a different one",
+    "none-given": "none, though the review had one",
+    "unrecorded": "not recorded with the decision",
+}
+
+
+def _topology_match(report: BacktestReport) -> list[str]:
+    """One line: on which topology the replays ran, against the one each review used."""
+    counts = report.topology_match
+    if not counts or set(counts) == {"matches"}:
+        return ["topology: every replay ran on its review's own"] if counts else []
+    parts = [f"{counts[k]} {_MATCH_WORDS[k]}" for k in _MATCH_WORDS if counts.get(k)]
+    return ["topology of the replays: " + "; ".join(parts) + " (changes may come from it)"]

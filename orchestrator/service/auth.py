@@ -204,7 +204,18 @@ class Authenticator:
 
 
 def _load(path: Path) -> tuple[Principal, ...]:
-    parsed = load_model(path, TokensFile)
+    try:
+        parsed = load_model(path, TokensFile)
+    except ConfigError as exc:
+        if "duplicate key 'principals'" not in str(exc):
+            raise
+        # `token new … >> tokens.yaml` twice: say how to add principals instead.
+        raise ConfigError(
+            exc.source,
+            f"{str(exc).removeprefix(f'{exc.source}: {exc.where}: ')}; "
+            "add principals with `commander token new NAME --role ROLE --file FILE`",
+            where=exc.where,
+        ) from None
     names = [p.name for p in parsed.principals]
     hashes = [p.token_sha256 for p in parsed.principals if p.token_sha256 is not None]
     # GitHub logins are case-insensitive: Alice and alice are one account.

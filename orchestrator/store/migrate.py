@@ -39,10 +39,10 @@ def database_url(url: str) -> URL:
     """Parse a database URL; plain `postgresql://` means the psycopg 3 driver."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise StoreError(
             f"the audit database URL {redact(url)} does not parse: use sqlite:///PATH "
-            "or postgresql://USER@HOST/DB"
+            "or postgresql://USER@HOST[:PORT]/DB (--db or COMMANDER_DATABASE_URL)"
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -55,9 +55,10 @@ def redact(url: str) -> str:
     """The URL as it may appear in a message: without its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        # Unparseable: keep only what precedes any credentials.
-        return url.split("://", 1)[0] + "://…" if "://" in url else "(unparseable URL)"
+    except (ArgumentError, ValueError):
+        # Unparseable: keep only what precedes any credentials. Without `://` there are
+        # none to hide, and the text as typed is what tells the user what went wrong.
+        return url.split("://", 1)[0] + "://…" if "://" in url else repr(url)
 
 
 def connect(url: str) -> Engine:

@@ -133,7 +133,8 @@ def assess(proposal: Proposal, context: ReviewContext, settings: BlastRadiusSett
     evidence["criticality"] = criticality.evidence()
     findings.insert(0, _summary(reach, evidence, score))
     rationale = (
-        f"{len(changes):,} changed resources reach {len(dependents):,} dependent services "
+        f"{_count(len(changes), 'changed resource')} reach{'es' * (len(changes) == 1)} "
+        f"{_count(len(dependents), 'dependent service')} "
         f"(score {score}/100); {_population_sentence(shares, fleet)}"
         + (f" {criticality.note}" if criticality.note else "")
     )
@@ -154,8 +155,8 @@ def _summary(reach: Reach, evidence: dict[str, JsonValue], score: int) -> Findin
     return Finding(
         rule=SUMMARY_RULE,
         message=(
-            f"{len(reach.changes):,} changed resources; {len(reach.services):,} services "
-            f"affected; score {score}/100."
+            f"{_count(len(reach.changes), 'changed resource')}; "
+            f"{_count(len(reach.services), 'service')} affected; score {score}/100."
         ),
         resources=tuple(capped((c.address for c in reach.changes), 50)[0]),
         evidence=evidence,
@@ -174,3 +175,8 @@ def _population_sentence(shares: list[PopulationShare], fleet: float) -> str:
 
 def _stricter(a: Stance, b: Stance) -> Stance:
     return a if _STANCES.index(a) >= _STANCES.index(b) else b
+
+
+def _count(n: int, noun: str) -> str:
+    """`n` (with thousands separators) and `noun`, plural unless n is one."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"

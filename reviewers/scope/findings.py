@@ -65,7 +65,8 @@ def category_finding(
     evidence["description"] = catalog.description(category)
     return Finding(
         rule=f"scope.category.{category}",
-        message=f"{total} change{'s' * (total != 1)} touch {category}: {tier.value} in "
+        message=f"{total} change{'s' * (total != 1)} touch{'es' * (total == 1)} {category}: "
+        f"{tier.value} in "
         f"{proposal.environment.value}",
         resources=resources,
         evidence=evidence,
