@@ -1,7 +1,16 @@
-"""Read YAML config files and point validation errors at the offending line."""
+"""Read YAML config files and point validation errors at the offending line.
+
+The policy files a review reads are parsed once per content: `preparse`
+keeps their parsed forms in the cache directory (as the topology cache
+keeps a topology's), and `parse_yaml` hands out a fresh copy of a text's
+parsed form when it has one.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,6 +22,10 @@ from orchestrator.errors import ConfigError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Bump when what a text parses to could change (a loader setting).
+_PARSED_KIND = "yaml-v1"
+# Texts parsed in this or an earlier process: text -> `marshal` of the parsed data.
+_parsed: dict[str, bytes] = {}
 
 
 def read_yaml(path: Path) -> tuple[Any, str]:
@@ -27,6 +40,53 @@ def read_yaml(path: Path) -> tuple[Any, str]:
 
 def parse_yaml(text: str, origin: str) -> Any:
     """Parse YAML text with the safe (C, when built) loader."""
+    known = _parsed.get(text)
+    if known is not None:
+        # A fresh copy each time: a caller may change what it is given.
+        return marshal.loads(known)  # noqa: S302 - our own cache, which runs no code
+    return _parse(text, origin)
+
+
+def preparse(texts: Iterable[str], cache: Path | None) -> None:
+    """Parse these texts now, or read their parsed forms kept in `cache` for the same texts.
+
+    A text that does not parse, or whose data `marshal` cannot hold (a YAML
+    date), is left for `parse_yaml` to parse, and to report, when it is read.
+    """
+    from orchestrator.graph.topology_cache import cached  # noqa: PLC0415 - one cache home
+
+    texts = sorted(set(texts))
+    keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+
+    def build() -> dict[str, bytes]:
+        forms = {}
+        for key, text in zip(keys, texts, strict=True):
+            try:
+                forms[key] = marshal.dumps(_parse(text, "<cached>"))
+            except (ConfigError, ValueError):
+                continue
+        return forms
+
+    def decode(stored: Any) -> dict[str, bytes] | None:
+        ok = type(stored) is dict and all(type(v) is bytes for v in stored.values())
+        return stored if ok else None
+
+    forms = cached(
+        "\n".join(keys).encode(),
+        cache,
+        _PARSED_KIND,
+        build,
+        encode=lambda forms: forms,
+        decode=decode,
+        family="config-",
+        min_bytes=0,
+    )
+    for key, text in zip(keys, texts, strict=True):
+        if key in forms:
+            _parsed[text] = forms[key]
+
+
+def _parse(text: str, origin: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
