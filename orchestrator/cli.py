@@ -265,7 +265,20 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-register_all(app)
+# The commands defined in this module. Running one of them builds only these
+# three: Typer inspects every registered command's signature before it runs
+# any, and the other groups' modules cost more to import than a review's parse.
+OWN_COMMANDS = frozenset({"review", "show", "explain"})
+_registered = False
+
+
+def _register_rest(args: list[str]) -> None:
+    """Add the other command groups, unless `args` runs one of this module's commands."""
+    global _registered  # noqa: PLW0603 - once per process, however often main runs
+    if _registered or (args and args[0] in OWN_COMMANDS):
+        return
+    register_all(app)
+    _registered = True
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -275,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     commands raise; everything else that escapes a command ends here.
     """
     try:
+        _register_rest(sys.argv[1:] if argv is None else argv)
         app(args=argv)
     except CommanderError as exc:
         sys.stderr.write(f"commander: error: {exc}\n")

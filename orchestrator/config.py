@@ -20,7 +20,7 @@ from orchestrator.errors import ConfigError
 from orchestrator.guards import BudgetSettings, GateSettings
 from orchestrator.models import Frozen, RiskTier
 from orchestrator.shipped import shipped_config_dir as shipped_config_dir  # noqa: PLC0414 re-export
-from orchestrator.yamlfile import parse_yaml, validate_model
+from orchestrator.yamlfile import parse_yaml, preparse, validate_model
 
 TierOutcome = Literal["approve", "approve-unless-objection", "escalate"]
 
@@ -108,8 +108,12 @@ class LoadedConfig:
     diff_paths: tuple[Any, str, str] | None = None
 
 
-def load_config(directory: Path | None = None) -> LoadedConfig:
-    """Load and validate a config directory, falling back to the shipped files."""
+def load_config(directory: Path | None = None, *, cache: Path | None = None) -> LoadedConfig:
+    """Load and validate a config directory, falling back to the shipped files.
+
+    With `cache` (a directory, see settings.cache_dir), the YAML files' parsed
+    forms are kept there and reused while their content stays the same.
+    """
     shipped = shipped_config_dir()
     user = directory
     if user is not None and not user.is_dir():
@@ -142,6 +146,8 @@ def load_config(directory: Path | None = None) -> LoadedConfig:
         texts[relative] = (text, path)
         digest.update(relative.encode() + b"\0" + text.encode() + b"\0")
 
+    if cache is not None:
+        preparse((t for r, (t, _) in texts.items() if r.endswith(".yaml")), cache)
     if "commander.yaml" not in texts:
         raise ConfigError(str(user or shipped), "no commander.yaml found")
     text, path = texts["commander.yaml"]

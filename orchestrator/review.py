@@ -99,7 +99,7 @@ class ReviewSetup(Panel):
 
 def prepare(settings: Settings, config: LoadedConfig | None = None) -> ReviewSetup:
     """Load the policy (unless given), the dependency graph and the reviewers."""
-    config = config or load_config(settings.config_dir)
+    config = config or load_config(settings.config_dir, cache=settings.cache_dir)
     graph = DependencyGraph.load(
         settings.topology,
         catalog=settings.backstage,
@@ -122,7 +122,7 @@ def run_review(request: ReviewRequest) -> ReviewResult:
     # cycle collector would otherwise rescan the growing heap dozens of times.
     with paused_gc():
         _check_executor(request.executor)
-        config = load_config(request.settings.config_dir)
+        config = load_config(request.settings.config_dir, cache=request.settings.cache_dir)
         # The input is read and adapted before the graph is built: bad input fails fast.
         data, origin = read_input(request.path, max_bytes=config.commander.max_input_bytes)
         proposal = adapt(config, request, data, origin)

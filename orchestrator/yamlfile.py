@@ -6,11 +6,18 @@ tokens, commands.yaml, the rulebook, Kubernetes manifests) is parsed with
 refuses a key written twice. PyYAML silently keeps the last value, so a
 second `principals:` appended to a tokens file would drop the first block's
 tokens without a word; here it is an error naming the file and both lines.
+
+The policy files a review reads are parsed once per content: `preparse`
+keeps their parsed forms in the cache directory (as the topology cache
+keeps a topology's), and `parse_yaml` hands out a fresh copy of a text's
+parsed form when it has one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import hashlib
+import marshal
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +66,12 @@ def _refuse_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> None:
         first[key] = key_node
 
 
+# Bump when what a text parses to could change (a loader setting).
+_PARSED_KIND = "yaml-v2"  # v2: duplicate keys refused
+# Texts parsed in this or an earlier process: text -> `marshal` of the parsed data.
+_parsed: dict[str, bytes] = {}
+
+
 def read_yaml(path: Path) -> tuple[Any, str]:
     """Parse one YAML file; a syntax error names the file and line."""
     origin = str(path)
@@ -71,6 +84,53 @@ def read_yaml(path: Path) -> tuple[Any, str]:
 
 def parse_yaml(text: str, origin: str) -> Any:
     """Parse YAML text with the safe (C, when built) loader."""
+    known = _parsed.get(text)
+    if known is not None:
+        # A fresh copy each time: a caller may change what it is given.
+        return marshal.loads(known)  # noqa: S302 - our own cache, which runs no code
+    return _parse(text, origin)
+
+
+def preparse(texts: Iterable[str], cache: Path | None) -> None:
+    """Parse these texts now, or read their parsed forms kept in `cache` for the same texts.
+
+    A text that does not parse, or whose data `marshal` cannot hold (a YAML
+    date), is left for `parse_yaml` to parse, and to report, when it is read.
+    """
+    from orchestrator.graph.topology_cache import cached  # noqa: PLC0415 - one cache home
+
+    texts = sorted(set(texts))
+    keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+
+    def build() -> dict[str, bytes]:
+        forms = {}
+        for key, text in zip(keys, texts, strict=True):
+            try:
+                forms[key] = marshal.dumps(_parse(text, "<cached>"))
+            except (ConfigError, ValueError):
+                continue
+        return forms
+
+    def decode(stored: Any) -> dict[str, bytes] | None:
+        ok = type(stored) is dict and all(type(v) is bytes for v in stored.values())
+        return stored if ok else None
+
+    forms = cached(
+        "\n".join(keys).encode(),
+        cache,
+        _PARSED_KIND,
+        build,
+        encode=lambda forms: forms,
+        decode=decode,
+        family="config-",
+        min_bytes=0,
+    )
+    for key, text in zip(keys, texts, strict=True):
+        if key in forms:
+            _parsed[text] = forms[key]
+
+
+def _parse(text: str, origin: str) -> Any:
     try:
         return yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:

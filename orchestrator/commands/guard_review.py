@@ -46,7 +46,7 @@ def review_here(call: ToolCall, found: list[Effect], options: GuardOptions) -> A
     from orchestrator.store import Store  # noqa: PLC0415
 
     settings = resolve(db=options.db, config=options.config, topology=options.topology)
-    setup = prepare(settings, load_config(settings.config_dir))
+    setup = prepare(settings, load_config(settings.config_dir, cache=settings.cache_dir))
     store = Store.open(settings.database_url)
     try:
         return review_call(call, found, options, setup=setup, store=store)

@@ -9,6 +9,8 @@ runs no code; a file that does not load, or has another format version or
 another key inside, is ignored and rebuilt. Failing to write is not an
 error: the cache only saves time. Entries are marshalled tuples
 `(FORMAT_VERSION, kind, content hash, payload)`; `kind` says whose payload.
+The parsed policy files (config.py) are kept here the same way, under their
+own `family` of entries, pruned apart from the topologies'.
 """
 
 from __future__ import annotations
@@ -42,15 +44,19 @@ def cached(
     *,
     encode: Callable[[T], object],
     decode: Callable[[Any], T | None],
+    family: str = _PREFIX,
+    min_bytes: int | None = None,
 ) -> T:
     """`build()`, or what `decode` makes of its `encode`d form stored for exactly these bytes.
 
     `decode` returns None for a form it does not recognise: the entry is rebuilt.
+    `family` prefixes the entries' names; each family keeps its newest `KEEP`.
+    `min_bytes` (default `MIN_BYTES`): smaller data is built, not cached.
     """
-    if cache is None or len(data) < MIN_BYTES:
+    if cache is None or len(data) < (MIN_BYTES if min_bytes is None else min_bytes):
         return build()
     key = hashlib.sha256(data).hexdigest()
-    entry = cache / f"{_PREFIX}{kind}-{key}{_SUFFIX}"
+    entry = cache / f"{family}{kind}-{key}{_SUFFIX}"
     stored = _load(entry, kind, key)
     if stored is not None:
         found = decode(stored[0])
@@ -59,7 +65,7 @@ def cached(
                 os.utime(entry)  # recently used: pruning keeps the newest
             return found
     value = build()
-    _store(entry, (FORMAT_VERSION, kind, key, encode(value)))
+    _store(entry, (FORMAT_VERSION, kind, key, encode(value)), family)
     return value
 
 
@@ -74,7 +80,7 @@ def _load(entry: Path, kind: str, key: str) -> tuple[Any] | None:
     return (value[3],)
 
 
-def _store(entry: Path, content: tuple[object, ...]) -> None:
+def _store(entry: Path, content: tuple[object, ...], family: str) -> None:
     try:
         blob = marshal.dumps(cast(Any, content))
     except ValueError:
@@ -93,14 +99,14 @@ def _store(entry: Path, content: tuple[object, ...]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         return
-    _prune(entry.parent)
+    _prune(entry.parent, family)
 
 
-def _prune(cache: Path) -> None:
-    """Keep the newest `KEEP` entries: each edit of a topology leaves one behind."""
+def _prune(cache: Path, family: str) -> None:
+    """Keep the newest `KEEP` entries of a family: each edit of a file leaves one behind."""
     try:
         entries = sorted(
-            cache.glob(f"{_PREFIX}*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
+            cache.glob(f"{family}*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
         )
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)

@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, RowMapping, Table, func, select
+from sqlalchemy import Connection, RowMapping, Table, bindparam, func, select
 
 from orchestrator.models import Decision
 from orchestrator.store import chain
@@ -150,6 +150,11 @@ class _Walker:
             select(func.min(AUDIT_CHAIN.c.seq)).where(AUDIT_CHAIN.c.kind == ADOPTED_EVENT)
         ).scalar()
         self.gate = GateState(adopted_seq=adopted)
+        # Built once: each batch binds its own digests.
+        digests = PROPOSALS.c.digest.in_(bindparam("digests", expanding=True))
+        self._fresh_proposals = select(PROPOSALS).where(digests)
+        without_raw = [c for c in PROPOSALS.c if c.name != "raw_zlib"]
+        self._known_proposals = select(*without_raw).where(digests)
 
     def run(self, head_seq: int, head_hash: str, head_mac: str | None) -> None:
         prev, seq = chain.GENESIS, 1
@@ -159,7 +164,7 @@ class _Walker:
             .order_by(AUDIT_CHAIN.c.seq)
             .limit(_BATCH)
         ):
-            batch = self._load([r["ref_id"] for r in rows if r["kind"] == chain.DECISION_KIND])
+            batch = self._load(rows[0]["seq"], rows[-1]["seq"])
             for row in rows:
                 if row["seq"] != seq:
                     raise Disagreement(
@@ -186,8 +191,8 @@ class _Walker:
         self._check_strays()
         self.gate.compare(self.conn)
 
-    def _rows(self, query: Any) -> Sequence[RowMapping]:
-        return self.conn.execute(query).mappings().all()
+    def _rows(self, query: Any, params: dict[str, Any] | None = None) -> Sequence[RowMapping]:
+        return self.conn.execute(query, params).mappings().all()
 
     def _check_link(self, row: RowMapping, prev: str) -> None:
         seq, ref = row["seq"], row["ref_id"]
@@ -415,18 +420,28 @@ class _Walker:
                 column="raw_zlib",
             )
 
-    def _load(self, ids: Sequence[str]) -> _Batch:
+    def _load(self, first: int, last: int) -> _Batch:
+        """The rows the decisions linked at seq `first`..`last` cover (the batch's chain rows)."""
         batch = _Batch()
+        # The ids as a subquery, not a list of 1,000 bound values: a list costs SQLAlchemy a
+        # literal coerced and a parameter rendered per id, per table, per batch. Every ref of
+        # the batch's rows: a filter on kind would make SQLite walk its kind index (every
+        # decision) rather than a seq range; an event's ref only loads rows nobody looks up.
+        ids = (
+            select(AUDIT_CHAIN.c.ref_id)
+            .where(AUDIT_CHAIN.c.seq.between(first, last))
+            .where(AUDIT_CHAIN.c.ref_id.is_not(None))
+            .scalar_subquery()
+        )
         for row in self._rows(select(DECISIONS).where(DECISIONS.c.decision_id.in_(ids))):
             batch.decisions[row["decision_id"]] = row
         digests = {row["proposal_digest"] for row in batch.decisions.values()}
         fresh = sorted(digests - self.proposals_ok.keys())
-        for row in self._rows(select(PROPOSALS).where(PROPOSALS.c.digest.in_(fresh))):
+        for row in self._rows(self._fresh_proposals, {"digests": fresh}):
             batch.proposals[row["digest"]] = row
         # Raw input already checked: its bytes are not read again.
         known = sorted(digests & self.proposals_ok.keys())
-        columns = [c for c in PROPOSALS.c if c.name != "raw_zlib"]
-        for row in self._rows(select(*columns).where(PROPOSALS.c.digest.in_(known))):
+        for row in self._rows(self._known_proposals, {"digests": known}):
             batch.proposals[row["digest"]] = row
         for table, _, _ in _PROJECTIONS:
             query = select(table).where(table.c.decision_id.in_(ids))
