@@ -105,7 +105,7 @@ def service(db: str, folder: Path, extra: list[str]) -> Iterator[Server]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240
         while True:
             if proc.poll() is not None:
                 sys.exit(f"service did not start: {proc.stderr.read() if proc.stderr else ''}")
@@ -115,7 +115,7 @@ def service(db: str, folder: Path, extra: list[str]) -> Iterator[Server]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                sys.exit("service did not become ready in 60 s")
+                sys.exit("service did not become ready in 240 s")
             time.sleep(0.1)
         yield Server(url, proc)
     finally:
