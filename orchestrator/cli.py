@@ -281,6 +281,12 @@ def _register_rest(args: list[str]) -> None:
     _registered = True
 
 
+def complete_app() -> typer.Typer:
+    """The CLI with every command group registered (for help and the README's tables)."""
+    _register_rest([])
+    return app
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code.
 

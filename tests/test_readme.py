@@ -49,9 +49,20 @@ def test_the_exit_code_table_lists_every_code_the_cli_uses() -> None:
         assert f"\n| {code} | " in text
 
 
-def test_the_quick_start_review_is_marked_runnable() -> None:
-    """At least the quick start's review is among the blocks the suite runs."""
-    assert any("commander review examples/iam-boundary/plan.json" in b for _, _, b in _blocks())
+def test_the_quick_start_is_two_commands_and_its_review_is_the_runnable_one() -> None:
+    """Quick start: install-and-review, install-and-test; the review is a block the suite runs.
+
+    The first command's review (after its install) is exactly a runnable
+    block's, so the suite checks what a newcomer types first.
+    """
+    text = README.read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in quick.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    install, _, review = commands[0].partition(" && .venv/bin/commander ")
+    assert install.startswith("python3 -m venv .venv && .venv/bin/pip install")
+    assert f"commander {review}\n" in [b for _, _, b in _blocks()]
+    assert commands[1].endswith("python -m pytest")
 
 
 @pytest.mark.parametrize(("code", "expect", "body"), _blocks(), ids=lambda v: str(v)[:40])

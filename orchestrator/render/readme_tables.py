@@ -78,9 +78,9 @@ SECTIONS: dict[str, Callable[[], str]] = {
 
 # Typer carries its own copy of click: its objects are read by what they have, not their class.
 def _cli() -> Any:
-    from orchestrator.cli import app  # noqa: PLC0415 - the whole CLI, only when documenting it
+    from orchestrator.cli import complete_app  # noqa: PLC0415 - the whole CLI, only to document it
 
-    return typer.main.get_command(app)
+    return typer.main.get_command(complete_app())
 
 
 def _walk(group: Any, prefix: str) -> Iterator[tuple[str, str]]:
