@@ -17,7 +17,7 @@ import pytest
 import typer
 import yaml
 
-from orchestrator.cli import app
+from orchestrator.cli import complete_app
 from orchestrator.service.app import build_app
 from orchestrator.service.comment_commands import Approve, Deny, parse_comment
 from tests.databases import fresh_database
@@ -99,7 +99,7 @@ def _options(command: Any) -> set[str]:
 
 
 def test_every_commander_command_in_the_page_uses_real_options() -> None:
-    commands: dict[str, Any] = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    commands: dict[str, Any] = typer.main.get_command(complete_app()).commands  # type: ignore[attr-defined]
     lines = [
         line
         for block in re.findall(r"```sh\n(.*?)```", DOC, flags=re.DOTALL)
