@@ -34,7 +34,7 @@ from orchestrator.errors import (
     EXIT_REJECT,
     CommanderError,
 )
-from orchestrator.models import Outcome, Source
+from orchestrator.models import Decision, Outcome, Source
 
 if TYPE_CHECKING:
     from orchestrator.render import Reviewed
@@ -93,8 +93,11 @@ def review(
         str | None,
         typer.Option(
             "--change-id",
-            help="Which change this submits; a changed plan for the same change needs new "
-            "approvals. Default: ACTOR:ENVIRONMENT:FILE-NAME.",
+            help="Which change this submits (e.g. REPO#PR); a changed plan for the same "
+            "change supersedes its open escalation and needs new approvals. Default: "
+            "what the change is (ACTOR:ENVIRONMENT:KIND and the plan's configuration, the "
+            "objects, the diff's repository and paths, or the migration's path in its "
+            "repository).",
         ),
     ] = None,
     submitter: Annotated[
@@ -135,6 +138,9 @@ def review(
         locate = (lambda p: locating.sources(p, _warn)) if locating is not None else None
         render_batch = batch_renderer(output.value, locate)  # before any work: usage is exit 2
         batch = run_folder_review(request)
+        for done in batch.files:
+            if done.decision is not None:
+                _note_superseded(done.decision)
         for failed in batch.failures:
             sys.stderr.write(f"commander: error: {failed.error}\n")
         _write(render_batch(batch))
@@ -150,6 +156,7 @@ def review(
     # rescan a heap that is about to be freed whole (the service keeps it on).
     gc.disable()
     result = run_review(request)
+    _note_superseded(result.decision)
     sources = locating.sources(result.proposal, _warn) if locating is not None else None
     text = render(output.value, result.decision, result.proposal, color=_color(), sources=sources)
     _write(text)
@@ -240,6 +247,14 @@ def _job_summary(reviewed: list[Reviewed], sources: Sources | None) -> None:
             handle.write(github_summary(reviewed, sources))
     except OSError as exc:  # the annotations are out; a summary that cannot be written is said
         _warn(f"cannot write the job summary to {target}: {exc.strerror or exc}")
+
+
+def _note_superseded(decision: Decision) -> None:
+    """Say on stderr which escalations this submission cancelled: never silently."""
+    from orchestrator.render import supersession_lines  # noqa: PLC0415
+
+    for line in supersession_lines(decision):
+        sys.stderr.write(f"commander: note: decision {decision.decision_id} {line}\n")
 
 
 def _warn(message: str) -> None:

@@ -352,6 +352,13 @@ class BlastRadius(Frozen):
     fleet_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class Supersession(Frozen):
+    """An open escalation the decision's submission cancelled: the same change, another plan."""
+
+    decision_id: str
+    change_id: str
+
+
 class Decision(Frozen):
     """The commander's decision: the contract of `--output json` and the API."""
 
@@ -369,6 +376,8 @@ class Decision(Frozen):
     minority_opinion: str | None = None
     policy_version: str
     created_at: str
+    # Added in issue 16, left out when empty: records from before read as superseding nothing.
+    supersedes: tuple[Supersession, ...] = Field(default=(), exclude_if=_is_empty)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

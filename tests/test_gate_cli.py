@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.gate import change_id_for
-from tests.gate_support import REPO, chain_kinds, make_proposal, write_config
+from tests.gate_support import REPO, chain_kinds, write_config
 
 PLAN = REPO / "examples" / "iam-boundary" / "plan.json"
 SIGNERS = ("bob", "carol", "dave", "erin")
@@ -142,16 +141,6 @@ def test_changed_plan_invalidates_earlier_approvals(run_cli: Any, tmp_path: Path
     assert f"{superseded} as decision {second['decision_id']}" in stale.stderr
     fresh = json.loads(run_cli("pending", "--output", "json").stdout)
     assert [(p["decision_id"], p["approvals"]) for p in fresh] == [(second["decision_id"], [])]
-
-
-def test_the_default_change_is_actor_environment_and_file_name() -> None:
-    """The same file name from another folder is the same change; --change-id overrides."""
-    here = make_proposal(input_name="/ci/run-1/plan.json")
-    there = make_proposal(input_name="/ci/run-2/plan.json", tag="v2")
-    assert change_id_for(here, None) == change_id_for(there, None)
-    assert change_id_for(here, None) == "refactor-bot:production:plan.json"
-    assert change_id_for(here, " PR-7 ") == "PR-7"
-    assert change_id_for(make_proposal(input_name="other.json"), None) != change_id_for(here, None)
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,15 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def supersession_lines(decision: Decision) -> list[str]:
+    """What the decision's submission superseded, one sentence each ("supersedes decision …")."""
+    return [
+        f"supersedes decision {s.decision_id} for change {s.change_id!r} "
+        "(its escalation is cancelled)"
+        for s in decision.supersedes
+    ]
+
+
 def approvals_text(decision: Decision) -> str:
     """The required approver roles in words."""
     roles = [a.role for a in decision.required_approvals]

@@ -23,6 +23,7 @@ from orchestrator.render import (
     environment_label,
     join_preview,
     plural,
+    supersession_lines,
 )
 from orchestrator.render.signoff import contrarian_outcome, signoff_lines
 
@@ -275,4 +276,5 @@ def _decided(decision: Decision) -> list[str]:
         lines += _wrap(f"minority opinion: {decision.minority_opinion}", "  ")
     else:
         lines.append("  minority opinion: none (no reviewer stood apart)")
+    lines += [part for line in supersession_lines(decision) for part in _wrap(line, "  ")]
     return lines

@@ -23,6 +23,7 @@ from orchestrator.render import (
     environment_label,
     join_preview,
     plural,
+    supersession_lines,
 )
 
 WIDTH = 100
@@ -168,5 +169,6 @@ def _rationale(decision: Decision) -> Group:
     if decision.minority_opinion:
         opinion = " ".join(decision.minority_opinion.split())
         parts.append(Text.assemble(("minority opinion: ", "bold"), opinion))
+    parts += [Text(line, "bold") for line in supersession_lines(decision)]
     parts.append(Text())
     return Group(*parts)

@@ -94,7 +94,11 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
         str, Query(description="The input's file name, as the record shows it.")
     ] = "request-body",
     change_id: Annotated[
-        str | None, Query(description="Which change this submits; default actor:env:name.")
+        str | None,
+        Query(
+            description="Which change this submits; default: what the change is (its "
+            "configuration, objects, paths or migration path, with actor and environment)."
+        ),
     ] = None,
     delete: Annotated[bool, Query(description="Kubernetes: review deleting the objects.")] = False,
     fmt: Annotated[
@@ -110,6 +114,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
         name=name,
         change_id=change_id,
         delete=delete,
+        path=path,
     )
     done = await run_in_threadpool(state.submit, body, meta, principal.name)
     decision = done.decision

@@ -25,6 +25,7 @@ from orchestrator.commands.gatectx import identities
 from orchestrator.commands.guard_core import GuardOptions, judge
 from orchestrator.commands.guard_review import review_call
 from orchestrator.executors import make_executor
+from orchestrator.gate.identity import InputPlace
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.gate_watch import GateWatch
@@ -70,6 +71,8 @@ class Meta:
     name: str
     change_id: str | None
     delete: bool
+    # The input's path in its repository (`?path=`), for the default change id.
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class ServiceState:
             executor=self.options.executor,
             delete=meta.delete,
             change_id=meta.change_id,
+            place=InputPlace(path=meta.path),
             submitter=submitter,
         )
         proposal = adapt(self.setup.config, request, body, meta.name)

@@ -238,10 +238,8 @@ def open_escalation(
     )
 
 
-def cancel_open(
-    conn: Connection, where: ColumnElement[bool], *, reason: str, by: str | None, at: datetime
-) -> list[str]:
-    """Cancel every open (pending, unexpired) escalation matching `where`; chain each."""
+def open_escalations(conn: Connection, where: ColumnElement[bool], *, at: datetime) -> list[str]:
+    """The open (pending, unexpired) escalations matching `where`, oldest first."""
     open_now = and_(ESCALATIONS.c.status == "pending", ESCALATIONS.c.expires_at > at, where)
     ids: Sequence[str] = (
         conn.execute(
@@ -252,6 +250,14 @@ def cancel_open(
         .scalars()
         .all()
     )
+    return list(ids)
+
+
+def cancel_open(
+    conn: Connection, where: ColumnElement[bool], *, reason: str, by: str | None, at: datetime
+) -> list[str]:
+    """Cancel every open (pending, unexpired) escalation matching `where`; chain each."""
+    ids = open_escalations(conn, where, at=at)
     if not ids:
         return []
     conn.execute(
