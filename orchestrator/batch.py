@@ -196,7 +196,7 @@ def run_folder_review(request: ReviewRequest) -> BatchResult:
 
     from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the usage-error path
 
-    store = Store.open(settings.database_url, chain_key=settings.chain_key)
+    store = Store.from_settings(settings, create=True)
     try:
         return review_folder(setup, store, request, files)
     finally:

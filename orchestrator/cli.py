@@ -217,7 +217,7 @@ def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
     from orchestrator.settings import resolve  # noqa: PLC0415
     from orchestrator.store import Store  # noqa: PLC0415
 
-    store = Store.open(resolve(db=db).database_url)
+    store = Store.from_settings(resolve(db=db))
     try:
         return store.find(decision_id)
     finally:

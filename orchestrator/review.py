@@ -130,7 +130,7 @@ def run_review(request: ReviewRequest) -> ReviewResult:
         if request.change_id is None and request.place is None:
             request = dataclasses.replace(request, place=locate_input(request.path))
         settings = request.settings
-        store = Store.open(settings.database_url, chain_key=settings.chain_key)
+        store = Store.from_settings(settings, create=True)
         try:
             return review_proposal(setup, store, request, proposal)
         finally:

@@ -78,7 +78,7 @@ def open_store(db: str | None) -> Iterator[Store]:
     from orchestrator.store import Store  # noqa: PLC0415
 
     settings = resolve(db=db)
-    store = Store.open(settings.database_url, chain_key=settings.chain_key)
+    store = Store.from_settings(settings)  # read commands never create a store
     try:
         yield store
     finally:

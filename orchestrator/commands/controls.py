@@ -50,7 +50,7 @@ def freeze(
     from orchestrator.store.governance import freeze as stop  # noqa: PLC0415
 
     target = _target(actor, all_ai_agents)
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         done = stop(
             gate.store, target, by=as_, reason=reason, identities=gate.identities, now=gate.now
         )
@@ -77,7 +77,7 @@ def thaw(
     from orchestrator.store.governance import thaw as lift  # noqa: PLC0415
 
     target = _target(actor, all_ai_agents)
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         lifted = lift(
             gate.store, target, by=as_, reason=reason, identities=gate.identities, now=gate.now
         )
@@ -118,7 +118,7 @@ def elevate(
     """Grant an actor time-bound access to more categories or environments."""
     from orchestrator.store.governance import grant_elevation  # noqa: PLC0415
 
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         granted = grant_elevation(
             gate.store,
             actor,
@@ -175,7 +175,7 @@ def revoke_elevation(
     """End an elevation before its time."""
     from orchestrator.store.governance import revoke_elevation as revoke  # noqa: PLC0415
 
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         record = revoke(
             gate.store,
             elevation_id,

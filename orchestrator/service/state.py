@@ -95,7 +95,7 @@ class ServiceState:
         self.identities: Identities = identities(self.setup.config)
         self.max_body_bytes = options.max_body_bytes or self.setup.config.commander.max_input_bytes
         settings = options.settings
-        self.store = Store.open(settings.database_url, chain_key=settings.chain_key)
+        self.store = Store.from_settings(settings, create=True)
         # the guard's command catalog, from the same config directory as the policy
         self.catalog = load_catalog(settings.config_dir, settings.cache_dir)
         self.metrics = ServiceMetrics(

@@ -14,7 +14,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from pydantic_core import to_json
@@ -22,12 +23,25 @@ from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.clock import utc_now
-from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound, StoreError, UsageError
+from orchestrator.errors import (
+    AmbiguousDecisionId,
+    DecisionNotFound,
+    NoStore,
+    StoreError,
+    UsageError,
+)
 from orchestrator.models import Decision, Proposal
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry, ChainReport
-from orchestrator.store.migrate import WRITE, connect, ensure_schema, redact
+from orchestrator.store.migrate import (
+    WRITE,
+    connect,
+    ensure_schema,
+    holds_store,
+    redact,
+    store_url,
+)
 from orchestrator.store.tables import (
     AUDIT_CHAIN,
     DECISIONS,
@@ -41,6 +55,9 @@ from orchestrator.store.tables import (
     verdict_rows,
 )
 from orchestrator.store.tables_audit import audit_rows
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
 
 MIN_PREFIX = 6
 _EVENT_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,49}")
@@ -134,22 +151,51 @@ class Store:
         self._chain_key = chain_key
 
     @classmethod
-    def open(cls, url: str, *, chain_key: bytes | None = None) -> Store:
-        """Connect to the database at `url` and bring its schema to head.
+    def open(
+        cls,
+        url: str,
+        *,
+        chain_key: bytes | None = None,
+        create: bool = True,
+        own_folder: Path | None = None,
+        make_folders: bool = True,
+    ) -> Store:
+        """Connect to the database at `url` (or a SQLite file's path) and bring its schema to head.
 
         `chain_key`, when given, keys every link this store appends (chain.py).
+        `create`: a command that writes may create the store (migrate.connect
+        holds the rule); one that reads gets `NoStore` where there is none.
+        Commands open it with `from_settings`, which makes no folder but the
+        default store's.
         """
+        url = store_url(url)
         shown = redact(url)
-        engine = connect(url)
+        engine = connect(url, create=create, own_folder=own_folder, make_folders=make_folders)
         try:
+            if not create and not holds_store(engine):
+                raise NoStore(
+                    f"no store at {shown}: the database holds no audit store (`commander "
+                    "migrate` creates one)"
+                )
             ensure_schema(engine)
-        except StoreError:
+        except (StoreError, NoStore):
             engine.dispose()
             raise
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open the audit store at {shown}: {_reason(exc)}") from exc
         return cls(engine, shown, chain_key=chain_key)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, create: bool = False) -> Store:
+        """The store the settings name: how every command opens it; only writers `create`."""
+        return cls.open(
+            settings.database_url,
+            chain_key=settings.chain_key,
+            create=create,
+            own_folder=settings.store_folder,
+            make_folders=False,
+        )
 
     @property
     def chain_key(self) -> bytes | None:
