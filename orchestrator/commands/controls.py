@@ -151,7 +151,10 @@ def elevations(
     with session(db, config) as gate:
         found = list_elevations(gate.store, actor=actor, every=every, now=gate.now)
     if output == "json":
-        say(json.dumps([r.model_dump(mode="json") for r in found], indent=2, ensure_ascii=False))
+        say(
+            json.dumps([r.model_dump(mode="json") for r in found], indent=2, ensure_ascii=False),
+            json=True,
+        )
         return
     if not found:
         say("no elevations in force" if not every else "no elevations")

@@ -50,7 +50,7 @@ def pending(
             | {"age": age(e.created_at, gate.now), "missing_roles": list(e.missing_roles)}
             for e in found
         ]
-        say(json.dumps(rows, indent=2, ensure_ascii=False))
+        say(json.dumps(rows, indent=2, ensure_ascii=False), json=True)
         return
     if not found:
         say("no open escalations" if not every else "no escalations")

@@ -86,8 +86,11 @@ def login_name() -> str | None:
         return None
 
 
-def say(text: str) -> None:
-    """Print one result line (or block) to standard output."""
+def say(text: str, *, json: bool = False) -> None:
+    """Print one result line (or block, or `json` document), input controls shown escaped."""
+    from orchestrator.render.sanitise import printable  # noqa: PLC0415
+
+    text = printable(text, json=json)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
