@@ -175,13 +175,16 @@ def show(
     source_root: SourceRootOption = None,
     source_dir: SourceDirOption = None,
 ) -> None:
-    """Show a recorded decision."""
+    """Show a recorded decision as it ends up: its outcome and, if escalated, the gate's state."""
+    from orchestrator.commands.audit import load_story  # noqa: PLC0415
     from orchestrator.render import render  # noqa: PLC0415
+    from orchestrator.render.final import with_final_state  # noqa: PLC0415
 
     locating = _locating(output, source_root, source_dir)
-    stored = _find(decision_id, db)
+    stored, escalation = load_story(decision_id, db)
     sources = locating.sources(stored.proposal, _warn) if locating is not None else None
-    _write(render(output.value, stored.decision, stored.proposal, color=_color(), sources=sources))
+    shown = render(output.value, stored.decision, stored.proposal, color=_color(), sources=sources)
+    _write(with_final_state(output.value, shown, stored.decision, escalation))
 
 
 @app.command()
@@ -211,17 +214,6 @@ def explain(
         note = "" if len(written) > 1 else " (Graphviz `dot` is not on PATH: no SVG)"
         sys.stderr.write(f"commander: wrote {' and '.join(map(str, written))}{note}\n")
     _write(render_explain(stored.decision, stored.proposal, color=_color(), escalation=escalation))
-
-
-def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
-    from orchestrator.settings import resolve  # noqa: PLC0415
-    from orchestrator.store import Store  # noqa: PLC0415
-
-    store = Store.from_settings(resolve(db=db))
-    try:
-        return store.find(decision_id)
-    finally:
-        store.close()
 
 
 def _locating(
