@@ -352,6 +352,16 @@ class BlastRadius(Frozen):
     fleet_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+# Ids are time-ordered (UUIDv7): decisions made close together share their heads. Their
+# short display form, which commands accept like any unique part of an id, is the random tail.
+SHORT_ID = 8
+
+
+def short_id(decision_id: str) -> str:
+    """An id's short display form: its last 8 hex digits, random."""
+    return decision_id[-SHORT_ID:]
+
+
 class Supersession(Frozen):
     """An open escalation the decision's submission cancelled: the same change, another plan."""
 

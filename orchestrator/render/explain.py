@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from orchestrator.models import Decision, Finding, Proposal, Verdict
+from orchestrator.models import Decision, Finding, Proposal, Verdict, short_id
 from orchestrator.render import (
     action_counts,
     approvals_text,
@@ -64,7 +64,8 @@ def render_explain(
 
     outcome = decision.outcome.upper()
     lines = [
-        f"Decision {decision.decision_id}: {outcome} ({decision.risk_tier.value} risk)",
+        f"Decision {decision.decision_id} (short {short_id(decision.decision_id)}): {outcome} "
+        f"({decision.risk_tier.value} risk)",
         f"recorded {decision.created_at} under policy {decision.policy_version}",
         f"proposal {decision.proposal_digest}",
         heading("The proposal"),

@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict
+from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict, short_id
 from orchestrator.render import (
     action_counts,
     approvals_text,
@@ -70,6 +70,8 @@ def render_text(decision: Decision, proposal: Proposal, *, color: bool) -> str:
         Text.assemble(
             ("decision  ", "dim"),
             printable(decision.decision_id),
+            ("  short ", "dim"),
+            printable(short_id(decision.decision_id)),
             ("   policy ", "dim"),
             printable(decision.policy_version),
             ("\ndigest    ", "dim"),

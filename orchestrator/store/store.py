@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, select
+from sqlalchemy import Connection, Engine, Insert, Row, Table, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.clock import utc_now
@@ -30,7 +30,7 @@ from orchestrator.errors import (
     StoreError,
     UsageError,
 )
-from orchestrator.models import Decision, Proposal
+from orchestrator.models import Decision, Proposal, short_id
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry, ChainReport
@@ -59,6 +59,7 @@ from orchestrator.store.tables_audit import audit_rows
 if TYPE_CHECKING:
     from orchestrator.settings import Settings
 
+# An id may be given by a unique prefix or suffix of at least this many characters.
 MIN_PREFIX = 6
 _EVENT_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,49}")
 # Fast zlib: raw plans reach hundreds of MB and are stored on the review path.
@@ -260,32 +261,22 @@ class Store:
             raise DecisionNotFound(f"no decision {decision_id!r} in the audit store")
         return _stored(decision_id, row)
 
-    def find(self, prefix: str) -> StoredDecision:
-        """The decision whose id is `prefix`, or the only one starting with it."""
-        prefix = prefix.strip()
+    def find(self, ident: str) -> StoredDecision:
+        """The decision whose id is `ident`, or the only one it starts or ends (short id) with."""
+        ident = ident.strip()
         try:
-            return self.get(prefix)
+            return self.get(ident)
         except DecisionNotFound:
-            if len(prefix) < MIN_PREFIX:
+            if len(ident) < MIN_PREFIX:
                 raise DecisionNotFound(
-                    f"no decision {prefix!r}; give at least {MIN_PREFIX} characters of its id"
+                    f"no decision {ident!r}; give at least {MIN_PREFIX} characters of its id"
                 ) from None
         with self._read("look up a decision") as conn:
-            found = conn.execute(
-                select(DECISIONS.c.decision_id)
-                .where(DECISIONS.c.decision_id.startswith(prefix, autoescape=True))
-                .order_by(DECISIONS.c.decision_id)
-                .limit(10)
-            ).scalars()
-            # SQLite's LIKE ignores case; ids do not.
-            ids = [i for i in found if i.startswith(prefix)]
+            ids = matching_ids(conn, DECISIONS.c.decision_id, ident)
         if not ids:
-            raise DecisionNotFound(f"no decision id starts with {prefix!r}")
+            raise DecisionNotFound(f"no decision id starts or ends with {ident!r}")
         if len(ids) > 1:
-            listed = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
-            raise AmbiguousDecisionId(
-                f"{prefix!r} matches several decisions ({listed}); give more of the id"
-            )
+            raise AmbiguousDecisionId(ambiguous(ident, ids, "decisions"))
         return self.get(ids[0])
 
     def recent(self, *, actor: str | None = None, limit: int = 50) -> list[DecisionSummary]:
@@ -448,6 +439,26 @@ class _Rows:
             ),
             decision_sha=chain.sha256_hex(decision_json),
         )
+
+
+def matching_ids(conn: Connection, column: Any, ident: str, *, limit: int = 10) -> list[str]:
+    """Ids in `column` starting or ending (a short id) with `ident`, at most `limit`, sorted."""
+    found = conn.execute(
+        select(column)
+        .where(
+            or_(column.startswith(ident, autoescape=True), column.endswith(ident, autoescape=True))
+        )
+        .order_by(column)
+        .limit(limit)
+    ).scalars()
+    # SQLite's LIKE ignores case; ids do not.
+    return [i for i in found if i.startswith(ident) or i.endswith(ident)]
+
+
+def ambiguous(ident: str, ids: list[str], what: str) -> str:
+    """The message for an id that names several: the candidates, by full and short id."""
+    listed = ", ".join(f"{i} ({short_id(i)})" for i in ids[:5]) + (", …" if len(ids) > 5 else "")
+    return f"{ident!r} matches several {what}: {listed}; give more of the id"
 
 
 def write_decision(conn: Connection, rows: _Rows, actor: str) -> ChainEntry:
