@@ -156,6 +156,7 @@ def test_changed_plan_invalidates_earlier_approvals(run_cli: Any, tmp_path: Path
 )
 def test_gate_usage(run_cli: Any, args: tuple[str, ...], code: int, message: str) -> None:
     """Missing flags exit 2; an unknown escalation exits 1; never a traceback."""
+    assert run_cli("migrate").code == 0  # a store without that escalation (none: "no store")
     result = run_cli(*args)
     assert result.code == code, result.stderr
     assert message in result.stderr
