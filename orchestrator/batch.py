@@ -50,6 +50,7 @@ from orchestrator.errors import (
 )
 from orchestrator.executors import ray_missing
 from orchestrator.executors.local import LocalExecutor
+from orchestrator.gate.identity import locate_input
 from orchestrator.gate.session import ActorFacts, ChangeSubmission, GateSession, Panel, judge
 from orchestrator.gc_control import paused_gc
 from orchestrator.models import Decision, Outcome, Proposal, Verdict
@@ -186,7 +187,7 @@ def run_folder_review(request: ReviewRequest) -> BatchResult:
     if request.change_id is not None:
         raise UsageError(
             "--change-id names one change; a folder review gives each file its own "
-            "(ACTOR:ENVIRONMENT:FILE-NAME)"
+            "(what the file's change is: see `commander review --help`)"
         )
     settings = request.settings
     read_too = [path for path in (settings.topology, settings.backstage) if path is not None]
@@ -195,7 +196,7 @@ def run_folder_review(request: ReviewRequest) -> BatchResult:
 
     from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the usage-error path
 
-    store = Store.open(settings.database_url, chain_key=settings.chain_key)
+    store = Store.from_settings(settings, create=True)
     try:
         return review_folder(setup, store, request, files)
     finally:
@@ -269,7 +270,9 @@ class _Recorder:
         if (proposal.actor, proposal.source) != (submission.actor, submission.source):
             # The facts were read for the submitter: never record a proposal judged without its own.
             return FileResult(path=path, error=_naming(path, "the adapter changed the actor"))
-        change = ChangeSubmission(proposal=proposal, submitter=self.request.submitter)
+        change = ChangeSubmission(
+            proposal=proposal, place=locate_input(str(path)), submitter=self.request.submitter
+        )
         try:
             settled = self.session.settle(change, judged.verdicts, self.facts)
         except CommanderError as exc:  # the store refused this one: say so, go on with the rest

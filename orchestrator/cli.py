@@ -34,7 +34,7 @@ from orchestrator.errors import (
     EXIT_REJECT,
     CommanderError,
 )
-from orchestrator.models import Outcome, Source
+from orchestrator.models import Decision, Outcome, Source
 
 if TYPE_CHECKING:
     from orchestrator.render import Reviewed
@@ -93,8 +93,11 @@ def review(
         str | None,
         typer.Option(
             "--change-id",
-            help="Which change this submits; a changed plan for the same change needs new "
-            "approvals. Default: ACTOR:ENVIRONMENT:FILE-NAME.",
+            help="Which change this submits (e.g. REPO#PR); a changed plan for the same "
+            "change supersedes its open escalation and needs new approvals. Default: "
+            "what the change is (ACTOR:ENVIRONMENT:KIND and the plan's configuration, the "
+            "objects, the diff's repository and paths, or the migration's path in its "
+            "repository).",
         ),
     ] = None,
     submitter: Annotated[
@@ -135,6 +138,9 @@ def review(
         locate = (lambda p: locating.sources(p, _warn)) if locating is not None else None
         render_batch = batch_renderer(output.value, locate)  # before any work: usage is exit 2
         batch = run_folder_review(request)
+        for done in batch.files:
+            if done.decision is not None:
+                _note_superseded(done.decision)
         for failed in batch.failures:
             sys.stderr.write(f"commander: error: {failed.error}\n")
         _write(render_batch(batch))
@@ -157,6 +163,7 @@ def review(
         except interrupts.Interrupted:
             sys.stderr.write("commander: interrupted; nothing recorded\n")
             raise typer.Exit(interrupts.EXIT_INTERRUPTED) from None
+        _note_superseded(result.decision)
         sources = locating.sources(result.proposal, _warn) if locating is not None else None
         text = render(
             output.value, result.decision, result.proposal, color=_color(), sources=sources
@@ -182,13 +189,16 @@ def show(
     source_root: SourceRootOption = None,
     source_dir: SourceDirOption = None,
 ) -> None:
-    """Show a recorded decision."""
+    """Show a recorded decision as it ends up: its outcome and, if escalated, the gate's state."""
+    from orchestrator.commands.audit import load_story  # noqa: PLC0415
     from orchestrator.render import render  # noqa: PLC0415
+    from orchestrator.render.final import with_final_state  # noqa: PLC0415
 
     locating = _locating(output, source_root, source_dir)
-    stored = _find(decision_id, db)
+    stored, escalation = load_story(decision_id, db)
     sources = locating.sources(stored.proposal, _warn) if locating is not None else None
-    _write(render(output.value, stored.decision, stored.proposal, color=_color(), sources=sources))
+    shown = render(output.value, stored.decision, stored.proposal, color=_color(), sources=sources)
+    _write(with_final_state(output.value, shown, stored.decision, escalation))
 
 
 @app.command()
@@ -220,17 +230,6 @@ def explain(
     _write(render_explain(stored.decision, stored.proposal, color=_color(), escalation=escalation))
 
 
-def _find(decision_id: str, db: str | None):  # type: ignore[no-untyped-def]
-    from orchestrator.settings import resolve  # noqa: PLC0415
-    from orchestrator.store import Store  # noqa: PLC0415
-
-    store = Store.open(resolve(db=db).database_url)
-    try:
-        return store.find(decision_id)
-    finally:
-        store.close()
-
-
 def _locating(
     output: OutputFormat, source_root: str | None, source_dir: str | None
 ) -> Locating | None:
@@ -254,6 +253,14 @@ def _job_summary(reviewed: list[Reviewed], sources: Sources | None) -> None:
             handle.write(github_summary(reviewed, sources))
     except OSError as exc:  # the annotations are out; a summary that cannot be written is said
         _warn(f"cannot write the job summary to {target}: {exc.strerror or exc}")
+
+
+def _note_superseded(decision: Decision) -> None:
+    """Say on stderr which escalations this submission cancelled: never silently."""
+    from orchestrator.render import supersession_lines  # noqa: PLC0415
+
+    for line in supersession_lines(decision):
+        sys.stderr.write(f"commander: note: decision {decision.decision_id} {line}\n")
 
 
 def _warn(message: str) -> None:

@@ -10,6 +10,7 @@
     │   ├── DecisionNotFound      no recorded decision (or escalation) has that id or prefix
     │   ├── AmbiguousDecisionId   an id prefix that matches several decisions
     │   ├── Refused               a gate action the rules forbid (self-approval, stale plan, …)
+    │   ├── NoStore               no audit store where --db points (only writers create one)
     │   └── CheckpointError       a checkpoint or key file that is unreadable, altered or foreign
     └── ReviewRunError            commander itself could not finish: exit 1
         ├── ReviewerError         one reviewer crashed, timed out or broke its contract
@@ -90,6 +91,10 @@ class AmbiguousDecisionId(UserError):
 
 class Refused(UserError):
     """A gate action the rules forbid: a self-approval, a stale plan, an expired escalation."""
+
+
+class NoStore(UserError):
+    """No audit store at the URL given, for a command that reads one: nothing is created."""
 
 
 class CheckpointError(_Placed):

@@ -367,6 +367,23 @@ class TopologyRef(Frozen):
     digest: str
 
 
+# Ids are time-ordered (UUIDv7): decisions made close together share their heads. Their
+# short display form, which commands accept like any unique part of an id, is the random tail.
+SHORT_ID = 8
+
+
+def short_id(decision_id: str) -> str:
+    """An id's short display form: its last 8 hex digits, random."""
+    return decision_id[-SHORT_ID:]
+
+
+class Supersession(Frozen):
+    """An open escalation the decision's submission cancelled: the same change, another plan."""
+
+    decision_id: str
+    change_id: str
+
+
 class Decision(Frozen):
     """The commander's decision: the contract of `--output json` and the API."""
 
@@ -386,6 +403,8 @@ class Decision(Frozen):
     created_at: str
     # Added in issue 16: None for a review without a topology and for older records.
     topology: TopologyRef | None = None
+    # Added in issue 16, left out when empty: records from before read as superseding nothing.
+    supersedes: tuple[Supersession, ...] = Field(default=(), exclude_if=_is_empty)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

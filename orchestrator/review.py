@@ -12,6 +12,7 @@ start-up, then `adapt` and `review_proposal` per submission.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from orchestrator.clock import Clock, utc_now
 from orchestrator.config import LoadedConfig, load_config
 from orchestrator.errors import UsageError
 from orchestrator.executors import make_executor
+from orchestrator.gate.identity import InputPlace, locate_input
 from orchestrator.gate.session import ChangeSubmission, GateSession, Panel
 from orchestrator.gc_control import paused_gc
 from orchestrator.graph import DependencyGraph
@@ -48,8 +50,10 @@ class ReviewRequest:
     executor: str = "local"
     # Kubernetes manifests: review the deletion of the objects instead of their apply.
     delete: bool = False
-    # Which change this submits (default actor:environment:file name); see gate/session.py.
+    # Which change this submits (default: what the change is; gate/identity.py).
     change_id: str | None = None
+    # Where the input lives (its repository and path), for the default change id; None: find out.
+    place: InputPlace | None = None
     # Who submitted it (they cannot approve it); None when unknown.
     submitter: str | None = None
 
@@ -130,8 +134,10 @@ def run_review(request: ReviewRequest) -> ReviewResult:
 
         from orchestrator.store import Store  # noqa: PLC0415 - keep SQLAlchemy off the parse-error path
 
+        if request.change_id is None and request.place is None:
+            request = dataclasses.replace(request, place=locate_input(request.path))
         settings = request.settings
-        store = Store.open(settings.database_url, chain_key=settings.chain_key)
+        store = Store.from_settings(settings, create=True)
         try:
             return review_proposal(setup, store, request, proposal)
         finally:
@@ -172,6 +178,7 @@ def review_proposal(
     submission = ChangeSubmission(
         proposal=proposal,
         change_id=request.change_id,
+        place=request.place,
         submitter=request.submitter,
         idempotent=idempotent,
     )

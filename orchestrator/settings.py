@@ -47,13 +47,20 @@ class Settings:
     cache_dir: Path | None = None
     # The key every chain link written is HMAC'd with (never stored); None: unkeyed.
     chain_key: bytes | None = None
+    # The default store's folder, which commander may create; None when a URL was given.
+    store_folder: Path | None = None
+
+
+def default_store_folder() -> Path:
+    """The user's data directory, where the default store lives."""
+    from platformdirs import user_data_dir  # noqa: PLC0415 - only when no URL is given
+
+    return Path(user_data_dir("commander", appauthor=False))
 
 
 def default_database_url() -> str:
     """A SQLite file in the user's data directory: zero set-up."""
-    from platformdirs import user_data_dir  # noqa: PLC0415 - only when no URL is given
-
-    return f"sqlite:///{Path(user_data_dir('commander', appauthor=False)) / 'commander.db'}"
+    return f"sqlite:///{default_store_folder() / 'commander.db'}"
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -75,8 +82,10 @@ def resolve(
     config_value = config or env.get(ENV_CONFIG) or None
     topology_value = topology or env.get(ENV_TOPOLOGY) or None
     backstage_value = backstage or env.get(ENV_BACKSTAGE) or None
+    given_url = db or env.get(ENV_DATABASE_URL) or None
     return Settings(
-        database_url=db or env.get(ENV_DATABASE_URL) or default_database_url(),
+        database_url=given_url or default_database_url(),
+        store_folder=None if given_url else default_store_folder(),
         config_dir=Path(config_value) if config_value else None,
         topology=Path(topology_value) if topology_value else None,
         backstage=Path(backstage_value) if backstage_value else None,

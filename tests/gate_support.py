@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from orchestrator.clock import iso_micros, utc_now
-from orchestrator.gate.settle import GateTerms, settle
+from orchestrator.gate.settle import GateTerms, Unsettled, settle, superseded
 from orchestrator.guards import BudgetRule, GateFacts
 from orchestrator.models import (
     BlastRadius,
@@ -31,6 +31,7 @@ from orchestrator.models import (
     Verdict,
 )
 from orchestrator.store import Store
+from orchestrator.store.chain import parse_utc
 from orchestrator.store.governance import Identities
 from tests.databases import DIALECTS, fresh_database, run_sql
 
@@ -131,21 +132,38 @@ def record(
     rules: tuple[BudgetRule, ...] = (),
     facts: GateFacts | None = None,
 ) -> Decision:
-    """Record a decision the way `run_review` does: with the gate's side in one transaction."""
-    terms = GateTerms(
-        change_id=change_id,
-        submitter=submitter,
-        expiry=expiry,
-        budget_rules=rules,
-        kind=proposal.source,
-        facts=facts or GateFacts(),
-    )
-    store.record(
-        proposal,
-        decision,
-        within=partial(settle, proposal=proposal, decision=decision, terms=terms),
-    )
-    return decision
+    """Record a decision the way `run_review` does: with the gate's side in one transaction.
+
+    Like the gate session, the decision names the escalations it supersedes,
+    and is recorded again when another writer changed them meanwhile.
+    """
+    with store.reading("look up what the change supersedes") as conn:
+        replaced = superseded(
+            conn, change_id, decision.proposal_digest, at=parse_utc(decision.created_at)
+        )
+    for _ in range(50):
+        decision = decision.model_copy(update={"supersedes": replaced})
+        terms = GateTerms(
+            change_id=change_id,
+            submitter=submitter,
+            expiry=expiry,
+            budget_rules=rules,
+            kind=proposal.source,
+            facts=facts or GateFacts(),
+        )
+        try:
+            store.record(
+                proposal,
+                decision,
+                within=partial(settle, proposal=proposal, decision=decision, terms=terms),
+            )
+        except Unsettled as changed:
+            if changed.facts != terms.facts:
+                raise
+            replaced = changed.supersedes
+            continue
+        return decision
+    raise AssertionError(f"decision {decision.decision_id}: its supersessions kept changing")
 
 
 def people(

@@ -123,14 +123,14 @@ def test_junit_of_a_folder_has_a_suite_per_file_and_an_error_for_the_broken_one(
     assert "c-broken.json" in suites[2]["testcase"][0]["error"][0]["@message"]
 
 
-def test_junit_drops_characters_xml_cannot_hold() -> None:
-    """A hostile message with control characters still gives a report that parses."""
+def test_junit_shows_control_characters_escaped() -> None:
+    """A hostile message with control characters still gives a report that parses, escaped."""
     finding = Finding(rule="r", message="bad\x00\x1b[31m\x07 text", severity=RiskTier.HIGH)
     text = render(
         "junit", escalated((finding,)), proposal_of("kubernetes", "plans/x.json"), color=False
     )
     JUNIT.validate(text)
-    assert "bad[31m text" in text
+    assert "bad\\x00\\x1b[31m\\x07 text" in text
 
 
 def test_the_schema_really_checks() -> None:

@@ -286,7 +286,7 @@ def test_prefix_finds_an_escalation_and_unknown_ids_are_user_errors(store: Store
     ident = escalated(store)
     sign(store, ident[:10], "bob", "senior-engineer")
 
-    with pytest.raises(Exception, match="no escalated decision id starts with"):
+    with pytest.raises(Exception, match="no escalated decision id starts or ends with"):
         sign(store, "ffffffffff", "bob", "senior-engineer")
     assert get_escalation(store, "nope") is None
     proposal = make_proposal(tag="fine")

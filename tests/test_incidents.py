@@ -145,7 +145,7 @@ def test_cli_links_by_id_prefix_and_prints_the_scorecard(
     assert again.stdout.startswith("already linked:")
     assert [x["linked_by"] for x in json.loads(listed.stdout)] == ["carol"]
     assert unknown.code == 1
-    assert "no decision id starts with 'zzzzzzzzzz'" in unknown.stderr
+    assert "no decision id starts or ends with 'zzzzzzzzzz'" in unknown.stderr
     assert text.code == 0
     header, _, *rows = text.stdout.splitlines()
     assert header.split() == [

@@ -160,7 +160,9 @@ def test_replay_of_an_unknown_decision_is_a_one_line_error(db: str, run_cli: Any
     review(db)
     result = run_cli("replay", "ffffffffffff", "--db", db)
     assert result.code == 1
-    assert result.stderr.strip() == "commander: error: no decision id starts with 'ffffffffffff'"
+    assert result.stderr.strip() == (
+        "commander: error: no decision id starts or ends with 'ffffffffffff'"
+    )
 
 
 class HistoryReader:

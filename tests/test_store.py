@@ -458,7 +458,7 @@ def test_inconsistent_decision_is_refused(
         ("postgres://postgres@127.0.0.1:1/x", "postgres://postgres@127.0.0.1:1/x"),
         ("sqlite:///{blocker}/sub/audit.db", "cannot create folder"),
         ("mysql://root@127.0.0.1/x", "supports SQLite and PostgreSQL"),
-        ("not a url", "does not parse"),
+        ("not a url://x", "does not parse"),
     ],
 )
 def test_unreachable_database_is_a_one_line_store_error(

@@ -78,7 +78,7 @@ def open_store(db: str | None) -> Iterator[Store]:
     from orchestrator.store import Store  # noqa: PLC0415
 
     settings = resolve(db=db)
-    store = Store.open(settings.database_url, chain_key=settings.chain_key)
+    store = Store.from_settings(settings)  # read commands never create a store
     try:
         yield store
     finally:
@@ -119,8 +119,11 @@ def parse_time(value: str | None, flag: str, *, now: datetime | None = None) -> 
     return moment
 
 
-def write(text: str) -> None:
-    """Print `text` with exactly one trailing newline."""
+def write(text: str, *, json: bool = False) -> None:
+    """Print `text` (a `json` document) with one trailing newline, input controls shown escaped."""
+    from orchestrator.render.sanitise import printable  # noqa: PLC0415
+
+    text = printable(text, json=json)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
@@ -212,7 +215,8 @@ def query(
     with open_store(db) as store:
         found = query_decisions(store, wanted)
     if output == RowFormat.jsonl:
-        sys.stdout.write("".join(d.model_dump_json() + "\n" for d in found))
+        if found:
+            write("".join(d.model_dump_json() + "\n" for d in found), json=True)
     else:
         write(decisions_table(found))
 

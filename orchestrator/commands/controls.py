@@ -50,7 +50,7 @@ def freeze(
     from orchestrator.store.governance import freeze as stop  # noqa: PLC0415
 
     target = _target(actor, all_ai_agents)
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         done = stop(
             gate.store, target, by=as_, reason=reason, identities=gate.identities, now=gate.now
         )
@@ -77,7 +77,7 @@ def thaw(
     from orchestrator.store.governance import thaw as lift  # noqa: PLC0415
 
     target = _target(actor, all_ai_agents)
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         lifted = lift(
             gate.store, target, by=as_, reason=reason, identities=gate.identities, now=gate.now
         )
@@ -119,7 +119,7 @@ def elevate(
     from orchestrator.config import known_categories  # noqa: PLC0415
     from orchestrator.store.governance import grant_elevation  # noqa: PLC0415
 
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         known = known_categories(gate.config)
         named = [c.strip().lower() for c in categories.split(",") if c.strip()]
         if unknown := [c for c in named if c not in known]:
@@ -159,7 +159,10 @@ def elevations(
     with session(db, config) as gate:
         found = list_elevations(gate.store, actor=actor, every=every, now=gate.now)
     if output == "json":
-        say(json.dumps([r.model_dump(mode="json") for r in found], indent=2, ensure_ascii=False))
+        say(
+            json.dumps([r.model_dump(mode="json") for r in found], indent=2, ensure_ascii=False),
+            json=True,
+        )
         return
     if not found:
         say("no elevations in force" if not every else "no elevations")
@@ -183,7 +186,7 @@ def revoke_elevation(
     """End an elevation before its time."""
     from orchestrator.store.governance import revoke_elevation as revoke  # noqa: PLC0415
 
-    with session(db, config) as gate:
+    with session(db, config, writes=True) as gate:
         record = revoke(
             gate.store,
             elevation_id,

@@ -40,6 +40,7 @@ def pending(
     config: ConfigOption = None,
 ) -> None:
     """List open escalations: age, tier, required roles and who has signed so far."""
+    from orchestrator.models import short_id  # noqa: PLC0415
     from orchestrator.store.governance import list_escalations  # noqa: PLC0415
 
     with session(db, config) as gate:
@@ -47,10 +48,14 @@ def pending(
     if output == ListFormat.json:
         rows = [
             e.model_dump(mode="json")
-            | {"age": age(e.created_at, gate.now), "missing_roles": list(e.missing_roles)}
+            | {
+                "short_id": short_id(e.decision_id),
+                "age": age(e.created_at, gate.now),
+                "missing_roles": list(e.missing_roles),
+            }
             for e in found
         ]
-        say(json.dumps(rows, indent=2, ensure_ascii=False))
+        say(json.dumps(rows, indent=2, ensure_ascii=False), json=True)
         return
     if not found:
         say("no open escalations" if not every else "no escalations")
@@ -113,9 +118,11 @@ def deny(
 
 
 def _table(found: list[Escalation], now: str, *, every: bool) -> str:
-    headers = ["DECISION", "AGE", "TIER", "ACTOR", "SIGNED / NEEDED", "EXPIRES"]
+    from orchestrator.models import short_id  # noqa: PLC0415
+
+    headers = ["DECISION", "SHORT", "AGE", "TIER", "ACTOR", "SIGNED / NEEDED", "EXPIRES"]
     if every:
-        headers.insert(1, "STATUS")
+        headers.insert(2, "STATUS")
     rows = []
     for e in found:
         signed = {a.role: a.name for a in e.approvals}
@@ -124,9 +131,17 @@ def _table(found: list[Escalation], now: str, *, every: bool) -> str:
         if not e.required_roles and e.approvals:
             sign_off = ", ".join(f"{a.role}: {a.name}" for a in e.approvals)
         expires = f"in {age(now, e.expires_at)}" if e.status == "pending" else e.expires_at
-        row = [e.decision_id, age(e.created_at, now), e.risk_tier, e.actor, sign_off, expires]
+        row = [
+            e.decision_id,
+            short_id(e.decision_id),
+            age(e.created_at, now),
+            e.risk_tier,
+            e.actor,
+            sign_off,
+            expires,
+        ]
         if every:
-            row.insert(1, e.status)
+            row.insert(2, e.status)
         rows.append(row)
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

@@ -43,8 +43,13 @@ def clock() -> str:
 
 
 @contextmanager
-def session(db: str | None, config: str | None) -> Iterator[GateSession]:
-    """Open the store and load the policy the flags and environment name."""
+def session(db: str | None, config: str | None, *, writes: bool = False) -> Iterator[GateSession]:
+    """Open the store and load the policy the flags and environment name.
+
+    `writes`: the command records an act of its own (freeze, thaw, elevate, revoke) and
+    may start a store; the others (pending, approve, deny: an escalation must be there
+    already) find none where there is none.
+    """
     from orchestrator.config import load_config  # noqa: PLC0415 - keep --help fast
     from orchestrator.settings import resolve  # noqa: PLC0415
     from orchestrator.store import Store  # noqa: PLC0415
@@ -52,7 +57,7 @@ def session(db: str | None, config: str | None) -> Iterator[GateSession]:
     settings = resolve(db=db, config=config)
     loaded = load_config(settings.config_dir)
     people = identities(loaded)
-    store = Store.open(settings.database_url, chain_key=settings.chain_key)
+    store = Store.from_settings(settings, create=writes)
     try:
         yield GateSession(store=store, config=loaded, identities=people, now=clock())
     finally:
@@ -81,8 +86,11 @@ def login_name() -> str | None:
         return None
 
 
-def say(text: str) -> None:
-    """Print one result line (or block) to standard output."""
+def say(text: str, *, json: bool = False) -> None:
+    """Print one result line (or block, or `json` document), input controls shown escaped."""
+    from orchestrator.render.sanitise import printable  # noqa: PLC0415
+
+    text = printable(text, json=json)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 

@@ -47,7 +47,8 @@ def review_here(call: ToolCall, found: list[Effect], options: GuardOptions) -> A
 
     settings = resolve(db=options.db, config=options.config, topology=options.topology)
     setup = prepare(settings, load_config(settings.config_dir, cache=settings.cache_dir))
-    store = Store.open(settings.database_url)
+    # A reviewed tool call is a review: it may start the store.
+    store = Store.from_settings(settings, create=True)
     try:
         return review_call(call, found, options, setup=setup, store=store)
     finally:

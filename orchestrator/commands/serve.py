@@ -241,7 +241,7 @@ def migrate(*, db: DbOption = None) -> None:
     from orchestrator.store import Store  # noqa: PLC0415
     from orchestrator.store.migrate import HEAD_REVISION  # noqa: PLC0415
 
-    store = Store.open(resolve(db=db).database_url)
+    store = Store.from_settings(resolve(db=db), create=True)
     store.close()
     say(f"{store.url}: schema at revision {HEAD_REVISION}")
 

@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from orchestrator import identity
@@ -32,6 +31,7 @@ from orchestrator.clock import Clock, iso_millis, utc_now
 from orchestrator.commander import aggregate
 from orchestrator.errors import StoreError
 from orchestrator.fanout import fan_out, fan_out_blocking
+from orchestrator.gate.identity import InputPlace, change_id_for
 from orchestrator.guards import Freeze, GateFacts
 from orchestrator.interrupts import recording
 from orchestrator.models import Decision, Proposal, Source, TopologyRef, Verdict
@@ -78,7 +78,8 @@ class ChangeSubmission:
     """A proposal submitted as one change: what the gate records a decision for."""
 
     proposal: Proposal
-    change_id: str | None = None  # None: actor:environment:file name
+    change_id: str | None = None  # None: what the change is (gate/identity.py)
+    place: InputPlace | None = None  # where the input lives, for the default change id
     submitter: str | None = None  # who submitted it (they cannot approve it)
     # The same content for the same change under the same policy gets the same decision.
     idempotent: bool = False
@@ -86,7 +87,7 @@ class ChangeSubmission:
     @property
     def change(self) -> str:
         """The change this submits."""
-        return change_id_for(self.proposal, self.change_id)
+        return change_id_for(self.proposal, self.change_id, self.place)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,15 +97,6 @@ class Settled:
     proposal: Proposal
     decision: Decision
     replayed: bool = False
-
-
-def change_id_for(proposal: Proposal, given: str | None) -> str:
-    """The change a submission belongs to: `--change-id`, else actor:environment:file name."""
-    if given is not None and given.strip():
-        return given.strip()
-    # The file name alone: CI checks the same plan out under a different path each run.
-    name = PurePath(proposal.input_name).name or proposal.input_name
-    return f"{proposal.actor}:{proposal.environment.value}:{name}"
 
 
 def new_decision_id() -> str:
@@ -215,7 +207,13 @@ class GateSession:
     ) -> Settled:
         """Aggregate with the gate facts and record; decide again while they change meanwhile."""
         from orchestrator.gate.idempotency import AlreadyDecided  # noqa: PLC0415 - SQLAlchemy
-        from orchestrator.gate.settle import GateTerms, Unsettled, settle  # noqa: PLC0415
+        from orchestrator.gate.settle import (  # noqa: PLC0415
+            GateTerms,
+            Unsettled,
+            settle,
+            superseded,
+        )
+        from orchestrator.store.chain import parse_utc  # noqa: PLC0415
         from orchestrator.store.governance import read_budget_windows  # noqa: PLC0415
 
         proposal, settings = submission.proposal, self.panel.config.commander
@@ -229,12 +227,15 @@ class GateSession:
             gate = GateFacts(
                 budgets=read_budget_windows(self.store, proposal.actor, rules, now=created_at)
             )
+        change = submission.change
+        with self.store.reading("look up the escalations this change supersedes") as conn:
+            supersedes = superseded(conn, change, proposal.digest(), at=parse_utc(created_at))
         for _ in range(SETTLE_ATTEMPTS):
             decision = decide(
                 self.panel, proposal, verdicts, gate, decision_id=decision_id, created_at=created_at
-            )
+            ).model_copy(update={"supersedes": supersedes})
             terms = GateTerms(
-                change_id=submission.change,
+                change_id=change,
                 submitter=submission.submitter,
                 expiry=settings.gate.escalation_expiry,
                 budget_rules=rules,
@@ -248,7 +249,7 @@ class GateSession:
                 with recording():  # Ctrl-C waits for the write (orchestrator/interrupts.py)
                     self.store.record(proposal, decision, within=within)
             except Unsettled as changed:
-                gate = changed.facts
+                gate, supersedes = changed.facts, changed.supersedes
                 continue
             except AlreadyDecided as raced:
                 return self._replayed(raced.decision_id, submission)

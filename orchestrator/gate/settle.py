@@ -10,23 +10,24 @@ rolls back and the session decides again. Otherwise it records the
 submission (store/submissions.py: the change.submitted event with the
 escalation or the budget use) and cancels every other open escalation of the
 same change whose plan differs: the last submission recorded is the pending
-one. Two reviews of one actor racing for the last of a budget are served in
+one, and its decision names the ones it supersedes (checked here, under the
+lock, like the facts). Two reviews of one actor racing for the last of a budget are served in
 turn: the second sees the first's reservation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_
+from sqlalchemy import ColumnElement, Connection, and_
 
 from orchestrator.gate.idempotency import SubmissionKey, claim
 from orchestrator.guards import BudgetRule, GateFacts, budget_overruns, change_figures
-from orchestrator.models import Decision, Proposal, Source
+from orchestrator.models import Decision, Proposal, Source, Supersession
 from orchestrator.store.budgets import budget_windows
 from orchestrator.store.chain import parse_utc
-from orchestrator.store.escalations import cancel_open
+from orchestrator.store.escalations import cancel_open, open_escalations
 from orchestrator.store.freezes import active_freeze
 from orchestrator.store.gate_common import lock_writers
 from orchestrator.store.submissions import record_submission
@@ -36,9 +37,10 @@ from orchestrator.store.tables_governance import ESCALATIONS
 class Unsettled(Exception):
     """The gate facts changed between reading them and recording: decide again with these."""
 
-    def __init__(self, facts: GateFacts) -> None:
+    def __init__(self, facts: GateFacts, supersedes: tuple[Supersession, ...]) -> None:
         super().__init__("the gate facts changed while the review ran")
         self.facts = facts
+        self.supersedes = supersedes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +65,7 @@ def settle(conn: Connection, proposal: Proposal, decision: Decision, terms: Gate
     if terms.claim is not None:
         claim(conn, terms.claim, at)
     figures = change_figures(proposal, decision.blast_radius)
+    facts = terms.facts
     # A decision made under a freeze stands even if the actor was thawed meanwhile.
     if terms.facts.freeze is None:
         ai_agent = terms.kind == Source.AI_AGENT
@@ -71,7 +74,11 @@ def settle(conn: Connection, proposal: Proposal, decision: Decision, terms: Gate
         if freeze is not None or budget_overruns(windows, figures) != budget_overruns(
             terms.facts.budgets, figures
         ):
-            raise Unsettled(GateFacts(freeze=freeze, budgets=windows))
+            facts = GateFacts(freeze=freeze, budgets=windows)
+    # The decision names what it supersedes: another submission may have opened one meanwhile.
+    replaced = superseded(conn, terms.change_id, decision.proposal_digest, at=at)
+    if facts is not terms.facts or replaced != decision.supersedes:
+        raise Unsettled(facts, replaced)
     record_submission(
         conn,
         proposal,
@@ -84,10 +91,7 @@ def settle(conn: Connection, proposal: Proposal, decision: Decision, terms: Gate
     )
     cancel_open(
         conn,
-        and_(
-            ESCALATIONS.c.change_id == terms.change_id,
-            ESCALATIONS.c.proposal_digest != decision.proposal_digest,
-        ),
+        _other_plans(terms.change_id, decision.proposal_digest),
         reason=(
             f"superseded: change {terms.change_id!r} was re-submitted with a different plan "
             f"as decision {decision.decision_id}"
@@ -95,3 +99,16 @@ def settle(conn: Connection, proposal: Proposal, decision: Decision, terms: Gate
         by=None,
         at=at,
     )
+
+
+def superseded(
+    conn: Connection, change_id: str, digest: str, *, at: datetime
+) -> tuple[Supersession, ...]:
+    """The open escalations a submission of `digest` for `change_id` would cancel."""
+    ids = open_escalations(conn, _other_plans(change_id, digest), at=at)
+    return tuple(Supersession(decision_id=ident, change_id=change_id) for ident in ids)
+
+
+def _other_plans(change_id: str, digest: str) -> ColumnElement[bool]:
+    """Escalations of the same change for another plan: the ones a new submission ends."""
+    return and_(ESCALATIONS.c.change_id == change_id, ESCALATIONS.c.proposal_digest != digest)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict
 from orchestrator.reach import SUMMARY_RULE
+from orchestrator.render.sanitise import printable
 
 if TYPE_CHECKING:
     from orchestrator.render.locations import Sources
@@ -40,23 +41,29 @@ def render(
     color: bool,
     sources: Sources | None = None,
 ) -> str:
-    """Render `decision` in `fmt`; `color` only affects text, `sources` the outputs with lines."""
+    """Render `decision` in `fmt`; `color` only affects text, `sources` the outputs with lines.
+
+    Whatever the input held, the result carries no control character but
+    the format's own newlines (and, with `color`, the text renderer's SGR).
+    """
     # Imports are local on purpose: each format pays only for what it uses.
     if fmt == "json":
         from orchestrator.render.jsonout import render_json  # noqa: PLC0415
 
-        return render_json(decision)
+        return printable(render_json(decision), json=True)
     if fmt in MANY_FORMATS:
         name = proposal.input_name
         return render_many(fmt, [Reviewed(name, decision, proposal)], sources=sources)
     if fmt == "markdown":
         from orchestrator.render.markdown import render_markdown  # noqa: PLC0415
 
-        return render_markdown(decision, proposal)
+        return printable(render_markdown(decision, proposal))
     if fmt == "text":
         from orchestrator.render.text import render_text  # noqa: PLC0415
 
-        return render_text(decision, proposal, color=color)
+        text = render_text(decision, proposal, color=color)
+        # With colour, text.py passed each input string through `printable` itself.
+        return text if color else printable(text)
     raise ValueError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -77,15 +84,15 @@ def render_many(
     if fmt == "sarif":
         from orchestrator.render.sarif import render_sarif_many  # noqa: PLC0415
 
-        return render_sarif_many(reviewed, sources=sources)
+        return printable(render_sarif_many(reviewed, sources=sources), json=True)
     if fmt == "junit":
         from orchestrator.render.junit import render_junit_many  # noqa: PLC0415
 
-        return render_junit_many(reviewed, sources=sources)
+        return printable(render_junit_many(reviewed, sources=sources))
     if fmt == "github":
         from orchestrator.render.github import render_github_many  # noqa: PLC0415
 
-        return render_github_many(reviewed, sources=sources)
+        return printable(render_github_many(reviewed, sources=sources))
     raise ValueError(f"--output {fmt} shows one decision; reports: {', '.join(MANY_FORMATS)}")
 
 
@@ -135,6 +142,15 @@ def environment_label(proposal: Proposal) -> str:
 def plural(n: int, noun: str) -> str:
     """`n` and `noun`, with an s when `n` is not one ("1 service", "3 services")."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def supersession_lines(decision: Decision) -> list[str]:
+    """What the decision's submission superseded, one sentence each ("supersedes decision …")."""
+    return [
+        f"supersedes decision {s.decision_id} for change {s.change_id!r} "
+        "(its escalation is cancelled)"
+        for s in decision.supersedes
+    ]
 
 
 def approvals_text(decision: Decision) -> str:

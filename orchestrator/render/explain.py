@@ -9,12 +9,13 @@ headings and a coloured outcome, nothing else.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from orchestrator.models import Decision, Finding, Proposal, Verdict
+from orchestrator.models import Decision, Finding, Proposal, Verdict, short_id
 from orchestrator.render import (
     action_counts,
     approvals_text,
@@ -23,7 +24,9 @@ from orchestrator.render import (
     environment_label,
     join_preview,
     plural,
+    supersession_lines,
 )
+from orchestrator.render.sanitise import printable
 from orchestrator.render.signoff import contrarian_outcome, signoff_lines
 
 if TYPE_CHECKING:
@@ -39,6 +42,8 @@ MAX_EVIDENCE_LINES = 40
 # Evidence sits 8 columns in; a value that fits the rest of the page stays on one line.
 COMPACT_WIDTH = WIDTH - 8
 _OUTCOME_SGR = {"approve": "1;32", "escalate": "1;33", "reject": "1;31"}
+# A heading is a whole line in capitals; every line from the input is indented.
+_HEADING = re.compile(r"^[A-Z][A-Z ]+$", re.MULTILINE)
 
 
 def render_explain(
@@ -54,15 +59,13 @@ def render_explain(
     signed or denied it, and so whether the contrarian was overruled.
     """
 
-    def style(text: str, sgr: str) -> str:
-        return f"\x1b[{sgr}m{text}\x1b[0m" if color else text
-
     def heading(text: str) -> str:
-        return "\n" + style(text.upper(), "1")
+        return "\n" + text.upper()
 
-    outcome = style(decision.outcome.upper(), _OUTCOME_SGR[decision.outcome])
+    outcome = decision.outcome.upper()
     lines = [
-        f"Decision {decision.decision_id}: {outcome} ({decision.risk_tier.value} risk)",
+        f"Decision {decision.decision_id} (short {short_id(decision.decision_id)}): {outcome} "
+        f"({decision.risk_tier.value} risk)",
         f"recorded {decision.created_at} under policy {decision.policy_version}",
         f"proposal {decision.proposal_digest}",
         heading("The proposal"),
@@ -81,7 +84,17 @@ def render_explain(
     lines.append(f"  {_sign_off(decision)}")
     for fact in signoff_lines(decision, escalation):
         lines += _wrap(fact, "    ", first="  ")
-    return "\n".join(lines) + "\n"
+    # Sanitised whole, then coloured: only commander's own styles reach the terminal.
+    text = printable("\n".join(lines) + "\n")
+    return _colored(text, decision.outcome) if color else text
+
+
+def _colored(text: str, outcome: str) -> str:
+    """Bold headings and the outcome in its colour, on text already made printable."""
+    first, rest = text.split("\n", 1)
+    word = outcome.upper()
+    first = first.replace(f": {word} (", f": \x1b[{_OUTCOME_SGR[outcome]}m{word}\x1b[0m (", 1)
+    return first + "\n" + _HEADING.sub(lambda m: f"\x1b[1m{m.group()}\x1b[0m", rest)
 
 
 def _sign_off(decision: Decision) -> str:
@@ -275,4 +288,5 @@ def _decided(decision: Decision) -> list[str]:
         lines += _wrap(f"minority opinion: {decision.minority_opinion}", "  ")
     else:
         lines.append("  minority opinion: none (no reviewer stood apart)")
+    lines += [part for line in supersession_lines(decision) for part in _wrap(line, "  ")]
     return lines

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from orchestrator.models import Decision, Finding, Proposal, RiskTier
 from orchestrator.render import Reviewed, alerts, approvals_text, severity
 from orchestrator.render.locations import Place, Sources, input_place, places, repository_path
+from orchestrator.render.sanitise import printable
 from orchestrator.rulebook import rulebook
 
 LEVEL = {
@@ -30,7 +31,8 @@ _OUTCOME_LEVEL = {"reject": "error", "escalate": "warning", "approve": "notice"}
 
 def escape_data(text: str) -> str:
     """A workflow command's message, escaped as GitHub's toolkit does."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    shown = printable(text, keep="\r\n")  # an escape sequence must not reach the job's log
+    return shown.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
@@ -122,4 +124,4 @@ def github_summary(reviewed: Sequence[Reviewed], sources: Sources | None = None)
         )
         bodies.append(render_markdown(d, item.proposal))
     parts = ["## commander", "", *rows, "", *bodies] if len(reviewed) > 1 else bodies
-    return "\n".join(parts).rstrip("\n") + "\n"
+    return printable("\n".join(parts).rstrip("\n") + "\n")

@@ -11,8 +11,9 @@ Surefire reports):
 * an `error` for each reviewer that crashed or timed out, and for each file of
   a folder review that could not be reviewed.
 
-Times are the reviewers' own. Characters XML 1.0 cannot carry (control
-characters from a hostile input) are dropped, so the report always parses.
+Times are the reviewers' own. Control characters from a hostile input are
+shown escaped (render/sanitise.py) and any other character XML 1.0 cannot
+carry is dropped, so the report always parses.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from orchestrator.models import Decision, Finding, RiskTier, tier_rank
 from orchestrator.render import Reviewed, alerts, approvals_text, severity
 from orchestrator.render.locations import Place, Sources, input_place, places, repository_path
+from orchestrator.render.sanitise import printable
 from orchestrator.rulebook import rulebook
 
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -126,5 +128,5 @@ def _case(classname: str, name: str) -> ET.Element:
 
 
 def _xml(text: str) -> str:
-    """`text` without the characters XML 1.0 cannot hold."""
-    return _NOT_XML.sub("", text)
+    """`text` with controls shown escaped, and without the other characters XML 1.0 cannot hold."""
+    return _NOT_XML.sub("", printable(text, keep="\n\t"))

@@ -18,6 +18,7 @@ from orchestrator.render import (
     environment_label,
     plural,
     preview,
+    supersession_lines,
 )
 from orchestrator.render.mermaid import render_mermaid
 
@@ -88,6 +89,9 @@ def _comment(decision: Decision, proposal: Proposal, max_findings: int) -> str:
     lines.append("")
     if decision.minority_opinion:
         lines += [f"**Minority opinion:** {md(decision.minority_opinion)}", ""]
+    lines += [f"**{md(line[0].upper() + line[1:])}.**" for line in supersession_lines(decision)]
+    if decision.supersedes:
+        lines.append("")
     lines += [
         "### What it touches",
         "",

@@ -2,7 +2,8 @@
 
 Built from rich renderables with markup off: addresses such as
 `aws_iam_role.x["k"]` contain square brackets that rich would otherwise read
-as style tags.
+as style tags. Every string from the input goes through `printable` here,
+so a coloured terminal gets rich's styles and nothing else.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict
+from orchestrator.models import Decision, Finding, Proposal, RiskTier, Verdict, short_id
 from orchestrator.render import (
     action_counts,
     approvals_text,
     environment_label,
     join_preview,
     plural,
+    supersession_lines,
 )
+from orchestrator.render.sanitise import printable
 
 WIDTH = 100
 # Findings listed per reviewer; `commander explain` shows them all.
@@ -66,11 +69,13 @@ def render_text(decision: Decision, proposal: Proposal, *, color: bool) -> str:
     console.print(
         Text.assemble(
             ("decision  ", "dim"),
-            decision.decision_id,
+            printable(decision.decision_id),
+            ("  short ", "dim"),
+            printable(short_id(decision.decision_id)),
             ("   policy ", "dim"),
-            decision.policy_version,
+            printable(decision.policy_version),
             ("\ndigest    ", "dim"),
-            decision.proposal_digest,
+            printable(decision.proposal_digest),
         )
     )
     # rich pads table cells and paddings to the full width; trailing blanks are noise
@@ -85,7 +90,7 @@ def _headline(decision: Decision) -> Panel:
         (f"{tier.value} risk", _TIER_STYLE[tier]),
         "\n",
         ("required approvals: ", "dim"),
-        approvals_text(decision),
+        printable(approvals_text(decision)),
     )
     return Panel(title, box=box.HEAVY, expand=False, padding=(0, 2))
 
@@ -94,17 +99,19 @@ def _proposal(decision: Decision, proposal: Proposal) -> Text:
     br = decision.blast_radius
     text = Text.assemble(
         ("proposal  ", "dim"),
-        f"{proposal.kind} from {proposal.source.value} {proposal.actor!r} to "
-        f"{environment_label(proposal)}: "
-        f"{plural(len(proposal.changes), 'change')} ({action_counts(proposal)})\n",
+        printable(
+            f"{proposal.kind} from {proposal.source.value} {proposal.actor!r} to "
+            f"{environment_label(proposal)}: "
+            f"{plural(len(proposal.changes), 'change')} ({action_counts(proposal)})\n"
+        ),
     )
     if proposal.intent:
         text.append("intent    ", "dim")
-        text.append(" ".join(proposal.intent.split()) + "\n")
+        text.append(printable(" ".join(proposal.intent.split())) + "\n")
     text.append("reach     ", "dim")
     services = plural(len(br.affected_services), "affected service")
     if br.affected_services:
-        services += f" ({join_preview(br.affected_services)})"
+        services += f" ({printable(join_preview(br.affected_services))})"
     text.append(
         f"score {br.score}, {plural(br.changed_resources, 'changed resource')}, {services}, "
         f"{br.fleet_fraction:.1%} of the fleet\n"
@@ -124,12 +131,12 @@ def _verdict_table(verdicts: tuple[Verdict, ...]) -> Table:
     table.add_column("error", overflow="fold")
     for v in verdicts:
         table.add_row(
-            Text(v.reviewer, "bold"),
+            Text(printable(v.reviewer), "bold"),
             Text(v.stance, _STANCE_STYLE[v.stance]),
             Text(v.risk_tier.value, _TIER_STYLE[v.risk_tier]),
             f"{v.confidence:.2f}",
             str(len(v.findings)),
-            Text(v.error or "", "red"),
+            Text(printable(v.error or ""), "red"),
         )
     return table
 
@@ -140,23 +147,29 @@ def _finding(finding: Finding) -> Group:
         (", hard denial" if finding.hard else "", "bold red"),
         ("]", _TIER_STYLE[finding.severity]),
         " ",
-        (finding.rule, "bold"),
+        (printable(finding.rule), "bold"),
         "  ",
-        " ".join(finding.message.split()),
+        printable(" ".join(finding.message.split())),
     )
     parts: list[Padding] = [Padding(head, (0, 0, 0, 2))]
     if finding.resources:
-        resources = Text.assemble(("resources: ", "dim"), join_preview(finding.resources))
+        resources = Text.assemble(
+            ("resources: ", "dim"), printable(join_preview(finding.resources))
+        )
         parts.append(Padding(resources, (0, 0, 0, 6)))
     return Group(*parts)
 
 
 def _findings(verdict: Verdict, decision_id: str) -> Group:
     count = len(verdict.findings)
-    title = Text.assemble((verdict.reviewer, "bold"), (f" — {plural(count, 'finding')}", "dim"))
+    title = Text.assemble(
+        (printable(verdict.reviewer), "bold"), (f" — {plural(count, 'finding')}", "dim")
+    )
     shown = [_finding(f) for f in verdict.findings[:MAX_FINDINGS]]
     if count > MAX_FINDINGS:
-        more = f"… {plural(count - MAX_FINDINGS, 'more finding')}: commander explain {decision_id}"
+        more = printable(
+            f"… {plural(count - MAX_FINDINGS, 'more finding')}: commander explain {decision_id}"
+        )
         shown.append(Group(Padding(Text(more, "dim"), (0, 0, 0, 2))))
     return Group(title, *shown, Text())
 
@@ -164,9 +177,12 @@ def _findings(verdict: Verdict, decision_id: str) -> Group:
 def _rationale(decision: Decision) -> Group:
     lines = decision.rationale or ("(no rationale recorded)",)
     parts: list[Text | Padding] = [Text("why", "bold")]
-    parts += [Padding(Text("- " + " ".join(line.split())), (0, 0, 0, 2)) for line in lines]
+    parts += [
+        Padding(Text("- " + printable(" ".join(line.split()))), (0, 0, 0, 2)) for line in lines
+    ]
     if decision.minority_opinion:
-        opinion = " ".join(decision.minority_opinion.split())
+        opinion = printable(" ".join(decision.minority_opinion.split()))
         parts.append(Text.assemble(("minority opinion: ", "bold"), opinion))
+    parts += [Text(printable(line), "bold") for line in supersession_lines(decision)]
     parts.append(Text())
     return Group(*parts)

@@ -100,7 +100,11 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
         InputName, Query(description="The input's file name, as the record shows it.")
     ] = "request-body",
     change_id: Annotated[
-        ChangeId | None, Query(description="Which change this submits; default actor:env:name.")
+        ChangeId | None,
+        Query(
+            description="Which change this submits; default: what the change is (its "
+            "configuration, objects, paths or migration path, with actor and environment)."
+        ),
     ] = None,
     delete: Annotated[bool, Query(description="Kubernetes: review deleting the objects.")] = False,
     fmt: Annotated[
@@ -115,6 +119,7 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
         name=name,
         change_id=change_id,
         delete=delete,
+        path=path,
     )
     admission = state.admission
     if not admission.enter():

@@ -26,6 +26,7 @@ from orchestrator.commands.gatectx import identities
 from orchestrator.commands.guard_core import GuardOptions, judge
 from orchestrator.commands.guard_review import review_call
 from orchestrator.executors import make_executor
+from orchestrator.gate.identity import InputPlace
 from orchestrator.review import ReviewRequest, ReviewSetup, adapt, prepare, review_proposal
 from orchestrator.service.auth import Authenticator
 from orchestrator.service.bodies import DEFAULT_MAX_BODY_BYTES
@@ -84,6 +85,8 @@ class Meta:
     name: str
     change_id: str | None
     delete: bool
+    # The input's path in its repository (`?path=`), for the default change id.
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class ServiceState:
             DEFAULT_MAX_BODY_BYTES, self.setup.config.commander.max_input_bytes
         )
         settings = options.settings
-        self.store = Store.open(settings.database_url, chain_key=settings.chain_key)
+        self.store = Store.from_settings(settings, create=True)
         # the guard's command catalog, from the same config directory as the policy
         self.catalog = load_catalog(settings.config_dir, settings.cache_dir)
         self.metrics = ServiceMetrics(
@@ -187,6 +190,7 @@ class ServiceState:
             executor=self.options.executor,
             delete=meta.delete,
             change_id=meta.change_id,
+            place=InputPlace(path=meta.path),
             submitter=submitter,
         )
         proposal = adapt(self.setup.config, request, body, meta.name)

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound
 from orchestrator.models import Decision, Frozen, Proposal, Source
 from orchestrator.store.gate_common import chain_event, iso, moment
-from orchestrator.store.store import MIN_PREFIX, Store
+from orchestrator.store.store import MIN_PREFIX, Store, ambiguous, matching_ids
 from orchestrator.store.tables import DECISIONS
 from orchestrator.store.tables_governance import ESCALATION_APPROVALS, ESCALATIONS
 
@@ -95,7 +95,7 @@ def list_escalations(
 
 
 def find_escalation(store: Store, ident: str, *, now: str | None = None) -> Escalation:
-    """The escalation whose decision id is `ident`, or the only one starting with it."""
+    """The escalation whose decision id is `ident`, or the only one starting or ending with it."""
     ident = ident.strip()
     at = moment(now)
     with store.reading("look up an escalation") as conn:
@@ -106,16 +106,9 @@ def find_escalation(store: Store, ident: str, *, now: str | None = None) -> Esca
             raise DecisionNotFound(
                 f"no escalation {ident!r}; give at least {MIN_PREFIX} characters of its id"
             )
-        ids = conn.execute(
-            select(ESCALATIONS.c.decision_id)
-            .where(ESCALATIONS.c.decision_id.startswith(ident, autoescape=True))
-            .order_by(ESCALATIONS.c.decision_id)
-            .limit(2)
-        ).scalars()
-        # SQLite's LIKE ignores case; ids do not.
-        matches = [i for i in ids if i.startswith(ident)]
+        matches = matching_ids(conn, ESCALATIONS.c.decision_id, ident)
         if len(matches) > 1:
-            raise AmbiguousDecisionId(f"{ident!r} matches several escalations; give more of it")
+            raise AmbiguousDecisionId(ambiguous(ident, matches, "escalations"))
         if not matches:
             raise DecisionNotFound(_not_escalated(conn, ident))
         return load(conn, ESCALATIONS.c.decision_id == matches[0], at)[0]
@@ -123,15 +116,13 @@ def find_escalation(store: Store, ident: str, *, now: str | None = None) -> Esca
 
 def _not_escalated(conn: Connection, ident: str) -> str:
     """Why `ident` names no escalation: no such decision, or one that was not escalated."""
-    found = conn.execute(
-        select(DECISIONS.c.decision_id, DECISIONS.c.outcome)
-        .where(DECISIONS.c.decision_id.startswith(ident, autoescape=True))
-        .order_by(DECISIONS.c.decision_id)
-        .limit(1)
-    ).first()
-    if found is None or not found.decision_id.startswith(ident):
-        return f"no escalated decision id starts with {ident!r}"
-    return f"decision {found.decision_id} was not escalated ({found.outcome}): nothing to sign"
+    ids = matching_ids(conn, DECISIONS.c.decision_id, ident, limit=1)
+    if not ids:
+        return f"no escalated decision id starts or ends with {ident!r}"
+    outcome = conn.execute(
+        select(DECISIONS.c.outcome).where(DECISIONS.c.decision_id == ids[0])
+    ).scalar_one()
+    return f"decision {ids[0]} was not escalated ({outcome}): nothing to sign"
 
 
 def status_filter(status: EscalationStatus | None, at: datetime) -> ColumnElement[bool] | None:
@@ -238,10 +229,8 @@ def open_escalation(
     )
 
 
-def cancel_open(
-    conn: Connection, where: ColumnElement[bool], *, reason: str, by: str | None, at: datetime
-) -> list[str]:
-    """Cancel every open (pending, unexpired) escalation matching `where`; chain each."""
+def open_escalations(conn: Connection, where: ColumnElement[bool], *, at: datetime) -> list[str]:
+    """The open (pending, unexpired) escalations matching `where`, oldest first."""
     open_now = and_(ESCALATIONS.c.status == "pending", ESCALATIONS.c.expires_at > at, where)
     ids: Sequence[str] = (
         conn.execute(
@@ -252,6 +241,14 @@ def cancel_open(
         .scalars()
         .all()
     )
+    return list(ids)
+
+
+def cancel_open(
+    conn: Connection, where: ColumnElement[bool], *, reason: str, by: str | None, at: datetime
+) -> list[str]:
+    """Cancel every open (pending, unexpired) escalation matching `where`; chain each."""
+    ids = open_escalations(conn, where, at=at)
     if not ids:
         return []
     conn.execute(

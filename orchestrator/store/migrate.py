@@ -16,10 +16,11 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from orchestrator.errors import StoreError
+from orchestrator.errors import NoStore, StoreError, UserError
+from orchestrator.settings import ENV_DATABASE_URL
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -61,8 +62,27 @@ def redact(url: str) -> str:
         return url.split("://", 1)[0] + "://…" if "://" in url else repr(url)
 
 
-def connect(url: str) -> Engine:
-    """An engine for the audit database at `url`, set up for serialised appends."""
+def store_url(given: str) -> str:
+    """The store URL for what a user gave: a URL, or a plain path to a SQLite file."""
+    if "://" in given:
+        return given
+    if given.strip() in (":memory:", ""):
+        return "sqlite://"  # refused by `connect`, never a file named ":memory:"
+    return f"sqlite:///{Path(given).expanduser().resolve()}"
+
+
+def connect(
+    url: str, *, create: bool = True, own_folder: Path | None = None, make_folders: bool = True
+) -> Engine:
+    """An engine for the audit database at `url`, set up for serialised appends.
+
+    The one place the rule for where a store may come into being is kept:
+    in memory, never (nothing would be kept); a SQLite file that is not
+    there only when `create` (commands that write), and, unless
+    `make_folders` (the library's default), only in a folder that exists or
+    in `own_folder` (the default store's, which commander owns and makes).
+    Otherwise `NoStore`, with nothing created.
+    """
     parsed = database_url(url)
     shown = redact(url)
     try:
@@ -74,18 +94,8 @@ def connect(url: str) -> Engine:
                 connect_args={"connect_timeout": _CONNECT_TIMEOUT_SECONDS},
                 pool_pre_ping=True,
             )
-        if parsed.database not in (None, "", ":memory:"):
-            # sqlite3 takes "~" literally; a user typing it means their home.
-            path = Path(parsed.database).expanduser()
-            parsed = parsed.set(database=str(path))
-            folder = path.resolve().parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot open the audit store at {shown}: cannot create folder "
-                    f"{folder}: {exc.strerror}"
-                ) from None
+        path = _sqlite_file(parsed, shown, create=create, strict=not make_folders, own=own_folder)
+        parsed = parsed.set(database=str(path))
         engine = create_engine(parsed, connect_args={"timeout": _BUSY_SECONDS})
     except (ImportError, NoSuchModuleError) as exc:
         raise StoreError(
@@ -122,6 +132,39 @@ def writers_lock(engine: Engine) -> AbstractContextManager[object]:
         return _SQLITE_WRITERS.setdefault(key, threading.RLock())
 
 
+def _sqlite_file(parsed: URL, shown: str, *, create: bool, strict: bool, own: Path | None) -> Path:
+    """The SQLite file a URL names, checked against the rule in `connect`."""
+    memory = parsed.query.get("mode") == "memory" or parsed.database in (None, "", ":memory:")
+    if memory or str(parsed.database).startswith("file::memory:"):
+        raise UserError(
+            f"the audit store cannot be in memory ({shown}): nothing would be kept; "
+            "give a file (sqlite:///PATH, or a path)"
+        )
+    # sqlite3 takes "~" literally; a user typing it means their home.
+    path = Path(str(parsed.database)).expanduser()
+    if path.exists():
+        return path
+    if not create:
+        raise NoStore(
+            f"no store at {path.resolve()}: check --db or {ENV_DATABASE_URL} "
+            "(`commander review` or `commander migrate` creates one)"
+        )
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        if strict and (own is None or folder != own.resolve()):
+            raise NoStore(
+                f"cannot create the audit store {path.resolve()}: folder {folder} does not exist"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the audit store at {shown}: cannot create folder "
+                f"{folder}: {exc.strerror}"
+            ) from None
+    return path
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" hook issue BEGIN, so it can be BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
@@ -145,6 +188,11 @@ def current_revision(engine: Engine) -> str | None:
         except DBAPIError:
             # No version table yet (or unreadable): the upgrade path finds out which.
             return None
+
+
+def holds_store(engine: Engine) -> bool:
+    """Whether the database holds an audit store (of any revision), not just exists."""
+    return inspect(engine).has_table("audit_chain")
 
 
 def ensure_schema(engine: Engine) -> None:

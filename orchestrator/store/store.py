@@ -15,20 +15,35 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, Insert, Row, Select, Table, insert, select
+from sqlalchemy import Connection, Engine, Insert, Row, Select, Table, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.clock import utc_now
-from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound, StoreError, UsageError
-from orchestrator.models import Decision, Proposal
+from orchestrator.errors import (
+    AmbiguousDecisionId,
+    DecisionNotFound,
+    NoStore,
+    StoreError,
+    UsageError,
+)
+from orchestrator.models import Decision, Proposal, short_id
 from orchestrator.reviewer import HistoryEntry
 from orchestrator.store import chain
 from orchestrator.store.chain import ChainEntry, ChainReport
-from orchestrator.store.migrate import WRITE, connect, ensure_schema, redact, writers_lock
+from orchestrator.store.migrate import (
+    WRITE,
+    connect,
+    ensure_schema,
+    holds_store,
+    redact,
+    store_url,
+    writers_lock,
+)
 from orchestrator.store.tables import (
     AUDIT_CHAIN,
     DECISIONS,
@@ -43,6 +58,10 @@ from orchestrator.store.tables import (
 )
 from orchestrator.store.tables_audit import audit_rows
 
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
+
+# An id may be given by a unique prefix or suffix of at least this many characters.
 MIN_PREFIX = 6
 _EVENT_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,49}")
 # Fast zlib: raw plans reach hundreds of MB and are stored on the review path.
@@ -167,22 +186,51 @@ class Store:
         self._chain_key = chain_key
 
     @classmethod
-    def open(cls, url: str, *, chain_key: bytes | None = None) -> Store:
-        """Connect to the database at `url` and bring its schema to head.
+    def open(
+        cls,
+        url: str,
+        *,
+        chain_key: bytes | None = None,
+        create: bool = True,
+        own_folder: Path | None = None,
+        make_folders: bool = True,
+    ) -> Store:
+        """Connect to the database at `url` (or a SQLite file's path) and bring its schema to head.
 
         `chain_key`, when given, keys every link this store appends (chain.py).
+        `create`: a command that writes may create the store (migrate.connect
+        holds the rule); one that reads gets `NoStore` where there is none.
+        Commands open it with `from_settings`, which makes no folder but the
+        default store's.
         """
+        url = store_url(url)
         shown = redact(url)
-        engine = connect(url)
+        engine = connect(url, create=create, own_folder=own_folder, make_folders=make_folders)
         try:
+            if not create and not holds_store(engine):
+                raise NoStore(
+                    f"no store at {shown}: the database holds no audit store (`commander "
+                    "migrate` creates one)"
+                )
             ensure_schema(engine)
-        except StoreError:
+        except (StoreError, NoStore):
             engine.dispose()
             raise
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open the audit store at {shown}: {_reason(exc)}") from exc
         return cls(engine, shown, chain_key=chain_key)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, create: bool = False) -> Store:
+        """The store the settings name: how every command opens it; only writers `create`."""
+        return cls.open(
+            settings.database_url,
+            chain_key=settings.chain_key,
+            create=create,
+            own_folder=settings.store_folder,
+            make_folders=False,
+        )
 
     @property
     def chain_key(self) -> bytes | None:
@@ -247,32 +295,22 @@ class Store:
             raise DecisionNotFound(f"no decision {decision_id!r} in the audit store")
         return _stored(decision_id, row)
 
-    def find(self, prefix: str) -> StoredDecision:
-        """The decision whose id is `prefix`, or the only one starting with it."""
-        prefix = prefix.strip()
+    def find(self, ident: str) -> StoredDecision:
+        """The decision whose id is `ident`, or the only one it starts or ends (short id) with."""
+        ident = ident.strip()
         try:
-            return self.get(prefix)
+            return self.get(ident)
         except DecisionNotFound:
-            if len(prefix) < MIN_PREFIX:
+            if len(ident) < MIN_PREFIX:
                 raise DecisionNotFound(
-                    f"no decision {prefix!r}; give at least {MIN_PREFIX} characters of its id"
+                    f"no decision {ident!r}; give at least {MIN_PREFIX} characters of its id"
                 ) from None
         with self._read("look up a decision") as conn:
-            found = conn.execute(
-                select(DECISIONS.c.decision_id)
-                .where(DECISIONS.c.decision_id.startswith(prefix, autoescape=True))
-                .order_by(DECISIONS.c.decision_id)
-                .limit(10)
-            ).scalars()
-            # SQLite's LIKE ignores case; ids do not.
-            ids = [i for i in found if i.startswith(prefix)]
+            ids = matching_ids(conn, DECISIONS.c.decision_id, ident)
         if not ids:
-            raise DecisionNotFound(f"no decision id starts with {prefix!r}")
+            raise DecisionNotFound(f"no decision id starts or ends with {ident!r}")
         if len(ids) > 1:
-            listed = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
-            raise AmbiguousDecisionId(
-                f"{prefix!r} matches several decisions ({listed}); give more of the id"
-            )
+            raise AmbiguousDecisionId(ambiguous(ident, ids, "decisions"))
         return self.get(ids[0])
 
     def recent(self, *, actor: str | None = None, limit: int = 50) -> list[DecisionSummary]:
@@ -419,6 +457,26 @@ class _Rows:
             ),
             decision_sha=chain.sha256_hex(decision_json),
         )
+
+
+def matching_ids(conn: Connection, column: Any, ident: str, *, limit: int = 10) -> list[str]:
+    """Ids in `column` starting or ending (a short id) with `ident`, at most `limit`, sorted."""
+    found = conn.execute(
+        select(column)
+        .where(
+            or_(column.startswith(ident, autoescape=True), column.endswith(ident, autoescape=True))
+        )
+        .order_by(column)
+        .limit(limit)
+    ).scalars()
+    # SQLite's LIKE ignores case; ids do not.
+    return [i for i in found if i.startswith(ident) or i.endswith(ident)]
+
+
+def ambiguous(ident: str, ids: list[str], what: str) -> str:
+    """The message for an id that names several: the candidates, by full and short id."""
+    listed = ", ".join(f"{i} ({short_id(i)})" for i in ids[:5]) + (", …" if len(ids) > 5 else "")
+    return f"{ident!r} matches several {what}: {listed}; give more of the id"
 
 
 def write_decision(conn: Connection, rows: _Rows, actor: str) -> ChainEntry:

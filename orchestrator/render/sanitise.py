@@ -1,0 +1,48 @@
+"""The one sanitiser for everything commander prints: input text can never drive a terminal.
+
+Resource addresses, messages, intents and actor names come from the input,
+which may be hostile: an escape sequence (`\\x1b[31m`, `\\x1b]8;;…`) would
+recolour, hide or rewrite what a reviewer reads. Every renderer passes its
+output (or, where it adds colour itself, each piece of input text) through
+`printable`, which shows each C0 and C1 control, DEL, and the Unicode
+line-separator and bidirectional-override characters as an escape
+(`\\x1b`, `\\x9b`, `\\u202e`): visible, never obeyed. Only the characters the
+format itself needs (a newline, a tab) are kept.
+
+In JSON text the escapes are JSON's own (`\\u001b`), so the document still
+parses to the same values.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls, DEL, C1 controls; line and paragraph separators; bidi embeddings,
+# overrides and isolates (which reorder what a reader sees: "Trojan Source").
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+NEWLINE = "\n"
+
+
+def printable(text: str, *, keep: str = NEWLINE, json: bool = False) -> str:
+    """`text` with every unsafe character but those in `keep` shown as an escape.
+
+    `json`: `text` is JSON; escapes are `\\uXXXX`, valid inside its strings.
+    """
+    if not _UNSAFE.search(text):
+        return text
+
+    def shown(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in keep:
+            return char
+        code = ord(char)
+        if json or code > 0xFF:
+            return f"\\u{code:04x}"
+        return f"\\x{code:02x}"
+
+    return _UNSAFE.sub(shown, text)
+
+
+def has_unsafe(text: str, *, allowed: str = NEWLINE) -> bool:
+    """Whether `text` holds an unsafe character other than those `allowed` (for tests)."""
+    return any(char not in allowed for char in _UNSAFE.findall(text))
