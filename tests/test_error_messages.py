@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from orchestrator.models import Finding, RiskTier, Source, Verdict
+from orchestrator.store import Store
 from orchestrator.yamlfile import parse_yaml
 from tests.test_commander import REJECT_AI_CRITICAL, decide, proposal
 
@@ -67,11 +68,11 @@ CASES: dict[str, tuple[list[str], int, str]] = {
         2,
         "--categories: 'bogus' is not a category of this policy (known: account-iam, ",
     ),
-    "db-unparseable": (
-        ["pending", "--db", "::::"],
+    "db-plain-path-missing": (
+        ["pending", "--db", "{tmp}/none.db"],
         1,
-        "the audit database URL '::::' does not parse: use sqlite:///PATH or "
-        "postgresql://USER@HOST[:PORT]/DB (--db or COMMANDER_DATABASE_URL)",
+        "no store at {tmp}/none.db: check --db or COMMANDER_DATABASE_URL "
+        "(`commander review` or `commander migrate` creates one)",
     ),
     "db-bad-port": (
         ["pending", "--db", "postgresql://u:secret@h:port/db"],
@@ -95,6 +96,8 @@ def places(tmp_path: Path) -> dict[str, str]:
     sql = tmp_path / "bad.sql"
     sql.write_text("ALTER TABLE t ADD CONSTRAINT c CHECK ();\n", encoding="utf-8")
     plan = Path(__file__).resolve().parents[1] / "examples" / "iam-boundary" / "plan.json"
+    # The store run_cli points at exists: verify-commit's git errors come after it is opened.
+    Store.open(f"sqlite:///{tmp_path / 'audit.db'}").close()
     return {
         "repo": str(repo),
         "cfg": str(cfg),
