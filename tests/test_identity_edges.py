@@ -119,6 +119,7 @@ def test_cli_refuses_a_mixed_script_name_with_exit_2(
     run_cli: Any, args: tuple[str, ...], field: str
 ) -> None:
     """Exit 2 with one line naming the flag; no traceback."""
+    assert run_cli("migrate").code == 0  # approve reads an existing store
     result = run_cli(*args)
     assert result.code == 2, result.stderr
     assert field in result.stderr

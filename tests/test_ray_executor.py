@@ -497,6 +497,10 @@ def test_the_default_path_never_imports_ray(
         "review-folder": ["review", str(tmp_path / "plans"), "--output", "json"],
         "backtest": ["backtest", "--config", str(shipped_config_dir())],
     }[command]
+    if command == "backtest":
+        from orchestrator.store import Store
+
+        Store.open(cli_env["COMMANDER_DATABASE_URL"]).close()  # read commands need a store
     exit_code, loaded, stderr = modules_after(argv, cli_env)
     assert exit_code == code, stderr
     assert roots(loaded, ("ray",)) == []
@@ -549,13 +553,13 @@ def test_the_service_on_the_cluster_escalates_when_a_worker_dies(
     with running_service(url, tmp_path, ray_address=cluster.address) as service:
         iam = service.submit(IAM_PLAN.read_bytes(), actor="refactor-bot", source="ai-agent")
         assert (iam.status_code, iam.json()["outcome"]) == (201, "escalate")
-        assert service.submit(small, **agent, name="a.json").json()["outcome"] == "approve"
+        assert service.submit(small, **agent, change_id="a").json()["outcome"] == "approve"
 
         state = service.state
         victim = PidReviewer("victim", tmp_path / "pid", "exit")
         on_ray = _with(state.setup.reviewers, victim)
         state.setup = dataclasses.replace(state.setup, reviewers=on_ray)
-        died = service.submit(small, **agent, name="b.json")
+        died = service.submit(small, **agent, change_id="b")
         assert died.status_code == 201
         decision = died.json()
         assert decision["outcome"] == "escalate"

@@ -62,7 +62,7 @@ def test_the_quick_start_is_two_commands_and_its_review_is_the_runnable_one() ->
     install, _, review = commands[0].partition(" && .venv/bin/commander ")
     assert install.startswith("python3 -m venv .venv && .venv/bin/pip install")
     assert f"commander {review}\n" in [b for _, _, b in _blocks()]
-    assert commands[1].endswith("python -m pytest")
+    assert commands[1].endswith("python -m pytest -n auto")
 
 
 @pytest.mark.parametrize(("code", "expect", "body"), _blocks(), ids=lambda v: str(v)[:40])

@@ -78,7 +78,10 @@ def test_serve_starts_several_workers_that_each_judge(
             time.sleep(0.2)
         answers: list[Any] = [
             httpx.post(
-                f"{url}/v1/reviews", content=PLAN, headers=headers, params={"name": f"p{i}.json"}
+                f"{url}/v1/reviews",
+                content=PLAN,
+                headers=headers,
+                params={"name": f"p{i}.json", "change_id": f"change-{i}"},
             )
             for i in range(4)
         ]
