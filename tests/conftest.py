@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# The GitHub rig's fixtures (`db_url` on each dialect, `rig`), for the webhook test modules;
+# a module's own `db_url` takes precedence.
+pytest_plugins = ["tests.github_support"]
+
 REPO = Path(__file__).resolve().parents[1]
 PG_ENV = "COMMANDER_TEST_POSTGRES_URL"
 CORPUS_ENV = "COMMANDER_CORPUS_DIR"

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from orchestrator.service.integrations import Integrations
+from tests.databases import DIALECTS, fresh_database
 from tests.platform_fakes import FakePlatform, fake_platform, github_signature
 from tests.service_support import RunningService, running_service
 
@@ -21,6 +23,8 @@ GITHUB_TOKEN = "ghs_test-installation-token"
 REPO = "acme/infra"
 PR = 7
 CHANGE_ID = f"{REPO}#{PR}"
+# An agent's submission for the pull request's change, as both webhook test modules send it.
+AGENT = {"actor": "agent-7", "source": "ai-agent", "name": "plan.json", "change_id": CHANGE_ID}
 REPLIES = f"/repos/{REPO}/issues/{PR}/comments"
 
 
@@ -110,3 +114,17 @@ def deployment_event(
         "installation": {"id": 5},
         "sender": {"login": "deployer", "type": "User"},
     }
+
+
+@pytest.fixture(params=DIALECTS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh store on each dialect."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def rig(db_url: str, tmp_path: Path) -> Iterator[GitHubRig]:
+    """The service with GitHub's webhook secret, in front of a fake GitHub API."""
+    with github_rig(db_url, tmp_path) as running:
+        yield running

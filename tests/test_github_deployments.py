@@ -7,39 +7,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from orchestrator.testing import plan_document, prior_resource, resource_change
-from tests.databases import DIALECTS, fresh_database, run_sql
+from tests.databases import run_sql
 from tests.github_support import (
+    AGENT,
     CALLBACK,
-    CHANGE_ID,
     GITHUB_TOKEN,
     REPO,
     GitHubRig,
     comment_event,
     deployment_event,
-    github_rig,
 )
 from tests.service_support import IAM_PLAN
-
-AGENT = {"actor": "agent-7", "source": "ai-agent", "name": "plan.json", "change_id": CHANGE_ID}
-
-
-@pytest.fixture(params=DIALECTS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def rig(db_url: str, tmp_path: Path) -> Iterator[GitHubRig]:
-    with github_rig(db_url, tmp_path) as running:
-        yield running
 
 
 def noop_plan() -> bytes:

@@ -5,7 +5,6 @@ the gate's own approve/deny, and the reply posted to a loopback fake GitHub API.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,9 @@ from orchestrator.service.comment_commands import Approve, Deny, Unclear, parse_
 from orchestrator.service.integrations import github_signature_ok
 from orchestrator.store import Store
 from orchestrator.store.audit_verify import verify_audit
-from tests.databases import DIALECTS, fresh_database, run_sql
+from tests.databases import run_sql
 from tests.github_support import (
+    AGENT,
     CHANGE_ID,
     GITHUB_TOKEN,
     REPLIES,
@@ -23,24 +23,9 @@ from tests.github_support import (
     GitHubRig,
     comment_event,
     deployment_event,
-    github_rig,
 )
 from tests.platform_fakes import github_signature
 from tests.service_support import IAM_PLAN, running_service
-
-AGENT = {"actor": "agent-7", "source": "ai-agent", "name": "plan.json", "change_id": CHANGE_ID}
-
-
-@pytest.fixture(params=DIALECTS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def rig(db_url: str, tmp_path: Path) -> Iterator[GitHubRig]:
-    with github_rig(db_url, tmp_path) as running:
-        yield running
 
 
 def escalate(rig: GitHubRig) -> str:
