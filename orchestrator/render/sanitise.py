@@ -15,12 +15,27 @@ parses to the same values.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # C0 controls, DEL, C1 controls; line and paragraph separators; bidi embeddings,
 # overrides and isolates (which reorder what a reader sees: "Trojan Source").
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_CHARS = "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+_UNSAFE = re.compile(_UNSAFE_CHARS)
 NEWLINE = "\n"
+
+
+@functools.cache
+def _unsafe_but(keep: str) -> re.Pattern[str]:
+    """The unsafe characters other than those in `keep`.
+
+    Searching with this first, a text whose only controls are kept ones (an
+    indented JSON document's newlines) is handed back as it is, with no
+    substitution call per line.
+    """
+    if not keep:
+        return _UNSAFE
+    return re.compile(f"(?![{re.escape(keep)}]){_UNSAFE_CHARS}")
 
 
 def printable(text: str, *, keep: str = NEWLINE, json: bool = False) -> str:
@@ -28,7 +43,7 @@ def printable(text: str, *, keep: str = NEWLINE, json: bool = False) -> str:
 
     `json`: `text` is JSON; escapes are `\\uXXXX`, valid inside its strings.
     """
-    if not _UNSAFE.search(text):
+    if not _unsafe_but(keep).search(text):
         return text
 
     def shown(match: re.Match[str]) -> str:

@@ -14,12 +14,13 @@ No error path returns 2xx, and so none can read as an approval.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.errors import (
     AmbiguousDecisionId,
@@ -175,14 +176,34 @@ def _add_error_boundary(app: FastAPI) -> None:
 
 
 def _add_request_metrics(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def count(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
+    app.add_middleware(RequestCounter)
+
+
+class RequestCounter:
+    """Count each answered request by method, route and status (commander_http_requests).
+
+    A plain ASGI middleware: Starlette's `@app.middleware("http")` runs every
+    request in a task group and streams its answer through memory channels,
+    several times the cost of this counting.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def seen(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, seen)
         # The route's template, not the path: one series per route, not per decision id.
-        template = getattr(route, "path", "unmatched")
-        state: ServiceState = request.app.state.commander
-        state.metrics.requests.labels(request.method, template, str(response.status_code)).inc()
-        return response
+        template = getattr(scope.get("route"), "path", "unmatched")
+        state: ServiceState = scope["app"].state.commander
+        state.metrics.requests.labels(scope["method"], template, str(status)).inc()

@@ -24,7 +24,7 @@ from orchestrator.render.locations import Sources
 from orchestrator.service.bodies import read_body
 from orchestrator.service.deps import Reader, State, Submitter
 from orchestrator.service.fields import ChangeId, DecisionId, Environment, InputName, Name, Text
-from orchestrator.service.state import Meta
+from orchestrator.service.state import Meta, Submitted
 from orchestrator.store.store import DecisionSummary
 
 reviews_router = APIRouter(prefix="/v1", tags=["reviews"])
@@ -128,13 +128,19 @@ async def submit(  # noqa: PLR0917 - FastAPI maps one parameter to each query fi
             f"{admission.limit} submissions are in progress (--max-concurrent); retry shortly",
             {"Retry-After": str(admission.RETRY_AFTER_SECONDS)},
         )
+    answer_format = _format(fmt, request)
+
+    def judged() -> tuple[Submitted, Response]:
+        # Rendered on the request's thread too: the event loop only moves bytes.
+        done = state.submit(body, meta, principal.name)
+        return done, _answer(done.decision, done.proposal, answer_format, path)
+
     try:
         body = await read_body(request, state.max_body_bytes)
-        done = await run_in_threadpool(state.submit, body, meta, principal.name)
+        done, response = await run_in_threadpool(judged)
     finally:
         admission.leave()
     decision = done.decision
-    response = _answer(decision, done.proposal, _format(fmt, request), path)
     response.status_code = 200 if done.replayed else 201
     response.headers["Location"] = f"/v1/decisions/{decision.decision_id}"
     response.headers["X-Commander-Outcome"] = decision.outcome
