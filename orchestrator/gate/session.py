@@ -213,8 +213,8 @@ class GateSession:
             settle,
             superseded,
         )
+        from orchestrator.store.budgets import budget_windows  # noqa: PLC0415
         from orchestrator.store.chain import parse_utc  # noqa: PLC0415
-        from orchestrator.store.governance import read_budget_windows  # noqa: PLC0415
 
         proposal, settings = submission.proposal, self.panel.config.commander
         if submission.submitter is not None:
@@ -222,14 +222,15 @@ class GateSession:
         # The decision's id and time come after the reviewers ran.
         decision_id, created_at = new_decision_id(), iso_millis(self.clock())
         rules = settings.budgets.rules_for(proposal.actor, facts.profile.kind)
+        change, at = submission.change, parse_utc(created_at)
         gate = GateFacts(freeze=facts.freeze)
-        if facts.freeze is None:
-            gate = GateFacts(
-                budgets=read_budget_windows(self.store, proposal.actor, rules, now=created_at)
-            )
-        change = submission.change
-        with self.store.reading("look up the escalations this change supersedes") as conn:
-            supersedes = superseded(conn, change, proposal.digest(), at=parse_utc(created_at))
+        # The budgets and the escalations superseded at the decision's time: one transaction.
+        with self.store.reading("read the budgets and the escalations superseded") as conn:
+            if facts.freeze is None:
+                gate = GateFacts(
+                    budgets=budget_windows(conn, proposal.actor, rules, at) if rules else ()
+                )
+            supersedes = superseded(conn, change, proposal.digest(), at=at)
         for _ in range(SETTLE_ATTEMPTS):
             decision = decide(
                 self.panel, proposal, verdicts, gate, decision_id=decision_id, created_at=created_at
