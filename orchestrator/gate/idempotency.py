@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from orchestrator.guards import BUDGET_RULE_PREFIX, FROZEN_RULE
 from orchestrator.store.escalations import load
@@ -35,6 +35,10 @@ from orchestrator.store.tables import DECISIONS
 from orchestrator.store.tables_governance import ESCALATIONS
 
 _ENDED_UNANSWERED = frozenset({"expired", "cancelled"})
+# Built once, as every submission reads it (store/budgets.py says why).
+_DECIDED = select(DECISIONS.c.outcome, DECISIONS.c.policy_version, DECISIONS.c.decision_json).where(
+    DECISIONS.c.decision_id == bindparam("decision_id")
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,11 +63,7 @@ def reusable_decision(conn: Connection, key: SubmissionKey, at: datetime) -> str
     latest = latest_submission(conn, key.change_id)
     if latest is None or latest.proposal_digest != key.proposal_digest:
         return None
-    decision = conn.execute(
-        select(DECISIONS.c.outcome, DECISIONS.c.policy_version, DECISIONS.c.decision_json).where(
-            DECISIONS.c.decision_id == latest.decision_id
-        )
-    ).one()
+    decision = conn.execute(_DECIDED, {"decision_id": latest.decision_id}).one()
     if decision.policy_version != key.policy_version:
         return None
     if decision.outcome == "reject" and _rejected_by_gate_state(decision.decision_json):

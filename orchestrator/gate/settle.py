@@ -20,14 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_
+from sqlalchemy import BindParameter, ColumnElement, Connection, and_, bindparam
 
 from orchestrator.gate.idempotency import SubmissionKey, claim
 from orchestrator.guards import BudgetRule, GateFacts, budget_overruns, change_figures
 from orchestrator.models import Decision, Proposal, Source, Supersession
 from orchestrator.store.budgets import budget_windows
 from orchestrator.store.chain import parse_utc
-from orchestrator.store.escalations import cancel_open, open_escalations
+from orchestrator.store.escalations import cancel_open, open_query
 from orchestrator.store.freezes import active_freeze
 from orchestrator.store.gate_common import lock_writers
 from orchestrator.store.submissions import record_submission
@@ -105,10 +105,16 @@ def superseded(
     conn: Connection, change_id: str, digest: str, *, at: datetime
 ) -> tuple[Supersession, ...]:
     """The open escalations a submission of `digest` for `change_id` would cancel."""
-    ids = open_escalations(conn, _other_plans(change_id, digest), at=at)
-    return tuple(Supersession(decision_id=ident, change_id=change_id) for ident in ids)
+    found = conn.execute(_SUPERSEDED, {"change_id": change_id, "digest": digest, "at": at})
+    return tuple(Supersession(decision_id=ident, change_id=change_id) for ident in found.scalars())
 
 
-def _other_plans(change_id: str, digest: str) -> ColumnElement[bool]:
+def _other_plans(
+    change_id: str | BindParameter[str], digest: str | BindParameter[str]
+) -> ColumnElement[bool]:
     """Escalations of the same change for another plan: the ones a new submission ends."""
     return and_(ESCALATIONS.c.change_id == change_id, ESCALATIONS.c.proposal_digest != digest)
+
+
+# Built once, as every review runs it twice (store/budgets.py says why).
+_SUPERSEDED = open_query(_other_plans(bindparam("change_id"), bindparam("digest")))

@@ -14,25 +14,29 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, select
+from sqlalchemy import Connection, Select, bindparam, func, insert, select
 
 from orchestrator.guards import BudgetRule, BudgetWindow, ChangeFigures
 from orchestrator.store.gate_common import iso, moment, person_key, stored_as
 from orchestrator.store.store import Store
 from orchestrator.store.tables_governance import BUDGET_USAGE
 
+# Built once: a statement built per call costs several times its execution in
+# SQLAlchemy's construction and cache-key work, and this one runs twice a review.
+_WINDOW_SUMS = select(
+    func.coalesce(func.sum(BUDGET_USAGE.c.deletes), 0),
+    func.coalesce(func.sum(BUDGET_USAGE.c.changed_resources), 0),
+    func.coalesce(func.sum(BUDGET_USAGE.c.blast_radius), 0),
+).where(
+    BUDGET_USAGE.c.actor.in_(bindparam("keys", expanding=True)),
+    # No upper bound: a racing review may have counted at a later time.
+    BUDGET_USAGE.c.counted_at > bindparam("since", type_=BUDGET_USAGE.c.counted_at.type),
+)
+
 
 def window_sums(keys: list[str], since: datetime) -> Select[Any]:
     """What the actor stored as `keys` used after `since`: read off ix_budget_usage_actor alone."""
-    return select(
-        func.coalesce(func.sum(BUDGET_USAGE.c.deletes), 0),
-        func.coalesce(func.sum(BUDGET_USAGE.c.changed_resources), 0),
-        func.coalesce(func.sum(BUDGET_USAGE.c.blast_radius), 0),
-    ).where(
-        BUDGET_USAGE.c.actor.in_(keys),
-        # No upper bound: a racing review may have counted at a later time.
-        BUDGET_USAGE.c.counted_at > since,
-    )
+    return _WINDOW_SUMS.params(keys=keys, since=since)
 
 
 def budget_windows(
@@ -45,7 +49,7 @@ def budget_windows(
     for rule in rules:
         since = at - rule.window
         if since not in sums:
-            row = conn.execute(window_sums(keys, since)).one()
+            row = conn.execute(_WINDOW_SUMS, {"keys": keys, "since": since}).one()
             sums[since] = (int(row[0]), int(row[1]), int(row[2]))
         deletes, changed, blast = sums[since]
         used = {"deletes": deletes, "changed-resources": changed, "blast-radius": blast}

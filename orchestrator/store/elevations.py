@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
 from orchestrator import identity
 from orchestrator.agents import Elevation
@@ -184,18 +184,28 @@ def active_elevations(store: Store, actor: str, *, now: str | None = None) -> tu
 
 def elevations_in_force(conn: Connection, actor: str, at: datetime) -> tuple[Elevation, ...]:
     """active_elevations in the caller's transaction, at `at` (naive UTC)."""
-    return tuple(r.elevation for r in _listed(conn, actor, every=False, at=at))
+    rows = conn.execute(_IN_FORCE, {"actor": actor.strip(), "at": at}).mappings()
+    return tuple(_record(r, at).elevation for r in rows)
 
 
 def _listed(
     conn: Connection, actor: str | None, *, every: bool, at: datetime
 ) -> list[ElevationRecord]:
-    query = select(ELEVATIONS).order_by(ELEVATIONS.c.granted_at, ELEVATIONS.c.elevation_id)
+    query = _LISTED
     if actor is not None:
         query = query.where(ELEVATIONS.c.actor == actor.strip())
     if not every:
         query = query.where(ELEVATIONS.c.until > at, ELEVATIONS.c.revoked_at.is_(None))
     return [_record(r, at) for r in conn.execute(query).mappings()]
+
+
+_LISTED = select(ELEVATIONS).order_by(ELEVATIONS.c.granted_at, ELEVATIONS.c.elevation_id)
+# What every review reads, built once (store/budgets.py says why).
+_IN_FORCE = _LISTED.where(
+    ELEVATIONS.c.actor == bindparam("actor"),
+    ELEVATIONS.c.until > bindparam("at", type_=ELEVATIONS.c.until.type),
+    ELEVATIONS.c.revoked_at.is_(None),
+)
 
 
 def _categories(values: Iterable[str]) -> tuple[str, ...]:

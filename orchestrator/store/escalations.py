@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, insert, select, update
 
 from orchestrator.errors import AmbiguousDecisionId, DecisionNotFound
 from orchestrator.models import Decision, Frozen, Proposal, Source
@@ -229,18 +229,23 @@ def open_escalation(
     )
 
 
+def open_query(where: ColumnElement[bool]) -> Select[Any]:
+    """The ids of the escalations matching `where` that are open (pending, unexpired) at `:at`.
+
+    A caller that runs one shape often builds it once, with its own bound
+    parameters in `where` (gate/settle.py: every review runs it twice).
+    """
+    at = bindparam("at", type_=ESCALATIONS.c.expires_at.type)
+    return (
+        select(ESCALATIONS.c.decision_id)
+        .where(and_(ESCALATIONS.c.status == "pending", ESCALATIONS.c.expires_at > at, where))
+        .order_by(ESCALATIONS.c.created_at, ESCALATIONS.c.decision_id)
+    )
+
+
 def open_escalations(conn: Connection, where: ColumnElement[bool], *, at: datetime) -> list[str]:
     """The open (pending, unexpired) escalations matching `where`, oldest first."""
-    open_now = and_(ESCALATIONS.c.status == "pending", ESCALATIONS.c.expires_at > at, where)
-    ids: Sequence[str] = (
-        conn.execute(
-            select(ESCALATIONS.c.decision_id)
-            .where(open_now)
-            .order_by(ESCALATIONS.c.created_at, ESCALATIONS.c.decision_id)
-        )
-        .scalars()
-        .all()
-    )
+    ids: Sequence[str] = conn.execute(open_query(where), {"at": at}).scalars().all()
     return list(ids)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, delete, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, bindparam, delete, insert, or_, select
 
 from orchestrator import identity
 from orchestrator.errors import Refused
@@ -49,11 +49,17 @@ def target_of(actor: str | None) -> str:
     return ALL_AI_AGENTS if actor is None else person_key(person(actor, "ACTOR"))
 
 
+# Built once: every review reads it twice (store/budgets.py says why).
+_OF_TARGETS = select(FREEZES).where(FREEZES.c.target.in_(bindparam("targets", expanding=True)))
+
+
 def active_freeze(conn: Connection, actor: str, *, ai_agent: bool) -> Freeze | None:
     """The freeze stopping `actor` now, its own before the all-AI-agents one."""
     own = _frozen_target(conn, actor)
     targets = ([own] if own is not None else []) + ([ALL_AI_AGENTS] if ai_agent else [])
-    rows = conn.execute(select(FREEZES).where(FREEZES.c.target.in_(targets))).mappings().all()
+    if not targets:
+        return None
+    rows = conn.execute(_OF_TARGETS, {"targets": targets}).mappings().all()
     for target in targets:
         for row in rows:
             if row["target"] == target:

@@ -20,7 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, Insert, Row, Select, Table, insert, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Insert,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.clock import utc_now
@@ -129,7 +141,7 @@ def summary_of(row: Any) -> DecisionSummary:
     )
 
 
-def history_query(actor: str) -> Select[Any]:
+def history_query(actor: str | BindParameter[str]) -> Select[Any]:
     """The actor's decisions, newest first, with what reviewers are shown of each.
 
     Read from the decisions' chain links, whose actor and time `audit verify`
@@ -155,9 +167,14 @@ def history_query(actor: str) -> Select[Any]:
     )
 
 
+# Every review reads it: built once (store/budgets.py says why).
+_HISTORY = history_query(bindparam("actor")).limit(bindparam("limit"))
+
+
 def read_history(conn: Connection, actor: str, *, limit: int) -> tuple[HistoryEntry, ...]:
     """Store.history in the caller's transaction."""
-    return history_entries(conn.execute(history_query(actor).limit(_positive(limit))).all())
+    found = conn.execute(_HISTORY, {"actor": actor, "limit": _positive(limit)})
+    return history_entries(found.all())
 
 
 def history_entries(rows: Iterable[Any]) -> tuple[HistoryEntry, ...]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, bindparam, insert, select
 
 from orchestrator import identity
 from orchestrator.guards import ChangeFigures
@@ -35,15 +35,18 @@ from orchestrator.store.tables_governance import CHANGE_SUBMISSIONS
 RESUBMITTED_EVENT = "change.resubmitted"
 
 
+# Built once (every submission reads it twice): see budgets._WINDOW_SUMS.
+_LATEST = (
+    select(CHANGE_SUBMISSIONS.c.decision_id, CHANGE_SUBMISSIONS.c.proposal_digest)
+    .where(CHANGE_SUBMISSIONS.c.change_id == bindparam("change_id"))
+    .order_by(CHANGE_SUBMISSIONS.c.chain_seq.desc())
+    .limit(1)
+)
+
+
 def latest_submission(conn: Connection, change_id: str) -> Row[Any, Any] | None:
     """The change's last recorded submission (decision_id, proposal_digest): it may pass."""
-    rows = CHANGE_SUBMISSIONS.c
-    return conn.execute(
-        select(rows.decision_id, rows.proposal_digest)
-        .where(rows.change_id == change_id)
-        .order_by(rows.chain_seq.desc())
-        .limit(1)
-    ).first()
+    return conn.execute(_LATEST, {"change_id": change_id}).first()
 
 
 def record_submission(
