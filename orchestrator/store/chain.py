@@ -22,7 +22,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from orchestrator.errors import StoreError
 from orchestrator.store.tables import AUDIT_CHAIN, CHAIN_HEAD
@@ -178,12 +178,7 @@ def append(
     created_at: datetime,
 ) -> ChainEntry:
     """Append one link; the caller's transaction must be the one that writes its subject."""
-    # FOR UPDATE serialises writers on PostgreSQL; SQLite already holds BEGIN IMMEDIATE.
-    head = conn.execute(
-        select(CHAIN_HEAD.c.seq, CHAIN_HEAD.c.hash, CHAIN_HEAD.c.mac)
-        .where(CHAIN_HEAD.c.id == HEAD_ID)
-        .with_for_update()
-    ).one()
+    head = conn.execute(_HEAD).one()
     key: bytes | None = conn.get_execution_options().get(KEY_OPTION)
     _check_head_key(key, head.seq, head.hash, head.mac)
     seq = head.seq + 1
@@ -200,15 +195,30 @@ def append(
     )
     values = entry.model_dump(exclude={"created_at"})
     keyed = {"mac": None if key is None else link_mac(key, link)}
-    conn.execute(
-        insert(AUDIT_CHAIN), values | keyed | {"payload": payload, "created_at": created_at}
-    )
-    conn.execute(
-        update(CHAIN_HEAD)
-        .where(CHAIN_HEAD.c.id == HEAD_ID)
-        .values(seq=seq, hash=link, mac=None if key is None else head_mac(key, seq, link))
-    )
+    conn.execute(_LINK, values | keyed | {"payload": payload, "created_at": created_at})
+    moved = {
+        "to_seq": seq,
+        "to_hash": link,
+        "to_mac": None if key is None else head_mac(key, seq, link),
+    }
+    conn.execute(_ADVANCE, moved)
     return entry
+
+
+# Built once: every decision appends one link or more, and a statement built per call
+# costs SQLAlchemy more than running it (store/budgets.py). FOR UPDATE serialises
+# writers on PostgreSQL; SQLite already holds BEGIN IMMEDIATE.
+_HEAD = (
+    select(CHAIN_HEAD.c.seq, CHAIN_HEAD.c.hash, CHAIN_HEAD.c.mac)
+    .where(CHAIN_HEAD.c.id == HEAD_ID)
+    .with_for_update()
+)
+_LINK = insert(AUDIT_CHAIN)
+_ADVANCE = (
+    update(CHAIN_HEAD)
+    .where(CHAIN_HEAD.c.id == HEAD_ID)
+    .values(seq=bindparam("to_seq"), hash=bindparam("to_hash"), mac=bindparam("to_mac"))
+)
 
 
 def _check_head_key(key: bytes | None, seq: int, head_hash: str, mac: str | None) -> None:

@@ -30,9 +30,11 @@ MACHINE_KINDS = frozenset({Source.AI_AGENT, Source.AUTOMATION})
 
 def lock_writers(conn: Connection) -> None:
     """Wait for, then hold, the writers' turn until this transaction ends."""
-    conn.execute(
-        select(CHAIN_HEAD.c.seq).where(CHAIN_HEAD.c.id == chain.HEAD_ID).with_for_update()
-    ).one()
+    conn.execute(_LOCK).one()
+
+
+# Built once: every recorded decision takes the lock (store/budgets.py says why).
+_LOCK = select(CHAIN_HEAD.c.seq).where(CHAIN_HEAD.c.id == chain.HEAD_ID).with_for_update()
 
 
 def moment(now: str | None) -> datetime:

@@ -8,6 +8,7 @@ IMMEDIATE; on PostgreSQL the chain head row is locked FOR UPDATE.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -285,8 +286,7 @@ class Store:
                 f"decision {ident}: holds text that is not valid Unicode; not recorded"
             ) from None
         with self._write(f"record decision {ident}") as conn:
-            taken = select(DECISIONS.c.decision_id).where(DECISIONS.c.decision_id == ident)
-            if conn.execute(taken).first() is not None:
+            if conn.execute(_TAKEN, {"decision_id": ident}).first() is not None:
                 raise StoreError(f"decision {ident} is already recorded; the store is append-only")
             write_decision(conn, rows, proposal.actor)
             if within is not None:
@@ -500,14 +500,14 @@ def write_decision(conn: Connection, rows: _Rows, actor: str) -> ChainEntry:
     """Write one decision's rows and chain it, in the caller's write transaction."""
     raw_sha = rows.proposal["raw_sha256"]
     # The same content submitted twice is one proposal judged twice: its first raw stays.
-    if not conn.execute(_insert_new(conn, PROPOSALS), rows.proposal).rowcount:
+    if not conn.execute(_insert_new(conn.dialect.name), rows.proposal).rowcount:
         raw_sha = conn.execute(
             select(PROPOSALS.c.raw_sha256).where(PROPOSALS.c.digest == rows.digest_of)
         ).scalar_one()
-    conn.execute(insert(DECISIONS), rows.decision)
+    conn.execute(_INSERT[DECISIONS], rows.decision)
     for table, projected in rows.projections:
         if projected:
-            conn.execute(insert(table), projected)
+            conn.execute(_INSERT[table], projected)
     return chain.append(
         conn,
         kind=chain.DECISION_KIND,
@@ -519,16 +519,29 @@ def write_decision(conn: Connection, rows: _Rows, actor: str) -> ChainEntry:
     )
 
 
-def _insert_new(conn: Connection, table: Table) -> Insert:
-    """INSERT that leaves an existing row with the same key as it is."""
+class _Inserts(dict[Table, Insert]):
+    """One INSERT statement per table, built when first used and kept (store/budgets.py: why)."""
+
+    def __missing__(self, table: Table) -> Insert:
+        built = self[table] = insert(table)
+        return built
+
+
+_INSERT = _Inserts()
+_TAKEN = select(DECISIONS.c.decision_id).where(DECISIONS.c.decision_id == bindparam("decision_id"))
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Insert:
+    """INSERT of a proposal that leaves an existing row with the same key as it is."""
     # Imported here: each process needs only its own database's dialect.
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql  # noqa: PLC0415
 
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(PROPOSALS).on_conflict_do_nothing()
     from sqlalchemy.dialects import sqlite  # noqa: PLC0415
 
-    return sqlite.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(PROPOSALS).on_conflict_do_nothing()
 
 
 def _compress(raw: JsonValue) -> bytes | None:
