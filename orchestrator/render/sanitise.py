@@ -27,15 +27,31 @@ NEWLINE = "\n"
 
 @functools.cache
 def _unsafe_but(keep: str) -> re.Pattern[str]:
-    """The unsafe characters other than those in `keep`.
+    """The unsafe characters other than those in `keep`, listed one by one.
 
     Searching with this first, a text whose only controls are kept ones (an
     indented JSON document's newlines) is handed back as it is, with no
     substitution call per line.
     """
-    if not keep:
-        return _UNSAFE
-    return re.compile(f"(?![{re.escape(keep)}]){_UNSAFE_CHARS}")
+    chars = [chr(c) for c in range(0x2070) if _UNSAFE.match(chr(c)) and chr(c) not in keep]
+    return re.compile(f"[{''.join(re.escape(c) for c in chars)}]")
+
+
+@functools.cache
+def _safe_ascii(keep: str) -> bytes | None:
+    """Every ASCII byte that may stay in a text keeping `keep` (None: `keep` is not ASCII)."""
+    if not keep.isascii():
+        return None
+    return bytes(range(0x20, 0x7F)) + keep.encode("ascii")
+
+
+def _all_safe(text: str, keep: str) -> bool:
+    """Whether `text` holds no unsafe character but those in `keep`."""
+    safe = _safe_ascii(keep)
+    if safe is not None and text.isascii():
+        # bytes.translate deletes every safe byte in one C pass: what is left is unsafe
+        return not text.encode("ascii").translate(None, safe)
+    return not _unsafe_but(keep).search(text)
 
 
 def printable(text: str, *, keep: str = NEWLINE, json: bool = False) -> str:
@@ -43,7 +59,7 @@ def printable(text: str, *, keep: str = NEWLINE, json: bool = False) -> str:
 
     `json`: `text` is JSON; escapes are `\\uXXXX`, valid inside its strings.
     """
-    if not _unsafe_but(keep).search(text):
+    if _all_safe(text, keep):
         return text
 
     def shown(match: re.Match[str]) -> str:
