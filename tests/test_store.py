@@ -679,6 +679,29 @@ def test_link_and_event_digests_are_the_documented_canonical_json(
     assert_same_digest(lambda: chain.event_digest(actor, at, payload), event)
 
 
+@given(value=json_values(ANY_TEXT) | st.floats() | st.lists(st.floats()))
+def test_canonical_is_json_dumps_sorted_and_compact(value: Any) -> None:
+    """chain.canonical runs json's C encoder directly: the text is json.dumps's, to the byte."""
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert chain.canonical(value) == expected
+
+
+def test_canonical_refuses_what_json_dumps_refuses() -> None:
+    """A value JSON cannot hold, a circular one, or mixed key types: the same errors."""
+    circular: list[Any] = []
+    circular.append(circular)
+    for bad, error in (
+        ({"a": object()}, TypeError),
+        (circular, ValueError),
+        ({1: 2, "a": 3}, TypeError),
+    ):
+        with pytest.raises(error) as ours:
+            chain.canonical(bad)
+        with pytest.raises(error) as reference:
+            json.dumps(bad, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert str(ours.value) == str(reference.value)
+
+
 def assert_same_digest(written_out: Callable[[], str], document: Any) -> None:
     """`written_out()` is the digest of canonical(document), or both refuse the text.
 

@@ -24,6 +24,7 @@ from orchestrator.store.escalations import cancel_open
 from orchestrator.store.gate_common import (
     Identities,
     chain_event,
+    distinct_names,
     iso,
     lock_writers,
     moment,
@@ -183,8 +184,7 @@ def _escalations_of(conn: Connection, target: str, identities: Identities) -> Co
     if target != ALL_AI_AGENTS:
         return actor.in_(stored_as(conn, actor, target))
     agents = identities.ai_agents()
-    names = conn.execute(select(actor).distinct()).scalars()
-    registered = sorted(n for n in names if identity.key(n) in agents)
+    registered = [n for n in distinct_names(conn, actor) if identity.key(n) in agents]
     return or_(ESCALATIONS.c.source == Source.AI_AGENT.value, actor.in_(registered))
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in migrations/versions; a test keeps the two in step.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Connection option that makes a SQLite transaction BEGIN IMMEDIATE (see _sqlite_begin).
 WRITE: dict[str, Any] = {"commander_write": True}

@@ -10,7 +10,7 @@ These rows hold the gate's current state; every change to them is also an
 event in the audit chain holding what it wrote (change.submitted, approvals,
 denials, cancellations, freezes, grants), in the same transaction, so `audit
 verify` rebuilds them from the chain (gate_state.py). Migrations 0002,
-0004 and 0006 create them; a test keeps the two in step.
+0004, 0006 and 0007 create them; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ ESCALATIONS = Table(
     Column("reason", Text),
     Index("ix_escalations_status", "status", "created_at"),
     Index("ix_escalations_actor", "actor", "status"),
-    Index("ix_escalations_change_id", "change_id"),
+    # A change's open escalations, oldest first (what a new submission supersedes): a seek.
+    Index("ix_escalations_change", "change_id", "status", "created_at", "decision_id"),
 )
 
 # One signature: a person in a role. One per role, and one role per person.
