@@ -17,6 +17,7 @@ web of dependencies below them.
 
 Usage:
     python bench/review_bench.py --changes 50 --services 1000
+    python bench/review_bench.py --changes 50 --services 1000 --topology-format yaml
     python bench/review_bench.py --changes 10000 --services 100000 --checkov /path/to/checkov
 """
 
@@ -191,6 +192,47 @@ def reviewer_alone(
     return loads, reviews
 
 
+def compare(cmd: list[str], env: dict[str, str], work: Path, other: Path, runs: int) -> None:
+    """Time this tree's review and `other`'s in turns, each with its own store and cache."""
+    trees = {"this tree": Path(__file__).resolve().parent.parent, "--against": other.resolve()}
+    envs = {
+        label: {
+            **env,
+            "PYTHONPATH": str(tree),
+            "COMMANDER_DATABASE_URL": f"sqlite:///{work / f'compare-{i}.db'}",
+            "COMMANDER_CACHE_DIR": str(work / f"compare-cache-{i}"),
+        }
+        for i, (label, tree) in enumerate(trees.items())
+    }
+    for label in trees:
+        time_command(cmd, 1, envs[label])  # creates the store and fills the caches
+    wall: dict[str, list[float]] = {label: [] for label in trees}
+    cpu: dict[str, list[float]] = {label: [] for label in trees}
+    for _ in range(runs):
+        for label in trees:  # in turns: a busy spell on a shared machine hits both
+            times, _ = time_command(cmd, 1, envs[label], cpu[label])
+            wall[label] += times
+    for label, tree in trees.items():
+        print(
+            f"{label:<10} median {statistics.median(wall[label]):7.3f} s, CPU median "
+            f"{statistics.median(cpu[label]):7.3f} s   ({tree})"
+        )
+
+
+def write_inputs(work: Path, changes: int, services: int, form: str) -> tuple[Path, Path]:
+    """The plan and topology files the reviews read."""
+    plan, topo = work / "plan.json", work / f"topology.{form}"
+    plan.write_text(json.dumps(generate_plan(changes, services)), encoding="utf-8")
+    topology = generate_topology(services)
+    if form == "yaml":
+        import yaml
+
+        topo.write_text(yaml.safe_dump(topology), encoding="utf-8")
+    else:
+        topo.write_text(json.dumps(topology), encoding="utf-8")
+    return plan, topo
+
+
 def main() -> None:
     """Run the benchmark and print medians and ratios."""
     parser = argparse.ArgumentParser(
@@ -199,14 +241,24 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=50)
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--topology-format",
+        choices=["json", "yaml"],
+        default="json",
+        help="write the topology as JSON (default) or YAML, as many teams keep it",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="SRC",
+        help="another source tree of commander (a checkout of an older commit): its review is "
+        "timed in the same run, interleaved with this one's, on the same plan and topology",
+    )
     parser.add_argument("--checkov", help="path of a checkov executable to compare with")
     parser.add_argument("--checkov-runs", type=int, default=1)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="commander-bench-"))
-    plan, topo = work / "plan.json", work / "topology.json"
-    plan.write_text(json.dumps(generate_plan(args.changes, args.services)), encoding="utf-8")
-    topo.write_text(json.dumps(generate_topology(args.services)), encoding="utf-8")
+    plan, topo = write_inputs(work, args.changes, args.services, args.topology_format)
     # The warm-up run fills this topology cache, as a user's first review of a topology does.
     os.environ.setdefault("COMMANDER_CACHE_DIR", str(work / "cache"))
     env = {**os.environ, "COMMANDER_DATABASE_URL": f"sqlite:///{work / 'audit.db'}"}
@@ -263,6 +315,8 @@ def main() -> None:
             f" best {best[0]:.3f} s (CPU {best[1]:.3f} s)"
         )
     print(f"ratio commander / interpreter start: {med / statistics.median(floor):.1f}x")
+    if args.against:
+        compare(cmd, env, work, Path(args.against), args.runs)
     if args.checkov:
         checkov = [args.checkov, "-f", str(plan), "--framework", "terraform_plan"]
         ck, _ = time_command(

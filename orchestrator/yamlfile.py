@@ -2,7 +2,7 @@
 
 Every YAML file commander reads (commander.yaml, policies, topology, catalogs,
 tokens, commands.yaml, the rulebook, Kubernetes manifests) is parsed with
-`Loader`: libyaml's parser when it is built, and a mapping constructor that
+`yamlloader.Loader`: libyaml's parser when it is built, and a mapping constructor that
 refuses a key written twice. PyYAML silently keeps the last value, so a
 second `principals:` appended to a tokens file would drop the first block's
 tokens without a word; here it is an error naming the file and both lines.
@@ -10,66 +10,37 @@ tokens without a word; here it is an error naming the file and both lines.
 The policy files a review reads are parsed once per content: `preparse`
 keeps their parsed forms in the cache directory (as the topology cache
 keeps a topology's), and `parse_yaml` hands out a fresh copy of a text's
-parsed form when it has one.
+parsed form when it has one; `top_lines` (where a policy's rules are, for
+messages) is kept with it. A review whose caches are warm parses no YAML,
+so PyYAML is imported only where a text is parsed (yamlloader.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import marshal
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.errors import ConfigError, InputError
 
+if TYPE_CHECKING:
+    import yaml
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# For each top-level key of a YAML mapping: the 1-based line of each item (its value is a
+# sequence) or of each key (a mapping) under it; other values have no entry.
+TopLines = dict[str, list[int] | dict[str, int]]
 
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class Loader(_Base):  # type: ignore[misc,valid-type]
-    """The safe loader (libyaml's parser when built) that refuses duplicate mapping keys.
-
-    Only mapping construction is ours (it is Python in both loaders), so the
-    C parser keeps its speed. Keys a merge (`<<: *anchor`) brings in may be
-    overridden, as YAML 1.1 says; two keys written in one mapping may not.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            _refuse_duplicates(self, node)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
-
-
-def _refuse_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> None:
-    first: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == _MERGE_TAG:
-            continue
-        key = loader.construct_object(key_node)
-        if not isinstance(key, Hashable):
-            continue  # the base constructor reports an unhashable key
-        if key in first:
-            was = first[key].start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first at line {was}); a key may appear once in a mapping",
-                key_node.start_mark,
-            )
-        first[key] = key_node
-
-
-# Bump when what a text parses to could change (a loader setting).
-_PARSED_KIND = "yaml-v2"  # v2: duplicate keys refused
+# Bump when what a text parses to could change (a loader setting), or the entries' shape.
+_PARSED_KIND = "yaml-v3"  # v2: duplicate keys refused; v3: with each text's top-level lines
 # Texts parsed in this or an earlier process: text -> `marshal` of the parsed data.
 _parsed: dict[str, bytes] = {}
+# Texts composed in this or an earlier process: text -> their `TopLines`.
+_lines: dict[str, TopLines] = {}
 
 
 def read_yaml(path: Path) -> tuple[Any, str]:
@@ -102,17 +73,20 @@ def preparse(texts: Iterable[str], cache: Path | None) -> None:
     texts = sorted(set(texts))
     keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
 
-    def build() -> dict[str, bytes]:
+    def build() -> dict[str, tuple[bytes, TopLines]]:
         forms = {}
         for key, text in zip(keys, texts, strict=True):
             try:
-                forms[key] = marshal.dumps(_parse(text, "<cached>"))
+                forms[key] = (marshal.dumps(_parse(text, "<cached>")), top_lines(text))
             except (ConfigError, ValueError):
                 continue
         return forms
 
-    def decode(stored: Any) -> dict[str, bytes] | None:
-        ok = type(stored) is dict and all(type(v) is bytes for v in stored.values())
+    def decode(stored: Any) -> dict[str, tuple[bytes, TopLines]] | None:
+        ok = type(stored) is dict and all(
+            type(v) is tuple and len(v) == 2 and type(v[0]) is bytes and type(v[1]) is dict
+            for v in stored.values()
+        )
         return stored if ok else None
 
     forms = cached(
@@ -127,10 +101,51 @@ def preparse(texts: Iterable[str], cache: Path | None) -> None:
     )
     for key, text in zip(keys, texts, strict=True):
         if key in forms:
-            _parsed[text] = forms[key]
+            _parsed[text], _lines[text] = forms[key]
+
+
+def top_lines(text: str) -> TopLines:
+    """Where the items and keys under each top-level key of a YAML text are (see `TopLines`).
+
+    Read-only. Kept with the parsed forms by `preparse`, so line numbers for
+    messages cost no YAML parsing when the text is cached; a text that does
+    not compose has none.
+    """
+    known = _lines.get(text)
+    if known is None:
+        known = _lines[text] = _compose_lines(text)
+    return known
+
+
+def _compose_lines(text: str) -> TopLines:
+    import yaml  # noqa: PLC0415 - see yamlloader.py
+
+    from orchestrator.yamlloader import Loader  # noqa: PLC0415
+
+    try:
+        root = yaml.compose(text, Loader=Loader)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    found: TopLines = {}
+    seen = set()
+    for key, value in root.value:
+        if not isinstance(key.value, str) or key.value in seen:
+            continue  # the first of a key written twice, as a lookup in the node tree finds
+        seen.add(key.value)
+        if isinstance(value, yaml.SequenceNode):
+            found[key.value] = [item.start_mark.line + 1 for item in value.value]
+        elif isinstance(value, yaml.MappingNode):
+            found[key.value] = {str(k.value): k.start_mark.line + 1 for k, _ in value.value}
+    return found
 
 
 def _parse(text: str, origin: str) -> Any:
+    import yaml  # noqa: PLC0415 - see yamlloader.py
+
+    from orchestrator.yamlloader import Loader  # noqa: PLC0415
+
     try:
         return yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
@@ -139,6 +154,10 @@ def _parse(text: str, origin: str) -> Any:
 
 def parse_yaml_all(text: str, origin: str) -> list[Any]:
     """Parse every document of a multi-document YAML text."""
+    import yaml  # noqa: PLC0415 - see yamlloader.py
+
+    from orchestrator.yamlloader import Loader  # noqa: PLC0415
+
     try:
         return list(yaml.load_all(text, Loader=Loader))
     except yaml.YAMLError as exc:
@@ -215,6 +234,10 @@ def _plain(error: Any) -> str:
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the key at `loc`, or of its nearest existing parent."""
+    import yaml  # noqa: PLC0415 - see yamlloader.py
+
+    from orchestrator.yamlloader import Loader  # noqa: PLC0415
+
     try:
         node: yaml.Node | None = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
@@ -234,6 +257,8 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
 
 def _child(node: yaml.Node, part: Any) -> tuple[yaml.Node, yaml.Node] | None:
     """The (key, value) of one mapping entry or (item, item) of one sequence entry."""
+    import yaml  # noqa: PLC0415 - see yamlloader.py
+
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if key.value == str(part):

@@ -10,6 +10,7 @@ import pytest
 from orchestrator import yamlfile
 from orchestrator.config import LoadedConfig, load_config, shipped_config_dir
 from orchestrator.errors import ConfigError
+from orchestrator.policies import PolicyBundle
 
 
 def _parsed(config: LoadedConfig) -> tuple[object, ...]:
@@ -26,13 +27,19 @@ def _entries(cache: Path) -> list[Path]:
     return sorted(cache.glob("config-*.marshal"))
 
 
+def _new_process() -> None:
+    """Forget what this process parsed, as a new process starts."""
+    yamlfile._parsed.clear()
+    yamlfile._lines.clear()
+
+
 def test_a_cached_policy_is_the_policy_parsed(tmp_path: Path) -> None:
     """The second load reads the cache entry and gives exactly what parsing gave."""
     cache = tmp_path / "cache"
     fresh = load_config()
     first = load_config(cache=cache)
     assert len(_entries(cache)) == 1
-    yamlfile._parsed.clear()  # as a new process starts
+    _new_process()
     second = load_config(cache=cache)
     assert _parsed(fresh) == _parsed(first) == _parsed(second)
 
@@ -46,10 +53,10 @@ def test_the_cache_is_what_is_read(tmp_path: Path) -> None:
     load_config(user, cache=cache)
     (entry,) = _entries(cache)
     version, kind, key, forms = marshal.loads(entry.read_bytes())  # noqa: S302 - our own file
-    text_key = next(k for k, v in forms.items() if marshal.loads(v) == {"limit": 5})  # noqa: S302
-    forms[text_key] = marshal.dumps({"limit": 6})
+    text_key = next(k for k, (v, _) in forms.items() if marshal.loads(v) == {"limit": 5})  # noqa: S302
+    forms[text_key] = (marshal.dumps({"limit": 6}), forms[text_key][1])
     entry.write_bytes(marshal.dumps((version, kind, key, forms)))
-    yamlfile._parsed.clear()
+    _new_process()
     assert load_config(user, cache=cache).reviewer_sections["acme"][0] == {"limit": 6}
 
 
@@ -61,7 +68,7 @@ def test_an_edited_file_is_parsed_again(tmp_path: Path) -> None:
     section.write_text("limit: 5\n", encoding="utf-8")
     assert load_config(user, cache=cache).reviewer_sections["acme"][0] == {"limit": 5}
     section.write_text("limit: 7\n", encoding="utf-8")
-    yamlfile._parsed.clear()
+    _new_process()
     assert load_config(user, cache=cache).reviewer_sections["acme"][0] == {"limit": 7}
     assert len(_entries(cache)) == 2
 
@@ -85,3 +92,24 @@ def test_each_caller_gets_its_own_copy(tmp_path: Path) -> None:
     first = yamlfile.parse_yaml(text, "x")
     first.clear()
     assert yamlfile.parse_yaml(text, "x")
+
+
+def test_a_cached_policy_says_where_its_rules_are_without_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules' lines come with the cached texts: the same places, and no YAML parsed."""
+    cache = tmp_path / "cache"
+    _new_process()
+    parsed = PolicyBundle.from_sources(load_config().policy_sources)
+    assert parsed.rule_origins, "the shipped policy has rules"
+    load_config(cache=cache)
+    _new_process()
+
+    def no_yaml(text: str, *args: object) -> object:
+        raise AssertionError(f"parsed again: {text[:40]!r}")
+
+    monkeypatch.setattr(yamlfile, "_parse", no_yaml)
+    monkeypatch.setattr(yamlfile, "_compose_lines", no_yaml)
+    cached = PolicyBundle.from_sources(load_config(cache=cache).policy_sources)
+    assert dict(cached.rule_origins) == dict(parsed.rule_origins)
+    assert cached.rules == parsed.rules

@@ -180,7 +180,8 @@ def _last_line(node: Any) -> int:
 def _yaml_documents(text: str, origin: str, sink: list[RawObject], locate: Locate | None) -> None:
     import yaml  # noqa: PLC0415 - only manifests pay for the YAML parser
 
-    from orchestrator.yamlfile import Loader, yaml_error  # noqa: PLC0415
+    from orchestrator.yamlfile import yaml_error  # noqa: PLC0415
+    from orchestrator.yamlloader import Loader  # noqa: PLC0415
 
     loader = Loader(text)
     documents = 0

@@ -44,7 +44,8 @@ import yaml
 
 from orchestrator.errors import ConfigError
 from orchestrator.models import RiskTier
-from orchestrator.yamlfile import Loader, parse_yaml_all
+from orchestrator.yamlfile import parse_yaml_all
+from orchestrator.yamlloader import Loader
 
 CRITICALITY = "commander.dev/criticality"
 OWNS = "commander.dev/owns"

@@ -131,7 +131,7 @@ class DependencyGraph:
     ) -> DependencyGraph:
         """Load a topology file and, optionally, a Backstage catalog file.
 
-        With `cache` (a directory, see settings.cache_dir), a large topology's
+        With `cache` (a directory, see settings.cache_dir), a topology's
         built graph is kept there and reused while the file's content is the same.
         `owns_by_name` is the catalog's naming convention (configs/commander.yaml
         `backstage.owns`) for entities without an owns annotation.

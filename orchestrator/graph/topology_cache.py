@@ -1,4 +1,4 @@
-"""A cache of parsed topology files, keyed by their content, so a large one is parsed once.
+"""A cache of parsed topology files, keyed by their content, so each is parsed once.
 
 Parsing a 100,000-service topology and building its graph costs about 0.4 s
 a review; loading the built graph back with `marshal` costs 0.07 s. The key is the
@@ -26,8 +26,10 @@ from typing import Any, TypeVar, cast
 
 # Bump when the shape of a payload (`topology._encode`, `cache.graph_state`) changes.
 FORMAT_VERSION = 2
-# Smaller files parse faster than they hash and load: not worth a file in the cache.
-MIN_BYTES = 1 << 20
+# Smaller files parse about as fast as they hash and load: not worth a file in the cache.
+# Measured: a 1,000-service topology (0.1 MB) builds in 8 ms from JSON and 100 ms from
+# YAML, and loads from its entry in 2 ms; at 1 KiB the JSON parse and the entry cost alike.
+MIN_BYTES = 1 << 10
 # Old entries beyond these many (edited topologies) are removed when a new one is written.
 KEEP = 4
 _PREFIX = "topology-"  # then the kind of entry and the content hash

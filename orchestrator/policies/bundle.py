@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from orchestrator.errors import ConfigError
 from orchestrator.policies.rego_bundle import (
     DATA_FILES,
@@ -31,9 +29,7 @@ from orchestrator.policies.rego_bundle import (
 )
 from orchestrator.policies.rules import PolicyFile, PolicyRule, RegoPackageSettings
 from orchestrator.policies.yamlcheck import validate
-from orchestrator.yamlfile import Loader, parse_yaml
-
-# The C loader when PyYAML has it: composing is most of the cost of reading a bundle.
+from orchestrator.yamlfile import parse_yaml, top_lines
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +91,7 @@ class PolicyBundle:
                 modules.append(scan_module(name, text, origin))
                 continue
             parsed = validate(parse_yaml(text, origin), text, origin, PolicyFile)
-            root = _compose(text)  # once: the line maps below read the same node tree
+            root = top_lines(text)  # kept with the parsed text: no YAML parsed when cached
             lines = _item_lines(root, "rules")
             for index, rule in enumerate(parsed.rules):
                 where = f"line {lines[index]}" if index < len(lines) else None
@@ -147,35 +143,13 @@ def _digest(items: Iterable[tuple[str, str]]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _compose(text: str) -> yaml.Node | None:
-    """The node tree of a YAML text (None when it does not parse), for line numbers."""
-    try:
-        return yaml.compose(text, Loader=Loader)
-    except yaml.YAMLError:
-        return None
-
-
-def _top_value(root: yaml.Node | None, key: str) -> yaml.Node | None:
-    if not isinstance(root, yaml.MappingNode):
-        return None
-    for k, v in root.value:
-        if k.value == key:
-            node: yaml.Node = v
-            return node
-    return None
-
-
-def _item_lines(root: yaml.Node | None, key: str) -> list[int]:
+def _item_lines(root: Mapping[str, list[int] | dict[str, int]], key: str) -> list[int]:
     """The 1-based line of each item of the sequence under a top-level key."""
-    node = _top_value(root, key)
-    if not isinstance(node, yaml.SequenceNode):
-        return []
-    return [item.start_mark.line + 1 for item in node.value]
+    found = root.get(key)
+    return found if isinstance(found, list) else []
 
 
-def _key_lines(root: yaml.Node | None, key: str) -> Mapping[str, int]:
+def _key_lines(root: Mapping[str, list[int] | dict[str, int]], key: str) -> Mapping[str, int]:
     """The 1-based line of each key of the mapping under a top-level key."""
-    node = _top_value(root, key)
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+    found = root.get(key)
+    return found if isinstance(found, dict) else {}

@@ -9,13 +9,14 @@ closest known name, at the line of the key.
 from __future__ import annotations
 
 import difflib
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.errors import ConfigError
-from orchestrator.yamlfile import Loader
+
+if TYPE_CHECKING:
+    import yaml
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -73,6 +74,10 @@ def _model_in(annotation: Any) -> tuple[Any, bool]:
 
 def line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the key at `loc`, or of its nearest existing parent."""
+    import yaml  # noqa: PLC0415 - only a file with a mistake needs the parser (yamlloader.py)
+
+    from orchestrator.yamlloader import Loader  # noqa: PLC0415
+
     try:
         node: yaml.Node | None = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:

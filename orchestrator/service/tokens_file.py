@@ -20,7 +20,8 @@ import yaml
 
 from orchestrator.errors import ConfigError
 from orchestrator.service.auth import Principal, TokensFile
-from orchestrator.yamlfile import Loader, parse_yaml, read_yaml, validate_model
+from orchestrator.yamlfile import parse_yaml, read_yaml, validate_model
+from orchestrator.yamlloader import Loader
 
 
 def add_principal(path: Path, entry: Principal) -> int:
