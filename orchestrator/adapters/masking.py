@@ -178,6 +178,9 @@ class Masker:
         self._scrubbed: dict[str, object] = {
             secret: SENSITIVE for secret in secrets if len(secret) >= _MIN_SECRET_LENGTH
         }
+        # The longest path to a container walked so far: an adapter that trusts the masked
+        # values as models (no validation copy) checks they are shallow enough to store.
+        self.deepest = 0
 
     def is_sensitive_key(self, key: str) -> bool:
         """Whether a key's name says its value is a secret."""
@@ -227,6 +230,8 @@ class Masker:
             if paths is not None:
                 paths.append(tuple(stack))
             return SENSITIVE
+        if len(stack) > self.deepest and isinstance(value, dict | list):
+            self.deepest = len(stack)
         if isinstance(value, dict):
             if mask or inherited:
                 self._dict(value, mask, inherited, stack, paths)
@@ -260,6 +265,7 @@ class Masker:
         paths: list[Path] | None,
     ) -> None:
         """Mask an object under a mirror or a sensitive key; unmarked parts go plain."""
+        self.deepest = max(self.deepest, len(stack))
         child_masks: dict[str, Any] = mask if isinstance(mask, dict) else _NO_MASKS
         key_cache = self._key_cache
         scrubbed = self._scrubbed
@@ -312,6 +318,7 @@ class Masker:
         exact JSON types are told apart by identity, leaves are handled inline,
         and only what changes is written back.
         """
+        self.deepest = max(self.deepest, len(stack))
         key_cache = self._key_cache
         scrubbed = self._scrubbed
         for key, item in value.items():
@@ -360,6 +367,7 @@ class Masker:
         self, value: list[Any], stack: list[str | int], paths: list[Path] | None
     ) -> None:
         """Mask a list no mirror marks and no sensitive key encloses (see `_plain_dict`)."""
+        self.deepest = max(self.deepest, len(stack))
         scrubbed = self._scrubbed
         for index, item in enumerate(value):
             kind = type(item)
