@@ -25,8 +25,10 @@ class Frozen(BaseModel):
 
 
 M = TypeVar("M", bound=Frozen)
-# Per model class: each field's name, default and default factory, in declared order.
-_FIELD_DEFAULTS: dict[type[Frozen], tuple[tuple[str, Any, Callable[[], Any] | None], ...]] = {}
+# Per model class: every field with its default (a factory's called per model), and the
+# fields whose default is a factory, in declared order.
+_Template = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]
+_TEMPLATES: dict[type[Frozen], _Template] = {}
 
 
 def unvalidated(cls: type[M], values: dict[str, Any]) -> M:
@@ -39,20 +41,26 @@ def unvalidated(cls: type[M], values: dict[str, Any]) -> M:
     validating. The model is the one the constructor would build (the tests
     compare the two); fields not given take their defaults.
     """
-    spec = _FIELD_DEFAULTS.get(cls)
-    if spec is None:
+    template = _TEMPLATES.get(cls)
+    if template is None:
         if cls.__private_attributes__:
             raise TypeError(f"{cls.__name__} has private attributes: validate it instead")
-        spec = _FIELD_DEFAULTS[cls] = tuple(
-            (name, field.default, cast(Callable[[], Any] | None, field.default_factory))
-            for name, field in cls.model_fields.items()
+        fields = cls.model_fields
+        template = _TEMPLATES[cls] = (
+            {name: field.default for name, field in fields.items()},
+            tuple(
+                (name, cast(Callable[[], Any], field.default_factory))
+                for name, field in fields.items()
+                if field.default_factory is not None
+            ),
         )
-    data: dict[str, Any] = {}
-    for name, default, factory in spec:
-        if name in values:
-            data[name] = values[name]
-        else:
-            data[name] = default if factory is None else factory()
+    defaults, factories = template
+    data = {**defaults, **values}  # the fields' order, as validation gives it
+    if len(data) != len(defaults):
+        raise TypeError(f"not fields of {cls.__name__}: {sorted(data.keys() - defaults.keys())}")
+    for name, factory in factories:
+        if name not in values:
+            data[name] = factory()
     model = cls.__new__(cls)
     object.__setattr__(model, "__dict__", data)
     object.__setattr__(model, "__pydantic_fields_set__", set(values))
