@@ -178,6 +178,13 @@ class Masker:
         self._scrubbed: dict[str, object] = {
             secret: SENSITIVE for secret in secrets if len(secret) >= _MIN_SECRET_LENGTH
         }
+        # The plain walks' fast path, one set lookup each: keys known not to be sensitive,
+        # and strings known to come out of `scrub` unchanged.
+        self._safe_keys: set[str] = set()
+        self._clean: set[str] = set()
+        # The longest path to a container walked so far: an adapter that trusts the masked
+        # values as models (no validation copy) checks they are shallow enough to store.
+        self.deepest = 0
 
     def is_sensitive_key(self, key: str) -> bool:
         """Whether a key's name says its value is a secret."""
@@ -185,6 +192,8 @@ class Masker:
         if known is None:
             known = bool(self._key_pattern and self._key_pattern.search(_normalise(key)))
             self._key_cache[key] = known
+            if not known:
+                self._safe_keys.add(key)
         return known
 
     def mask(self, value: Any, mask: object = None, *, paths: list[Path] | None = None) -> Any:
@@ -211,6 +220,8 @@ class Masker:
                 cached = _UNCHANGED if masked is text else masked
             # Plans repeat most strings (planned_values, prior_state, tags): scan each once.
             self._scrubbed[text] = cached
+            if cached is _UNCHANGED:
+                self._clean.add(text)
         return text if cached is _UNCHANGED else cast(str, cached)
 
     def _walk(
@@ -227,6 +238,8 @@ class Masker:
             if paths is not None:
                 paths.append(tuple(stack))
             return SENSITIVE
+        if len(stack) > self.deepest and isinstance(value, dict | list):
+            self.deepest = len(stack)
         if isinstance(value, dict):
             if mask or inherited:
                 self._dict(value, mask, inherited, stack, paths)
@@ -260,6 +273,8 @@ class Masker:
         paths: list[Path] | None,
     ) -> None:
         """Mask an object under a mirror or a sensitive key; unmarked parts go plain."""
+        if len(stack) > self.deepest:  # noqa: PLR1730 - the hot path: no call, no store
+            self.deepest = len(stack)
         child_masks: dict[str, Any] = mask if isinstance(mask, dict) else _NO_MASKS
         key_cache = self._key_cache
         scrubbed = self._scrubbed
@@ -309,32 +324,24 @@ class Masker:
         """Mask an object no mirror marks and no sensitive key encloses.
 
         The hot loop of a large plan, run for hundreds of thousands of values:
-        exact JSON types are told apart by identity, leaves are handled inline,
+        exact JSON types are told apart by identity, a key seen before to be
+        safe and a string seen before to be clean cost one set lookup each,
         and only what changes is written back.
         """
-        key_cache = self._key_cache
-        scrubbed = self._scrubbed
+        if len(stack) > self.deepest:  # noqa: PLR1730 - the hot path: no call, no store
+            self.deepest = len(stack)
+        safe, clean = self._safe_keys, self._clean
         for key, item in value.items():
             kind = type(item)
             if kind is str:
+                if key in safe and item in clean:
+                    continue
                 if not item:
                     continue  # nothing to mask in an empty string
-                sensitive = key_cache.get(key)
-                if sensitive is None:
-                    sensitive = self.is_sensitive_key(key)
-                if sensitive:
-                    masked: Any = SENSITIVE
-                else:
-                    cached = scrubbed.get(item)
-                    if cached is _UNCHANGED:
-                        continue
-                    masked = self.scrub(item) if cached is None else cached
+                masked: Any = SENSITIVE if self.is_sensitive_key(key) else self.scrub(item)
             elif kind is dict or kind is list:
-                sensitive = key_cache.get(key)
-                if sensitive is None:
-                    sensitive = self.is_sensitive_key(key)
                 stack.append(key)
-                if sensitive:
+                if key not in safe and self.is_sensitive_key(key):
                     self._walk(item, None, True, stack, paths)
                 elif kind is dict:
                     self._plain_dict(item, stack, paths)
@@ -360,14 +367,15 @@ class Masker:
         self, value: list[Any], stack: list[str | int], paths: list[Path] | None
     ) -> None:
         """Mask a list no mirror marks and no sensitive key encloses (see `_plain_dict`)."""
-        scrubbed = self._scrubbed
+        if len(stack) > self.deepest:  # noqa: PLR1730 - the hot path: no call, no store
+            self.deepest = len(stack)
+        clean = self._clean
         for index, item in enumerate(value):
             kind = type(item)
             if kind is str:
-                cached = scrubbed.get(item)
-                if cached is _UNCHANGED:
+                if item in clean:
                     continue
-                masked = self.scrub(item) if cached is None else cached
+                masked = self.scrub(item)
                 if masked is item:
                     continue
                 value[index] = masked
@@ -388,5 +396,9 @@ class Masker:
             stack.pop()
 
 
+# str.isalnum() is \w without the underscore: a key's letters and digits, in any script.
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def _normalise(key: str) -> str:
-    return "".join(ch for ch in key.lower() if ch.isalnum())
+    return _NOT_ALNUM.sub("", key.lower())

@@ -30,7 +30,7 @@ from orchestrator.adapters.masking import (
     collect_marked_strings,
     format_path,
 )
-from orchestrator.adapters.terraform_changes import build_change, read_change
+from orchestrator.adapters.terraform_changes import TRUSTED_DEPTH, build_change, read_change
 from orchestrator.adapters.terraform_mask import plan_mirror
 from orchestrator.adapters.terraform_relations import plan_relations
 from orchestrator.adapters.terraform_status import plan_status, populations
@@ -91,11 +91,18 @@ def _proposal(
     secrets: set[str] = set()
     collect_marked_strings(plan, mirror, secrets)
     paths: list[Path] = []
-    raw = Masker(sensitive_keys, secrets=secrets).mask_in_place(plan, mirror, paths=paths)
+    masker = Masker(sensitive_keys, secrets=secrets)
+    raw = masker.mask_in_place(plan, mirror, paths=paths)
     masked_paths = _paths_by_change(paths, len(headers))
+    # The models share the masked document's values (no copy) unless one is too deep to store.
+    trusted = masker.deepest <= TRUSTED_DEPTH
     changes = tuple(
         build_change(
-            header, entries[header.position]["change"], masked_paths[header.position], origin
+            header,
+            entries[header.position]["change"],
+            masked_paths[header.position],
+            origin,
+            trusted=trusted,
         )
         for header in headers
     )

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from orchestrator.adapters.base import expect_list, expect_object, optional_str, type_name
 from orchestrator.adapters.masking import true_paths
 from orchestrator.errors import InputError
-from orchestrator.models import Action, ReplaceOrder, ResourceChange
+from orchestrator.models import Action, ReplaceOrder, ResourceChange, unvalidated
 
 # Every `actions` list Terraform and OpenTofu emit (terraform/internal/command/jsonplan
 # actionString); anything else fails closed rather than being guessed at.
@@ -32,6 +32,11 @@ ACTIONS: Final[dict[tuple[str, ...], tuple[Action, ReplaceOrder | None]]] = {
     # replace in Terraform's own words; raw_actions keeps the difference.
     ("create", "forget"): (Action.REPLACE, None),
 }
+
+# Values nested deeper than pydantic stores (255 containers) fail validation; a masking
+# walk that went no deeper than this path length lets the models skip validation.
+# The deepest value it admits is 197 containers inside `change.after`.
+TRUSTED_DEPTH: Final = 200
 
 _MODES: Final = ("managed", "data")
 _MIRRORS: Final = ("before_sensitive", "after_sensitive", "after_unknown")
@@ -101,10 +106,19 @@ def build_change(
     masked_change: dict[str, Any],
     sensitive_paths: tuple[str, ...],
     origin: str,
+    *,
+    trusted: bool = False,
 ) -> ResourceChange:
-    """The model of one change, from its checked header and its masked `change` object."""
+    """The model of one change, from its checked header and its masked `change` object.
+
+    `trusted`: the values come from json.loads and are shallow enough to store
+    (see `TRUSTED_DEPTH`), so they are JSON already and the model takes them as
+    they are (`models.unvalidated`). Validating would copy every value of the plan, for nothing.
+    """
+    if trusted:
+        return unvalidated(ResourceChange, _fields(header, masked_change, sensitive_paths))
     try:
-        return _model(header, masked_change, sensitive_paths)
+        return ResourceChange(**_fields(header, masked_change, sensitive_paths))
     except ValidationError as exc:
         # Only values the header checks cannot see get here, e.g. nesting too deep to store.
         error = exc.errors()[0]
@@ -116,28 +130,28 @@ def build_change(
         ) from None
 
 
-def _model(
+def _fields(
     header: ChangeHeader, masked_change: dict[str, Any], sensitive_paths: tuple[str, ...]
-) -> ResourceChange:
-    return ResourceChange(
-        address=header.address,
-        type=header.type,
-        action=header.action,
-        name=header.name,
-        provider=header.provider,
-        module=header.module,
-        mode=header.mode,
-        raw_actions=header.raw_actions,
-        replace_order=header.replace_order,
-        action_reason=header.action_reason,
-        replace_paths=header.replace_paths,
-        previous_address=header.previous_address,
-        importing=header.importing,
-        before=masked_change.get("before"),
-        after=masked_change.get("after"),
-        unknown_after=header.unknown_after,
-        sensitive_paths=sensitive_paths,
-    )
+) -> dict[str, Any]:
+    return {
+        "address": header.address,
+        "type": header.type,
+        "action": header.action,
+        "name": header.name,
+        "provider": header.provider,
+        "module": header.module,
+        "mode": header.mode,
+        "raw_actions": header.raw_actions,
+        "replace_order": header.replace_order,
+        "action_reason": header.action_reason,
+        "replace_paths": header.replace_paths,
+        "previous_address": header.previous_address,
+        "importing": header.importing,
+        "before": masked_change.get("before"),
+        "after": masked_change.get("after"),
+        "unknown_after": header.unknown_after,
+        "sensitive_paths": sensitive_paths,
+    }
 
 
 def is_mirror(value: object) -> bool:
