@@ -8,6 +8,7 @@ fail-closed paths can be proven.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import time
 from typing import Any
@@ -167,3 +168,46 @@ class WrongTypeReviewer:
     async def review(self, proposal: Proposal, context: ReviewContext) -> Any:
         """Return a dict that looks like an approval."""
         return {"stance": "approve"}
+
+
+class ModuleConfiguration:
+    """The `configuration` section of a generated plan whose changes sit in service modules.
+
+    Each resource reads the one configured before it in its module; one module
+    in ten (by `rng`) also reads a shared policy through a module input: the
+    47-services pattern, for the large-plan test and bench/review_bench.py alike.
+    """
+
+    def __init__(self, shared: str) -> None:
+        self.shared = shared
+        self.modules: dict[str, list[dict[str, Any]]] = {}
+        self.readers: set[str] = set()
+
+    def add(self, module: str, rtype: str, name: str, rng: random.Random) -> None:
+        """Configure `rtype.name` in `module`, reading its predecessor there."""
+        siblings = self.modules.setdefault(module, [])
+        refs = [f"{siblings[-1]['type']}.{siblings[-1]['name']}"] if siblings else []
+        if rng.random() < 0.1:
+            self.readers.add(module)
+            refs.append("var.policy_arn")
+        siblings.append(
+            {
+                "address": f"{rtype}.{name}",
+                "mode": "managed",
+                "type": rtype,
+                "name": name,
+                "expressions": {"name": {"references": refs}},
+            }
+        )
+
+    def module_calls(self) -> dict[str, Any]:
+        """One module call per module, its readers passed the shared policy."""
+        reads = {"policy_arn": {"references": [f"{self.shared}.arn", self.shared]}}
+        return {
+            name: {
+                "source": "./modules/service",
+                "expressions": reads if name in self.readers else {},
+                "module": {"resources": resources, "variables": {"policy_arn": {}}},
+            }
+            for name, resources in self.modules.items()
+        }

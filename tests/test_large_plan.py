@@ -29,7 +29,12 @@ from orchestrator.graph import DependencyGraph
 from orchestrator.graph.topology import Topology
 from orchestrator.models import Proposal, ResourceChange, Source
 from orchestrator.reviewer import ReviewContext
-from orchestrator.testing import plan_document, prior_resource, resource_change
+from orchestrator.testing import (
+    ModuleConfiguration,
+    plan_document,
+    prior_resource,
+    resource_change,
+)
 from reviewers.blast_radius import BlastRadiusSettings, assess
 
 TYPES = [
@@ -51,8 +56,7 @@ def large_plan(n: int, services: int, seed: int = 3) -> dict[str, Any]:
     rng = random.Random(seed)  # noqa: S311 - a fixed seed for a reproducible plan
     changes = [resource_change(SHARED, ["update"], before={"v": 1}, after={"v": 2})]
     prior = [prior_resource(SHARED, {"v": 1})]
-    modules: dict[str, list[dict[str, Any]]] = {}
-    readers: set[str] = set()
+    configuration = ModuleConfiguration(SHARED)
     for i in range(1, n):
         rtype = TYPES[i % len(TYPES)]
         module = f"svc{rng.randrange(services)}"
@@ -81,38 +85,15 @@ def large_plan(n: int, services: int, seed: int = 3) -> dict[str, Any]:
         )
         if actions != ["create"]:
             prior.append(prior_resource(address, before))
-        siblings = modules.setdefault(module, [])
-        refs = [f"{siblings[-1]['type']}.{siblings[-1]['name']}"] if siblings else []
-        if rng.random() < 0.1:
-            readers.add(module)
-            refs.append("var.policy_arn")
-        siblings.append(
-            {
-                "address": f"{rtype}.r{i}",
-                "mode": "managed",
-                "type": rtype,
-                "name": f"r{i}",
-                "expressions": {"name": {"references": refs}},
-            }
-        )
+        configuration.add(module, rtype, f"r{i}", rng)
     doc = plan_document(changes, prior=prior)
     doc["prior_state"]["values"]["root_module"]["resources"][3]["values"]["x"] = "supersecretvalue0"
     doc["variables"] = {"v": {"value": "supersecretvalue0"}}
-    calls = {
-        name: {
-            "source": "./modules/service",
-            "expressions": {"policy_arn": {"references": [f"{SHARED}.arn", SHARED]}}
-            if name in readers
-            else {},
-            "module": {"resources": resources, "variables": {"policy_arn": {}}},
-        }
-        for name, resources in modules.items()
-    }
     shared = {"address": SHARED, "mode": "managed", "type": "aws_iam_policy", "name": "shared"}
     doc["configuration"] = {
         "root_module": {
             "resources": [shared],
-            "module_calls": calls,
+            "module_calls": configuration.module_calls(),
             "variables": {"v": {"sensitive": True}},
         }
     }
