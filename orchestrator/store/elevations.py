@@ -195,17 +195,18 @@ def _listed(
     if actor is not None:
         query = query.where(ELEVATIONS.c.actor == actor.strip())
     if not every:
-        query = query.where(ELEVATIONS.c.until > at, ELEVATIONS.c.revoked_at.is_(None))
+        query = query.where(*_NOT_ENDED).params(at=at)
     return [_record(r, at) for r in conn.execute(query).mappings()]
 
 
 _LISTED = select(ELEVATIONS).order_by(ELEVATIONS.c.granted_at, ELEVATIONS.c.elevation_id)
 # What every review reads, built once (store/budgets.py says why).
-_IN_FORCE = _LISTED.where(
-    ELEVATIONS.c.actor == bindparam("actor"),
+# In force at `at`: not yet expired, not revoked.
+_NOT_ENDED = (
     ELEVATIONS.c.until > bindparam("at", type_=ELEVATIONS.c.until.type),
     ELEVATIONS.c.revoked_at.is_(None),
 )
+_IN_FORCE = _LISTED.where(ELEVATIONS.c.actor == bindparam("actor"), *_NOT_ENDED)
 
 
 def _categories(values: Iterable[str]) -> tuple[str, ...]:
