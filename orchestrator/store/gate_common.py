@@ -82,7 +82,15 @@ def distinct_names(conn: Connection, column: Column[str]) -> list[str]:
     The keys are compared here, not stored: they depend on ICU's confusables
     data, which a newer ICU may change.
     """
-    return [str(v) for v in conn.execute(names_query(column)).scalars()]
+    where = (column.table.name, column.name)
+    query = _NAMES.get(where)
+    if query is None:
+        # Built once per column: building this CTE costs six times running it.
+        query = _NAMES[where] = names_query(column)
+    return [str(v) for v in conn.execute(query).scalars()]
+
+
+_NAMES: dict[tuple[str, str], Select[tuple[str]]] = {}
 
 
 def names_query(column: Column[str]) -> Select[tuple[str]]:
