@@ -511,3 +511,43 @@ def test_evaluation_longer_than_a_second_shows_progress_on_stderr(
     assert "commander: Rego: 1 rules of 1 package, " in err
     assert "s so far" in err
     assert "commander: Rego: 1 rules of 1 package evaluated in " in err
+
+
+def test_a_compiled_policy_collected_off_its_threads_drops_no_engine_there() -> None:
+    """Engines made on a long-lived thread are not dropped by the thread that collects the policy.
+
+    regorus engines are unsendable: dropped on another thread they raise (an
+    "Exception ignored" at collection, a failed test under pytest).
+    """
+    import gc
+    import queue
+    import threading
+
+    from orchestrator.policies.rego_engine import CompiledRego, RegoSource
+
+    source = RegoSource(origin="t.rego", text="package t\n\nallow := input.x == 1\n")
+    compiled: CompiledRego | None = CompiledRego([source])
+    jobs: queue.Queue[CompiledRego | None] = queue.Queue()
+    answers: queue.Queue[object] = queue.Queue()
+
+    def pool_thread() -> None:  # a reviewer pool's thread: it outlives the policy
+        while (policy := jobs.get()) is not None:
+            answers.put(policy.evaluate({"x": 1}, ["data.t.allow"])["data.t.allow"])
+            del policy
+
+    worker = threading.Thread(target=pool_thread)
+    worker.start()
+    jobs.put(compiled)
+    assert answers.get(timeout=30) is True
+    unraised: list[object] = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraised.append
+    try:
+        compiled = None
+        gc.collect()
+        jobs.put(CompiledRego([source]))  # the thread drops its stale engine itself
+        assert answers.get(timeout=30) is True
+    finally:
+        jobs.put(None)
+        worker.join(timeout=30)
+        sys.unraisablehook = hook
+    assert unraised == []

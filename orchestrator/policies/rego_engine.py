@@ -14,18 +14,23 @@ regorus lacks) is a compile error, never a rule that silently stays
 undefined until the day its branch runs. `http.send` is refused: a review
 must not reach the network.
 
-A regorus engine may only be used by the thread that made it, so a compiled
-policy keeps one engine per thread (compiling is a few milliseconds).
+A regorus engine may only be used, and dropped, by the thread that made it, so
+a compiled policy keeps one engine per thread (compiling is a few milliseconds),
+held in that thread's own storage: a compiled policy collected on another
+thread must not drop them there (regorus raises "unsendable"); each thread
+drops its engines of collected policies itself, on its next evaluation.
 `regorus` is imported only here, and only when a bundle has Rego in it.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import re
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +81,8 @@ class CompiledRego:
     ) -> None:
         self._sources = tuple(sources)
         self._data = json.dumps(data or {})
-        self._local = threading.local()
+        self._token = next(_TOKENS)
+        weakref.finalize(self, _COLLECTED.add, self._token)
         engine = self._build()
         modules = json.loads(engine.get_ast_as_json())
         problem = call_problem(modules, _unknown_builtins)
@@ -89,7 +95,7 @@ class CompiledRego:
         for ref in self.places:
             package, _, name = ref.rpartition(".")
             self.rules[package] = self.rules.get(package, frozenset()) | {name}
-        self._local.engine = engine
+        _engines()[self._token] = engine
 
     def _build(self) -> Any:
         engine = _regorus().Engine()
@@ -102,9 +108,10 @@ class CompiledRego:
         return engine
 
     def _engine(self) -> Any:
-        engine = getattr(self._local, "engine", None)
+        engines = _engines()
+        engine = engines.get(self._token)
         if engine is None:
-            engine = self._local.engine = self._build()
+            engine = engines[self._token] = self._build()
         return engine
 
     def evaluate(
@@ -132,6 +139,21 @@ class CompiledRego:
             results = answer.get("result") or []
             found[ref] = results[0]["bindings"]["__commander_value"] if results else UNDEFINED
         return found
+
+
+_TOKENS = itertools.count()
+_COLLECTED: set[int] = set()  # tokens of compiled policies that were collected
+_PER_THREAD = threading.local()
+
+
+def _engines() -> dict[int, Any]:
+    """This thread's engines by compiled policy, those of collected policies dropped here."""
+    engines: dict[int, Any] | None = getattr(_PER_THREAD, "engines", None)
+    if engines is None:
+        engines = _PER_THREAD.engines = {}
+    for token in _COLLECTED.intersection(engines):
+        del engines[token]
+    return engines
 
 
 def _regorus() -> Any:
